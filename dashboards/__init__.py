@@ -1,0 +1,3 @@
+"""Dash dashboards: public industry pages, member portal, operations. Only this package imports
+dash.
+"""

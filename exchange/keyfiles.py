@@ -1,0 +1,94 @@
+"""Secrets on disk: generated once by ``jdx init`` into ``<home>/secrets/`` with mode 0600.
+
+A secret given in the settings (environment or config file) always wins over the file. Nothing in
+this module prints or logs a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from exchange.errors import ConfigError
+from exchange.settings import Settings
+
+PEPPER_FILE = "pepper"
+SIGNING_KEY_FILE = "signing_key.pem"
+MIN_PEPPER_BYTES = 32
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 atomically; never overwrite an existing secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)
+    os.link(tmp, path)  # fails if another process created it first: the first secret wins
+    os.unlink(tmp)
+
+
+def ensure_secrets(settings: Settings) -> list[Path]:
+    """Generate the secrets that are neither configured nor on disk; return the files created."""
+    created: list[Path] = []
+    d = settings.secrets_dir
+    if settings.secrets.pepper is None and not (d / PEPPER_FILE).exists():
+        _write_private(d / PEPPER_FILE, _random.token_hex(MIN_PEPPER_BYTES).encode() + b"\n")
+        created.append(d / PEPPER_FILE)
+    if settings.secrets.signing_key is None and not (d / SIGNING_KEY_FILE).exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _write_private(d / SIGNING_KEY_FILE, pem)
+        created.append(d / SIGNING_KEY_FILE)
+    return created
+
+
+def _read(settings: Settings, field: str, filename: str) -> str:
+    value = getattr(settings.secrets, field)
+    if value is not None:
+        return str(value.get_secret_value()).strip()
+    path = settings.secrets_dir / filename
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        places = [*settings.sources("secrets", field), f"file {path}"]
+        raise ConfigError(
+            f"no {field.replace('_', ' ')} configured; looked at " + ", ".join(places)
+            + ". Run `jdx init` to generate one."
+        ) from None
+
+
+def load_pepper(settings: Settings) -> bytes:
+    """The pseudonymisation pepper as bytes (hex in settings and on disk)."""
+    text = _read(settings, "pepper", PEPPER_FILE)
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(
+            "pepper is not hexadecimal; looked at "
+            + ", ".join([*settings.sources("secrets", "pepper"), f"file {settings.secrets_dir / PEPPER_FILE}"])
+        ) from None
+    if len(raw) < MIN_PEPPER_BYTES:
+        raise ConfigError(f"pepper must be at least {MIN_PEPPER_BYTES} bytes (64 hex digits)")
+    return raw
+
+
+def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs release manifests."""
+    pem = _read(settings, "signing_key", SIGNING_KEY_FILE)
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError("signing key must be an Ed25519 private key in PEM")
+    return key
