@@ -65,7 +65,8 @@ def _read(settings: Settings, field: str, filename: str) -> str:
     except FileNotFoundError:
         places = [*settings.sources("secrets", field), f"file {path}"]
         raise ConfigError(
-            f"no {field.replace('_', ' ')} configured; looked at " + ", ".join(places)
+            f"no {field.replace('_', ' ')} configured; looked at "
+            + ", ".join(places)
             + ". Run `jdx init` to generate one."
         ) from None
 
@@ -78,7 +79,12 @@ def load_pepper(settings: Settings) -> bytes:
     except ValueError:
         raise ConfigError(
             "pepper is not hexadecimal; looked at "
-            + ", ".join([*settings.sources("secrets", "pepper"), f"file {settings.secrets_dir / PEPPER_FILE}"])
+            + ", ".join(
+                [
+                    *settings.sources("secrets", "pepper"),
+                    f"file {settings.secrets_dir / PEPPER_FILE}",
+                ]
+            )
         ) from None
     if len(raw) < MIN_PEPPER_BYTES:
         raise ConfigError(f"pepper must be at least {MIN_PEPPER_BYTES} bytes (64 hex digits)")

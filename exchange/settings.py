@@ -253,13 +253,20 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         if candidate.exists():
             path, data = candidate, _read_config_file(candidate)
 
-    unknown = set(data) - set(CoreSettings.model_fields) - {
-        c.section for c in SECTIONS.values() if c.section
-    }
+    unknown = (
+        set(data)
+        - set(CoreSettings.model_fields)
+        - {c.section for c in SECTIONS.values() if c.section}
+    )
     if unknown:
         raise ConfigError(
             f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-            + ", ".join(sorted(set(CoreSettings.model_fields) | {"registry", "warehouse", "secrets", "simulator"}))
+            + ", ".join(
+                sorted(
+                    set(CoreSettings.model_fields)
+                    | {"registry", "warehouse", "secrets", "simulator"}
+                )
+            )
         )
 
     built: dict[str, _Section] = {}
@@ -276,7 +283,8 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
 
     core = built["core"]
     assert isinstance(core, CoreSettings)
-    home = core.home
+    home = core.home.absolute()
+    core = core.model_copy(update={"home": home})
     registry = built["registry"]
     assert isinstance(registry, RegistrySettings)
     if registry.url is None:
@@ -287,7 +295,7 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
     assert isinstance(warehouse, WarehouseSettings)
     if warehouse.dsn is None:
         warehouse = warehouse.model_copy(
-            update={"dsn": SecretStr(f"chdb://{(home / 'warehouse').absolute().as_posix()}")}
+            update={"dsn": SecretStr(f"chdb://{(home / 'warehouse').as_posix()}")}
         )
     dsn = warehouse.dsn.get_secret_value() if warehouse.dsn else ""
     if not dsn.startswith(("chdb://", "http://", "https://")):

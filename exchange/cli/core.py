@@ -32,7 +32,9 @@ def initialise(ctx: Context) -> list[str]:
             + (f" (applied {', '.join(applied)})" if applied else " (up to date)")
         )
     with registry_db.session(s.registry_url) as db:
-        audit.append(db, actor="cli", action="system.init", obj=str(s.home), details={"steps": done})
+        audit.append(
+            db, actor="cli", action="system.init", obj=str(s.home), details={"steps": done}
+        )
     return done
 
 
