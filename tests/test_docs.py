@@ -42,7 +42,9 @@ def test_every_command_in_the_readme_table_exists():
     from exchange.cli import _register, cli
 
     _register()
-    table = re.findall(r"^\| `jdx ([a-z-]+)(?: ([a-z/-]+))?", (ROOT / "README.md").read_text(), re.M)
+    table = re.findall(
+        r"^\| `jdx ([a-z-]+)(?: ([a-z/-]+))?", (ROOT / "README.md").read_text(), re.M
+    )
     assert table
     runner = CliRunner()
     for group, subs in table:

@@ -63,7 +63,9 @@ def test_column_form_matches_single_form():
     p = Pseudonymiser(PEPPER)
     types = ["RIC", "PASSPORT", "RIC"]
     numbers = [VALID, "e1234-5678", VALID.lower()]
-    assert p.borrower_keys(types, numbers) == [p.borrower_key(t, n) for t, n in zip(types, numbers)]
+    assert p.borrower_keys(types, numbers) == [
+        p.borrower_key(t, n) for t, n in zip(types, numbers, strict=True)
+    ]
 
 
 def test_pepper_is_never_shown():

@@ -62,10 +62,10 @@ def test_bad_value_names_every_place_looked(tmp_path, monkeypatch):
 def test_unknown_key_and_bad_dsn_are_clear(tmp_path, monkeypatch):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[warehose]\ndsn='x'\n")
-    with pytest.raises(ConfigError, match="unknown key.*warehose"):
+    with pytest.raises(ConfigError, match=r"unknown key.*warehose"):
         load_settings(cfg)
     monkeypatch.setenv("JDX_WAREHOUSE_DSN", "mysql://x")
-    with pytest.raises(ConfigError, match="chdb:///, http:// or https://"):
+    with pytest.raises(ConfigError, match=r"chdb:///, http:// or https://"):
         load_settings()
 
 

@@ -1,0 +1,430 @@
+"""``jdx member``, ``jdx key``, ``jdx user`` and ``jdx audit``: the registry's admin commands.
+
+Thin wrappers over :mod:`exchange.registry` and :mod:`exchange.audit`: each command opens one
+session on ``settings.registry_url`` (so an act and its audit entry commit together), prints the
+result and lets :class:`~exchange.errors.JdxError` reach ``main()``, which prints one line
+``error [CODE]: message``. A registry that ``jdx init`` has not created is reported as such, never
+created here. Acts are recorded under ``--actor`` (default ``$JDX_ACTOR``, else the OS user).
+Output never contains a secret, with one exception: ``jdx key issue-api`` prints the new token
+once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any, TextIO, TypeVar
+
+import click
+
+from exchange import audit
+from exchange import registry as reg
+from exchange.cli import Context, pass_ctx
+from exchange.domain import ApiProduct, InstitutionType, MemberStatus
+from exchange.registry import db as registry_db
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def actor_option(func: F) -> F:
+    return click.option(
+        "--actor",
+        envvar="JDX_ACTOR",
+        default=default_actor,
+        show_default="$JDX_ACTOR, else your OS user name",
+        help="Who acts; recorded in the audit chain.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+def _one_of(enum: type[Enum]) -> str:
+    """Allowed values for --help; the services validate (any case) and name them on error."""
+    return "one of " + ", ".join(str(m.value) for m in enum)
+
+
+def _when(ts: datetime | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(c) if c not in (None, "") else "-" for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _print_keys(ssh: Sequence[reg.SshKeyInfo], api: Sequence[reg.ApiKeyInfo]) -> None:
+    click.echo(f"SSH keys ({sum(k.removed_at is None for k in ssh)} active):")
+    _table(
+        ["MEMBER", "FINGERPRINT", "TYPE", "COMMENT", "ADDED", "REMOVED"],
+        [
+            [
+                k.member_code,
+                k.fingerprint,
+                k.key_type,
+                k.comment,
+                _when(k.added_at),
+                _when(k.removed_at),
+            ]
+            for k in ssh
+        ],
+    )
+    click.echo(f"API keys ({sum(a.active for a in api)} active):")
+    _table(
+        ["MEMBER", "KEY ID", "PRODUCTS", "LABEL", "CREATED", "REVOKED"],
+        [
+            [
+                a.member_code,
+                a.key_id,
+                ",".join(sorted(p.value for p in a.products)),
+                a.label,
+                _when(a.created_at),
+                _when(a.revoked_at),
+            ]
+            for a in api
+        ],
+    )
+
+
+# --- jdx member -------------------------------------------------------------------------------
+
+
+@click.group("member")
+def member_group() -> None:
+    """Admit, list, show, suspend and reinstate member institutions."""
+
+
+@member_group.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The institution's registered name.")
+@click.option(
+    "--type",
+    "kind",
+    required=True,
+    metavar="TYPE",
+    help=f"Institution type ({_one_of(InstitutionType)}); other members see only this.",
+)
+@click.option(
+    "--joined",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Date the member joined (default: today, UTC).",
+)
+@actor_option
+@pass_ctx
+def member_add(
+    ctx: Context, code: str, name: str, kind: str, joined: datetime | None, actor: str
+) -> None:
+    """Admit member CODE (3–12 capitals and digits, e.g. CF001) as ACTIVE.
+
+    CODE is part of every file name the member uploads and never changes.
+    """
+    with registry_db.session(ctx.settings.registry_url) as db:
+        m = reg.add_member(
+            db,
+            code=code,
+            name=name,
+            type=kind,
+            joined=joined.date() if joined else None,
+            actor=actor,
+        )
+    click.echo(f"added member {m.code} ({m.name}, {m.type.value}), joined {m.joined}")
+
+
+@member_group.command("list")
+@click.option("--status", help=f"Only this status: {_one_of(MemberStatus)}.")
+@click.option("--type", "kind", metavar="TYPE", help=f"Only this type: {_one_of(InstitutionType)}.")
+@json_option
+@pass_ctx
+def member_list(ctx: Context, status: str | None, kind: str | None, as_json: bool) -> None:
+    """List member institutions by code."""
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        members = reg.list_members(db, status=status, type=kind)
+    if as_json:
+        _echo_json([m.as_dict() for m in members])
+        return
+    if not members:
+        click.echo("no members; `jdx member add` admits one")
+        return
+    _table(
+        ["CODE", "TYPE", "STATUS", "JOINED", "NAME"],
+        [[m.code, m.type.value, m.status.value, m.joined, m.name] for m in members],
+    )
+
+
+@member_group.command("show")
+@click.argument("code")
+@json_option
+@pass_ctx
+def member_show(ctx: Context, code: str, as_json: bool) -> None:
+    """Show member CODE with its SSH key fingerprints and API key ids (never secrets)."""
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        m = reg.get_member(db, code)
+        ssh = reg.list_ssh_keys(db, code, include_removed=True)
+        api = reg.list_api_keys(db, code)
+    if as_json:
+        _echo_json(
+            {
+                **m.as_dict(),
+                "ssh_keys": [k.as_dict() for k in ssh],
+                "api_keys": [k.as_dict() for k in api],
+            }
+        )
+        return
+    status = m.status.value + (f" ({m.status_reason})" if m.status_reason else "")
+    for label, value in [
+        ("code", m.code),
+        ("name", m.name),
+        ("type", m.type.value),
+        ("status", status),
+        ("joined", m.joined),
+        ("created", _when(m.created_at)),
+        ("updated", _when(m.updated_at)),
+    ]:
+        click.echo(f"{label + ':':9}{value}")
+    _print_keys(ssh, api)
+
+
+@member_group.command("suspend")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why; shown by `jdx member show` and audited.")
+@actor_option
+@pass_ctx
+def member_suspend(ctx: Context, code: str, reason: str, actor: str) -> None:
+    """Suspend member CODE: its SFTP logins and API keys are refused at once."""
+    with registry_db.session(ctx.settings.registry_url) as db:
+        m = reg.suspend_member(db, code, reason, actor=actor)
+    click.echo(f"suspended member {m.code}: {m.status_reason}")
+
+
+@member_group.command("reinstate")
+@click.argument("code")
+@actor_option
+@pass_ctx
+def member_reinstate(ctx: Context, code: str, actor: str) -> None:
+    """Lift the suspension of member CODE; its keys that were not removed work again."""
+    with registry_db.session(ctx.settings.registry_url) as db:
+        m = reg.reinstate_member(db, code, actor=actor)
+    click.echo(f"reinstated member {m.code}: {m.status.value}")
+
+
+# --- jdx key ----------------------------------------------------------------------------------
+
+
+@click.group("key")
+def key_group() -> None:
+    """Members' SSH keys (SFTP) and API keys (lookups): add, remove, issue, revoke, list."""
+
+
+@key_group.command("add-ssh")
+@click.argument("code")
+@click.argument("pubkey_file", type=click.File("r", encoding="utf-8"))
+@actor_option
+@pass_ctx
+def key_add_ssh(ctx: Context, code: str, pubkey_file: TextIO, actor: str) -> None:
+    """Register the OpenSSH public key in PUBKEY_FILE ('-': stdin) for member CODE's SFTP logins.
+
+    Accepted: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa of 2048 bits or more. Prints the
+    fingerprint as `ssh-keygen -lf PUBKEY_FILE` does.
+    """
+    text = pubkey_file.read(MAX_KEY_FILE_BYTES)
+    with registry_db.session(ctx.settings.registry_url) as db:
+        fingerprint = reg.add_ssh_key(db, code, text, actor=actor)
+    click.echo(f"added SSH key {fingerprint} for member {code}")
+
+
+@key_group.command("remove-ssh")
+@click.argument("fingerprint")
+@click.option("--member", "code", help="Only if the key belongs to this member code.")
+@actor_option
+@pass_ctx
+def key_remove_ssh(ctx: Context, fingerprint: str, code: str | None, actor: str) -> None:
+    """Remove the SSH key with FINGERPRINT (SHA256:…, as `jdx key list` shows it)."""
+    with registry_db.session(ctx.settings.registry_url) as db:
+        k = reg.remove_ssh_key(db, fingerprint, actor=actor, code=code)
+    click.echo(f"removed SSH key {k.fingerprint} of member {k.member_code}")
+
+
+@key_group.command("issue-api")
+@click.argument("code")
+@click.option(
+    "--product",
+    "products",
+    multiple=True,
+    required=True,
+    metavar="PRODUCT",
+    help=f"A product the key may call ({_one_of(ApiProduct)}); repeat for several.",
+)
+@click.option("--label", help="Free text to recognise the key by, e.g. the calling system.")
+@actor_option
+@pass_ctx
+def key_issue_api(
+    ctx: Context, code: str, products: tuple[str, ...], label: str | None, actor: str
+) -> None:
+    """Issue an API key for member CODE and print its token ONCE.
+
+    The token alone goes to standard output (so `> file` or `$(...)` captures it); the key id
+    and the reminder go to standard error. Only a hash is stored: a lost token cannot be shown
+    again — revoke the key and issue a new one.
+    """
+    with registry_db.session(ctx.settings.registry_url) as db:
+        key_id, token = reg.issue_api_key(db, code, products, label, actor=actor)
+    click.echo(
+        f"issued API key {key_id} for member {code} ({', '.join(sorted(set(products)))})",
+        err=True,
+    )
+    click.echo(token)
+    click.echo(
+        "This token is shown once and will not be shown again: store it now.",
+        err=True,
+    )
+
+
+@key_group.command("revoke")
+@click.argument("key_id")
+@actor_option
+@pass_ctx
+def key_revoke(ctx: Context, key_id: str, actor: str) -> None:
+    """Revoke API key KEY_ID at once (the id, not the token; `jdx key list` shows ids)."""
+    with registry_db.session(ctx.settings.registry_url) as db:
+        k = reg.revoke_api_key(db, key_id, actor=actor)
+    click.echo(f"revoked API key {k.key_id} of member {k.member_code}")
+
+
+@key_group.command("list")
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Also removed SSH keys and revoked API keys.")
+@json_option
+@pass_ctx
+def key_list(ctx: Context, code: str | None, show_all: bool, as_json: bool) -> None:
+    """List SSH keys and API keys, of member CODE or of all members (never secrets or hashes)."""
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        ssh = reg.list_ssh_keys(db, code, include_removed=show_all)
+        api = reg.list_api_keys(db, code, include_revoked=show_all)
+    if as_json:
+        _echo_json({"ssh_keys": [k.as_dict() for k in ssh], "api_keys": [a.as_dict() for a in api]})
+        return
+    _print_keys(ssh, api)
+
+
+# --- jdx user ---------------------------------------------------------------------------------
+
+
+@click.group("user")
+def user_group() -> None:
+    """Association staff and member analysts."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    help="admin, operator or reviewer (association staff); analyst (a member's analyst).",
+)
+@click.option("--institution", help="Member code the analyst works for (analysts only).")
+@actor_option
+@pass_ctx
+def user_add(ctx: Context, username: str, role: str, institution: str | None, actor: str) -> None:
+    """Add user USERNAME (lower case, 2–32 characters) with a role."""
+    with registry_db.session(ctx.settings.registry_url) as db:
+        u = reg.add_user(db, username, role, institution, actor=actor)
+    where = f" of member {u.institution}" if u.institution else ""
+    click.echo(f"added user {u.username} ({u.role.value}{where})")
+
+
+@user_group.command("list")
+@json_option
+@pass_ctx
+def user_list(ctx: Context, as_json: bool) -> None:
+    """List users by name."""
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        users = reg.list_users(db)
+    if as_json:
+        _echo_json([u.as_dict() for u in users])
+        return
+    _table(
+        ["USERNAME", "ROLE", "INSTITUTION", "CREATED"],
+        [[u.username, u.role.value, u.institution, _when(u.created_at)] for u in users],
+    )
+
+
+# --- jdx audit --------------------------------------------------------------------------------
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log of admin acts, uploads, lookups and releases."""
+
+
+@audit_group.command("verify")
+@pass_ctx
+def audit_verify(ctx: Context) -> None:
+    """Check every link of the audit chain; exit 1 naming the first broken one.
+
+    Finds edited, removed, inserted or reordered entries and entries removed from the end.
+    Prints "ok: N entries, head <hash>" when the chain is whole.
+    """
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        result = audit.verify(db)
+    if not result.ok:
+        raise audit.AuditChainBroken(
+            f"audit chain broken at seq {result.broken_seq}: {result.reason} "
+            f"({result.checked} earlier entr{'y' if result.checked == 1 else 'ies'} verified)"
+        )
+    click.echo(str(result))
+
+
+@audit_group.command("show")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many of the latest entries.",
+)
+@json_option
+@pass_ctx
+def audit_show(ctx: Context, limit: int, as_json: bool) -> None:
+    """Print the latest audit entries, oldest first."""
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        rows = audit.entries(db, limit=limit)
+    if as_json:
+        _echo_json([e.as_dict() for e in rows])
+        return
+    _table(
+        ["SEQ", "TIME (UTC)", "ACTOR", "ACTION", "OBJECT", "DETAILS", "HASH"],
+        [
+            [
+                e.seq,
+                _when(e.ts),
+                e.actor,
+                e.action,
+                e.object,
+                audit.canonical_json(e.details),
+                e.hash[:12],
+            ]
+            for e in rows
+        ],
+    )
+
+
+COMMANDS = [member_group, key_group, user_group, audit_group]

@@ -1,0 +1,1 @@
+"""Registry schema revisions (a package only so that they ship as package data)."""

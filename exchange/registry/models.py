@@ -1,0 +1,234 @@
+"""The registry's tables as typed SQLAlchemy 2 models: members, their keys, users, the audit chain.
+
+Invariants the schema holds on SQLite and PostgreSQL alike:
+
+- Enums are stored as their *values* in plain ``VARCHAR`` columns (``native_enum=False``, no
+  ``CHECK``): the code in :mod:`exchange.domain` is the one spelling, adding a member to an enum
+  needs no migration, and Python validates every value before it is written.
+- Timestamps are UTC. :class:`UTCDateTime` refuses naive datetimes on the way in and returns aware
+  UTC datetimes on the way out (SQLite keeps no zone, PostgreSQL uses ``timestamptz``).
+- An SSH key's fingerprint is unique among the keys *not removed* (a partial unique index), so one
+  key authenticates at most one member at a time; removed keys stay as history.
+- An API key's secret is never stored: only ``secret_hash`` (SHA-256 hex of the secret part).
+- ``audit_entries.seq`` is the primary key (1, 2, 3 …) and ``audit_head`` holds exactly one row
+  (id 1) with the last seq and hash; :mod:`exchange.audit` explains how both keep the chain whole.
+
+Every change here needs a new revision in ``exchange/migrations/versions/``; a test compares
+these models with the migrations and fails on any difference.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum as PyEnum
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from exchange.domain import ApiProduct, InstitutionType, MemberStatus
+
+#: Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Width of every enum column; values are short codes, this leaves room for new ones.
+ENUM_LENGTH = 32
+
+
+class UserRole(StrEnum):
+    """What a registry user may do. Staff belong to the association; analysts to a member."""
+
+    ADMIN = "admin"  # admits members, sets keys and prices
+    OPERATOR = "operator"  # runs releases, handles disputes
+    REVIEWER = "reviewer"  # reviews lab projects and output releases
+    ANALYST = "analyst"  # a member's analyst in the data laboratory
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not UserRole.ANALYST
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; registry times are UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(enum: type[PyEnum]) -> Enum:
+    """An enum stored by value in a VARCHAR(ENUM_LENGTH), identical on SQLite and PostgreSQL."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=ENUM_LENGTH,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Institution(Base):
+    """A member institution. ``code`` appears in file names and never changes."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[InstitutionType] = mapped_column(enum_column(InstitutionType))
+    status: Mapped[MemberStatus] = mapped_column(enum_column(MemberStatus))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    joined: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    ssh_keys: Mapped[list[SshKey]] = relationship(back_populates="institution")
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="institution")
+
+
+class SshKey(Base):
+    """An OpenSSH public key a member's SFTP client logs in with."""
+
+    __tablename__ = "ssh_keys"
+    __table_args__ = (
+        Index(
+            "uq_ssh_keys_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    key_type: Mapped[str] = mapped_column(String(64))
+    #: normalised ``<type> <base64>``, without the comment
+    public_key: Mapped[str] = mapped_column(Text)
+    #: ``SHA256:<base64, unpadded>`` as ``ssh-keygen -l`` prints it
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column()
+
+    institution: Mapped[Institution] = relationship(back_populates="ssh_keys")
+
+
+class ApiKey(Base):
+    """An API key: public ``key_id``, SHA-256 of the secret, the products it may call."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    institution: Mapped[Institution] = relationship(back_populates="api_keys")
+    product_rows: Mapped[list[ApiKeyProduct]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def products(self) -> frozenset[ApiProduct]:
+        return frozenset(row.product for row in self.product_rows)
+
+
+class ApiKeyProduct(Base):
+    """One product an API key may call (the set of these rows is the key's permission)."""
+
+    __tablename__ = "api_key_products"
+
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    product: Mapped[ApiProduct] = mapped_column(enum_column(ApiProduct), primary_key=True)
+
+
+class User(Base):
+    """A person: association staff (no institution) or a member's analyst (an institution)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[UserRole] = mapped_column(enum_column(UserRole))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship()
+
+
+class AuditEntry(Base):
+    """One link of the audit chain (see :mod:`exchange.audit`). Rows are never updated."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    object: Mapped[str] = mapped_column(String(256))
+    #: canonical JSON (sorted keys, compact separators)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row that serialises appenders and remembers the chain's last link."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
