@@ -134,12 +134,78 @@ class SimulatorSettings(_Section):
     )
 
 
+MiB = 1024 * 1024
+
+
+class SftpSettings(_Section):
+    """The SFTP server members upload to (``jdx sftp serve``)."""
+
+    section: ClassVar[str] = "sftp"
+    model_config = SettingsConfigDict(env_prefix="JDX_SFTP_", extra="forbid")
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on. 0.0.0.0 (or ::) to accept members from the network.",
+    )
+    port: int = Field(2222, ge=0, le=65535, description="TCP port to listen on (0: any free port).")
+    host_key: Path | None = Field(
+        None,
+        description="Ed25519 host key (OpenSSH private key format, mode 0600), generated on first "
+        "start and reused after, so members' known_hosts stay valid. "
+        "Default: <home>/secrets/sftp_host_ed25519.",
+    )
+    window_size: int = Field(
+        16 * MiB,
+        ge=32 * 1024,
+        le=1024 * MiB,
+        description="SSH channel window in bytes: how much a client may send before it waits "
+        "for an acknowledgement. Large windows are what makes uploads fast.",
+    )
+    max_packet_size: int = Field(
+        128 * 1024,
+        ge=4 * 1024,
+        le=256 * 1024,
+        description="Largest SSH channel data packet in bytes the server announces.",
+    )
+    max_sessions: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="Most concurrent SSH connections; more are closed at once (and logged).",
+    )
+    login_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a connection may take from TCP connect to authenticated session.",
+    )
+    max_file_bytes: int = Field(
+        8 * 1024 * MiB,
+        ge=1,
+        description="Largest file a member may upload; a write beyond it fails (disk protection).",
+    )
+
+
+class IngestSettings(_Section):
+    """Where members' landing areas live; shared by the SFTP server and the loader."""
+
+    section: ClassVar[str] = "ingest"
+    model_config = SettingsConfigDict(env_prefix="JDX_INGEST_", extra="forbid")
+
+    members_root: Path | None = Field(
+        None,
+        description="Directory holding one area per member (<root>/<CODE>/inbox, outbox, "
+        "archive). Default: <home>/members.",
+    )
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "core": CoreSettings,
     "registry": RegistrySettings,
     "warehouse": WarehouseSettings,
     "secrets": SecretSettings,
     "simulator": SimulatorSettings,
+    "sftp": SftpSettings,
+    "ingest": IngestSettings,
 }
 
 
@@ -152,6 +218,8 @@ class Settings:
     warehouse: WarehouseSettings
     secrets: SecretSettings
     simulator: SimulatorSettings
+    sftp: SftpSettings
+    ingest: IngestSettings
     config_file: Path | None
 
     @property
@@ -264,7 +332,7 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
             + ", ".join(
                 sorted(
                     set(CoreSettings.model_fields)
-                    | {"registry", "warehouse", "secrets", "simulator"}
+                    | {c.section for c in SECTIONS.values() if c.section}
                 )
             )
         )
@@ -303,12 +371,22 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
             "warehouse dsn must start with chdb:///, http:// or https:// "
             f"(looked at JDX_WAREHOUSE_DSN and [warehouse] dsn in {path or 'no config file'})"
         )
+    sftp = built["sftp"]
+    assert isinstance(sftp, SftpSettings)
+    key = sftp.host_key or Path("secrets") / "sftp_host_ed25519"
+    sftp = sftp.model_copy(update={"host_key": key if key.is_absolute() else home / key})
+    ingest = built["ingest"]
+    assert isinstance(ingest, IngestSettings)
+    root = ingest.members_root or Path("members")
+    ingest = ingest.model_copy(update={"members_root": root if root.is_absolute() else home / root})
     return Settings(
         core=core,
         registry=registry,
         warehouse=warehouse,
         secrets=built["secrets"],  # type: ignore[arg-type]
         simulator=built["simulator"],  # type: ignore[arg-type]
+        sftp=sftp,
+        ingest=ingest,
         config_file=path,
     )
 

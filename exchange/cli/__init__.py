@@ -57,7 +57,7 @@ def main() -> None:
     """Console entry point: JdxError → one line on stderr and its exit code."""
     _register()
     try:
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -82,12 +82,14 @@ def main() -> None:
             err=True,
         )
         sys.exit(70)
+    # with standalone_mode=False click returns ctx.exit(n)'s status instead of exiting
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def _register() -> None:
-    from exchange.cli import core, registry, simulate, warehouse
+    from exchange.cli import core, ingest, registry, simulate, warehouse
 
-    for module in (core, registry, warehouse, simulate):
+    for module in (core, registry, warehouse, ingest, simulate):
         for command in module.COMMANDS:
             if command.name not in cli.commands:
                 cli.add_command(command)

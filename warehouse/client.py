@@ -1,0 +1,352 @@
+"""``connect(dsn)`` and :class:`Warehouse`: the only door to ClickHouse, embedded or a server.
+
+Invariants:
+
+* All access goes through clickhouse-connect: ``chdb:///<dir>`` runs ClickHouse in this process
+  (chDB), ``http(s)://`` reaches a server or cluster; both run this same code.
+* **One clickhouse-connect client per thread** (``threading.local``). A client is never shared
+  between threads; DOMAIN.md §7 measured that sharing one raw chDB session across threads with
+  parameters returned other threads' rows. Clients of threads that end are closed when collected;
+  :meth:`Warehouse.close` closes all of them.
+* Values reach SQL only as ClickHouse ``{name:Type}`` parameters, bound by the server. Named
+  queries come from ``sql/queries/``; :meth:`Warehouse.command` is for the project's own DDL and
+  maintenance statements and never for text from users or members. Table names are checked to
+  be plain identifiers.
+* The database is created if missing, then every client uses it as its default database.
+* Every driver exception leaves this module as a :class:`~warehouse.errors.WarehouseError`.
+* Embedded ownership (one process per directory, one directory per process) is checked by
+  :mod:`warehouse.embedded` before chDB is started.
+* DateTime values come back as naive UTC datetimes on both backends (clickhouse-connect's
+  ``naive_utc``); all the exchange's DateTime columns are declared ``'UTC'``. FixedString values
+  come back as ``str`` (they are hex digests), in rows and in Arrow tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from warehouse import embedded
+from warehouse.dsn import Target, check_identifier, parse_dsn
+from warehouse.errors import (
+    UNKNOWN_TABLE,
+    WarehouseError,
+    WarehouseQueryError,
+    translate,
+)
+from warehouse.sqlfiles import named_query, placeholders
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+# clickhouse-connect logs failures it also raises; without a handler Python would print them to
+# stderr next to our own error. They still reach the application's handlers if it has any.
+logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
+
+#: FixedString comes back as text, in rows and in Arrow alike: the exchange's FixedStrings are hex
+#: digests (borrower keys, file sha256), compared with str everywhere else.
+_TEXT_FORMATS = {"FixedString": "string"}
+_ARROW_SETTINGS = {"output_format_arrow_fixed_string_as_fixed_byte_array": 0}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Rows of a named query with their column names. Iterates as tuples."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        return self.rows[index]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Each row as ``{column: value}``."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def one(self) -> dict[str, Any]:
+        """The single row as a dict; anything but exactly one row is an error."""
+        if len(self.rows) != 1:
+            raise WarehouseQueryError(f"expected exactly one row, got {len(self.rows)}")
+        return self.dicts()[0]
+
+
+class Warehouse:
+    """An open warehouse: named queries, Arrow and row inserts, DDL, a few health figures.
+
+    Use :func:`connect` to make one and ``with`` (or :meth:`close`) to release it.
+    """
+
+    def __init__(self, target: Target, database: str, cluster: str | None = None) -> None:
+        self._target = target
+        self.database = database
+        #: cluster name when the schema was built from sql/cluster/ (Distributed + local tables)
+        self.cluster = check_identifier(cluster, "warehouse cluster") if cluster else None
+        self._local = threading.local()
+        self._clients: weakref.WeakSet[Client] = weakref.WeakSet()
+        self._clients_lock = threading.Lock()
+        self._closed = False
+        if target.path is not None:
+            target.path.mkdir(parents=True, exist_ok=True)
+            embedded.acquire(target.path)
+        try:
+            # The first client stays referenced for the warehouse's life: it keeps the embedded
+            # engine running even when the threads that opened other clients are gone.
+            self._anchor = self._new_client(database=None)
+            self._run(
+                lambda c: c.command(
+                    "CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database}
+                ),
+                f"create database {database}",
+                client=self._anchor,
+            )
+            self._anchor.database = database
+            self._local.client = self._anchor
+        except BaseException:
+            self._release()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for chDB inside this process, False for a ClickHouse server."""
+        return self._target.embedded
+
+    @property
+    def path(self) -> Path | None:
+        """The embedded data directory (``None`` for a server)."""
+        return self._target.path
+
+    @property
+    def dsn_masked(self) -> str:
+        """The DSN with its password masked, for messages and ``jdx warehouse status``."""
+        return self._target.masked
+
+    def close(self) -> None:
+        """Close every thread's client; the warehouse cannot be used afterwards. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        with self._clients_lock:
+            clients = list(self._clients)
+            self._clients.clear()
+        for client in clients:
+            # best effort: a chDB handle that fails to close is released by its own finalizer
+            with contextlib.suppress(Exception):
+                client.close()
+        self._local = threading.local()
+        if self._target.path is not None:
+            embedded.release(self._target.path)
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Warehouse {self._target.masked} database={self.database} {state}>"
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def _new_client(self, database: str | None) -> Client:
+        import clickhouse_connect
+
+        common: dict[str, Any] = {
+            "database": database,
+            "query_limit": 0,
+        }
+        try:
+            if self._target.path is not None:
+                client = clickhouse_connect.get_client(
+                    interface="chdb", path=str(self._target.path), **common
+                )
+            else:
+                client = clickhouse_connect.get_client(
+                    dsn=self._target.client_dsn, client_name="jdx", **common
+                )
+        except Exception as exc:
+            raise self._open_error(exc) from None
+        with self._clients_lock:
+            self._clients.add(client)
+        return client
+
+    def _open_error(self, exc: Exception) -> WarehouseError:
+        """Explain why a client could not be opened (ownership problems get their own errors)."""
+        path = self._target.path
+        text = str(exc)
+        if path is not None:
+            pid = embedded.foreign_owner(path)
+            if pid is not None or "Cannot lock file" in text:
+                return embedded.locked(path, pid or embedded.status_pid(path) or "unknown")
+            if "already initialized with path" in text:
+                others = [p for p in embedded.open_paths() if p != path]
+                other = others[0] if others else Path("(another directory)")
+                return embedded.path_conflict(path, other)
+        return translate(exc, f"cannot open warehouse {self._target.masked}", self._target.password)
+
+    def _client(self) -> Client:
+        if self._closed:
+            raise WarehouseError(f"warehouse {self._target.masked} is closed")
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client(self.database)
+            self._local.client = client
+        return client
+
+    def _run(self, call: Callable[[Client], Any], what: str, client: Client | None = None) -> Any:
+        """``call(client)`` on this thread's client; driver errors become WarehouseErrors."""
+        client = client or self._client()
+        try:
+            return call(client)
+        except Exception as exc:
+            raise translate(exc, what, self._target.password) from None
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def query(self, name: str, **params: Any) -> Result:
+        """Run the named query ``sql/queries/<name>.sql`` with its ``{name:Type}`` parameters."""
+        q = named_query(name)
+        q.check_params(params)
+        result = self._run(
+            lambda c: c.query(q.sql, parameters=params or None, query_formats=_TEXT_FORMATS),
+            f"query {name}",
+        )
+        return Result(columns=tuple(result.column_names), rows=list(result.result_rows))
+
+    def query_arrow(self, name: str, **params: Any) -> pa.Table:
+        """Run a named query and return a :class:`pyarrow.Table` (strings as text, not binary)."""
+        q = named_query(name)
+        q.check_params(params)
+        table: pa.Table = self._run(
+            lambda c: c.query_arrow(
+                q.sql, parameters=params or None, use_strings=True, settings=_ARROW_SETTINGS
+            ),
+            f"query {name}",
+        )
+        return table
+
+    # -- inserts -------------------------------------------------------------------------------
+
+    def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """Insert an Arrow table (columns matched by name); return the rows written."""
+        check_identifier(table, "table")
+        summary = self._run(
+            lambda c: c.insert_arrow(table, data, database=self.database),
+            f"insert {data.num_rows} rows into {table}",
+        )
+        return _written(summary, data.num_rows)
+
+    def insert_rows(
+        self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]
+    ) -> int:
+        """Insert Python rows (tuples in ``column_names`` order); return the rows written."""
+        check_identifier(table, "table")
+        for column in column_names:
+            check_identifier(column, f"column of {table}")
+        summary = self._run(
+            lambda c: c.insert(
+                table, list(rows), column_names=list(column_names), database=self.database
+            ),
+            f"insert {len(rows)} rows into {table}",
+        )
+        return _written(summary, len(rows))
+
+    # -- DDL and maintenance -------------------------------------------------------------------
+
+    def command(self, sql: str, **params: Any) -> None:
+        """Run one of the project's own DDL/maintenance statements. **Never for user input.**
+
+        ``params`` fill the statement's ``{name:Type}`` placeholders (server-side); they must
+        match the placeholders exactly, so no value is ever formatted into the text.
+        """
+        wanted = placeholders(sql)
+        if set(wanted) != set(params):
+            raise WarehouseQueryError(
+                f"command parameters {sorted(params)} do not match its placeholders {sorted(wanted)}"
+            )
+        self._run(lambda c: c.command(sql, parameters=params or None), "command")
+
+    def optimize(self, table: str, final: bool = True) -> None:
+        """Merge a table's parts (``FINAL``: down to one per partition) after a bulk load.
+
+        On a cluster this merges the ``<table>_local`` tables on every node.
+        """
+        check_identifier(table, "table")
+        suffix = " FINAL" if final else ""
+        if self.cluster:
+            # '{cluster}' is the server's macro; migrate() checked it names self.cluster.
+            sql = "OPTIMIZE TABLE {t:Identifier} ON CLUSTER '{cluster}'" + suffix
+            self.command(sql, t=f"{table}_local")
+        else:
+            self.command("OPTIMIZE TABLE {t:Identifier}" + suffix, t=table)
+
+    # -- health figures ------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The highest applied migration version; 0 for a warehouse without any."""
+        try:
+            row = self.query("schema_version").one()
+        except WarehouseError as exc:
+            if exc.server_code == UNKNOWN_TABLE:
+                return 0
+            raise
+        return int(row["version"])
+
+    def table_rows(self) -> dict[str, int]:
+        """Rows stored per table of the database (before ``FINAL`` deduplication).
+
+        On a cluster these are the rows on the node connected to (its ``_local`` tables).
+        """
+        return {r["table"]: int(r["rows"]) for r in self.table_stats() if r["rows"] is not None}
+
+    def disk_bytes(self) -> int:
+        """Bytes on disk of the database's active parts (``system.parts``, node connected to)."""
+        return sum(int(r["bytes_on_disk"]) for r in self.table_stats())
+
+    def table_stats(self) -> list[dict[str, Any]]:
+        """Per table: engine, rows, active parts and bytes on disk (named query ``schema_tables``)."""
+        return self.query("schema_tables", database=self.database).dicts()
+
+
+def _written(summary: Any, fallback: int) -> int:
+    written = getattr(summary, "written_rows", None)
+    return int(written) if written not in (None, "") else fallback
+
+
+def connect(dsn: str, database: str = "jdx", *, cluster: str | None = None) -> Warehouse:
+    """Open the warehouse at ``dsn`` (``chdb:///<dir>`` or ``http(s)://...``), creating
+    ``database`` if missing.
+
+    ``cluster`` names the ClickHouse cluster when the schema comes from ``sql/cluster/``; it makes
+    :meth:`Warehouse.optimize` work on the local tables and is the default of
+    :func:`warehouse.migrate`. Raises :class:`~warehouse.errors.WarehouseLocked` when another
+    process owns an embedded directory, :class:`~warehouse.errors.EmbeddedPathConflict` when this
+    process has another one open, :class:`~warehouse.errors.WarehouseUnavailable` when a server
+    cannot be reached.
+    """
+    return Warehouse(parse_dsn(dsn, database), database, cluster)
