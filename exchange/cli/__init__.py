@@ -87,9 +87,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from exchange.cli import core, ingest, registry, simulate, warehouse
+    from exchange.cli import core, demo, ingest, registry, simulate, warehouse
 
-    for module in (core, registry, warehouse, ingest, simulate):
+    for module in (core, registry, warehouse, ingest, simulate, demo):
         for command in module.COMMANDS:
             if command.name not in cli.commands:
                 cli.add_command(command)
