@@ -86,6 +86,7 @@ def test_pepper_is_never_shown():
         ("RIC", make_ric("11010520200307123"), IdProblem.BIRTH_DATE),  # a six-year-old
         ("RIC", make_ric("11010518800307123"), IdProblem.BIRTH_DATE),  # 146 years old
         ("RIC", make_ric("99010519900307123"), IdProblem.REGION),
+        ("RIC", make_ric("11999919900307123"), IdProblem.REGION),  # known province, no county
         ("PASSPORT", "E12345678", None),
         ("PASSPORT", "E1", IdProblem.LENGTH),
         ("HKMO", "H1234567$", IdProblem.FORMAT),

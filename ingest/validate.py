@@ -1,0 +1,374 @@
+"""Validation of one ``loans/1`` submission: every rule of ``ingest.rules``, every fault reported.
+
+Entry points:
+
+* :func:`validate_submission` — file name, data bytes, control bytes, uploader and pseudonymiser
+  in; a :class:`Validation` out. With ``history`` / ``other_members`` it also applies the history
+  and across-member rules (:mod:`ingest.history`); a loader that must first learn which accounts
+  and borrowers the file names calls it without them, fetches the reference data for
+  ``validation.rows``, then calls :func:`ingest.history.apply_reference`.
+
+Invariants:
+
+* Pure: no I/O, never raises on member input; every problem is an issue row with a catalogue
+  code. Ages and dates are judged against the file date (only a file with neither a valid name
+  nor a valid control file, rejected anyway, falls back to today's date).
+* Errors reject their record; a file-class error rejects the file (then nothing is accepted,
+  but record issues are still all reported so the member can fix everything at once); warnings
+  and infos load the record and appear in its ``flags``.
+* ``rows`` and ``accepted`` never hold a raw id_number, name or mobile: only the keyed hashes of
+  :class:`exchange.pseudonym.Pseudonymiser`, the province and the birth year. The raw values
+  stay in ``raw_identity`` only so later checks can mask them in messages; never store it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Container
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exchange.pseudonym import Pseudonymiser
+from ingest.crossfield import check_cross_fields, check_duplicates
+from ingest.fields import DECIMAL, Typed, check_fields, flag
+from ingest.issues import IssueSink
+from ingest.parse import (
+    MAX_BYTES,
+    FileIssue,
+    FileName,
+    Records,
+    check_control,
+    decompress,
+    parse_control,
+    parse_file_name,
+    read_records,
+)
+from ingest.rules import ISSUE_SCHEMA, RULES, Severity
+from ingest.spec import LOANS_V1_COLUMNS
+
+_DATES = ("opened_date", "maturity_date", "as_of_date", "closed_date", "negative_notice_date")
+_AMOUNTS = (
+    "credit_amount",
+    "balance",
+    "scheduled_amount",
+    "paid_amount",
+    "overdue_amount",
+    "overdue_principal",
+)
+_COUNTS = ("installments", "dpd", "overdue_installments")
+
+#: Typed records: what ``rows`` (every readable record) and ``accepted`` (plus ``flags``) hold.
+ROW_SCHEMA = pa.schema(
+    [pa.field("row", pa.int64()), pa.field("line", pa.uint32())]
+    + [
+        pa.field(
+            name,
+            pa.date32()
+            if name in _DATES
+            else DECIMAL
+            if name in _AMOUNTS
+            else pa.uint16()
+            if name in _COUNTS
+            else pa.string(),
+        )
+        for name in LOANS_V1_COLUMNS
+        if name not in ("id_number", "name", "mobile", "five_class")
+    ]
+    + [
+        pa.field("five_class", pa.uint8()),
+        pa.field("borrower_key", pa.string()),
+        pa.field("name_hash", pa.string()),
+        pa.field("mobile_hash", pa.string()),
+        pa.field("birth_year", pa.uint16()),
+    ]
+)
+ACCEPTED_SCHEMA = ROW_SCHEMA.append(pa.field("flags", pa.list_(pa.string())))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of validating one file. ``issues`` is what ``<base>.errors.csv`` lists."""
+
+    file_name: str
+    file: FileName | None
+    sha256: str
+    records: int  # data records in the file, readable or not
+    rows: pa.Table  # ROW_SCHEMA: every readable record, typed; invalid values are null
+    issue_table: pa.Table  # INTERNAL_SCHEMA: issues with the row they belong to (-1: none)
+    file_date: dt.date | None = None
+    #: raw id_type, id_number and name per row of ``rows``, only to mask them in later issues
+    raw_identity: pa.Table = field(default_factory=lambda: pa.table({}), repr=False)
+
+    @cached_property
+    def issues(self) -> pa.Table:
+        """ISSUE_SCHEMA: line, account_id, field, code, severity, value (masked), message."""
+        return self.issue_table.drop_columns(["row"]).cast(ISSUE_SCHEMA)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """Issues by code."""
+        if self.issue_table.num_rows == 0:
+            return {}
+        counted = pc.value_counts(self.issue_table.column("code")).to_pylist()
+        return {c["values"]: c["counts"] for c in sorted(counted, key=lambda c: c["values"])}
+
+    @cached_property
+    def _severity_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.asarray(self.issue_table.column("row"))
+        severity = np.asarray(self.issue_table.column("severity").to_numpy(zero_copy_only=False))
+        return rows, severity
+
+    @cached_property
+    def file_rejected(self) -> bool:
+        """Whether a file-class error rejects the whole file."""
+        codes = pc.unique(self.issue_table.column("code")).to_pylist()
+        return any(c.startswith("F") and RULES[c].severity is Severity.ERROR for c in codes)
+
+    @cached_property
+    def rejected_rows(self) -> np.ndarray:
+        """Indices into ``rows`` of records with at least one error of their own."""
+        rows, severity = self._severity_rows
+        return np.unique(rows[(severity == "error") & (rows >= 0)])
+
+    @property
+    def rejected(self) -> int:
+        """Records not loaded: all of them when the file is rejected, else those with an error
+        (unreadable rows included)."""
+        if self.file_rejected:
+            return self.records
+        return self.records - self.rows.num_rows + len(self.rejected_rows)
+
+    @cached_property
+    def accepted(self) -> pa.Table:
+        """ACCEPTED_SCHEMA: records to load, with the warning and info codes they carry."""
+        if self.file_rejected:
+            return ACCEPTED_SCHEMA.empty_table()
+        n = self.rows.num_rows
+        keep = np.ones(n, dtype=bool)
+        keep[self.rejected_rows] = False
+        rows, severity = self._severity_rows
+        noted = (severity != "error") & (rows >= 0)
+        pairs = (
+            pa.table({"row": rows[noted], "code": self.issue_table.column("code").filter(noted)})
+            .group_by(["row", "code"], use_threads=False)
+            .aggregate([])
+            .sort_by([("row", "ascending"), ("code", "ascending")])
+        )
+        per_row = np.bincount(np.asarray(pairs.column("row"), dtype=np.int64), minlength=n)
+        offsets = np.concatenate(([0], np.cumsum(per_row))).astype(np.int32)
+        flags = pa.ListArray.from_arrays(pa.array(offsets), pairs.column("code").combine_chunks())
+        return self.rows.append_column("flags", flags).filter(pa.array(keep))
+
+    @property
+    def warnings(self) -> int:
+        """Accepted records that carry at least one warning."""
+        rows, severity = self._severity_rows
+        warned = np.unique(rows[(severity == "warning") & (rows >= 0)])
+        return int(np.setdiff1d(warned, self.rejected_rows).size) if not self.file_rejected else 0
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``partially_accepted``, ``rejected`` or ``duplicate`` (for the receipt)."""
+        if "F115" in self.counts:
+            return "duplicate"
+        if self.file_rejected or (self.records and self.accepted.num_rows == 0):
+            return "rejected"
+        return "accepted" if self.rejected == 0 else "partially_accepted"
+
+
+def validate_submission(
+    file_name: str,
+    data: bytes,
+    control: bytes | None,
+    *,
+    uploader: str,
+    pseudonymiser: Pseudonymiser,
+    history: pa.Table | None = None,
+    other_members: pa.Table | None = None,
+    received_sha256: Container[str] = frozenset(),
+    max_bytes: int = MAX_BYTES,
+) -> Validation:
+    """Validate one data file and its control file as ``uploader`` sent them.
+
+    ``received_sha256`` answers "was a file with this SHA-256 received before?" (F115 duplicate:
+    nothing else is checked). ``history`` and ``other_members``: see :mod:`ingest.history`.
+    ``max_bytes`` bounds the (decompressed) data file (F116).
+    """
+    with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it overlaps with parsing
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        name = parse_file_name(file_name)
+        file_issues: list[FileIssue] = []
+        if name is None:
+            file_issues.append(FileIssue("F101", value=file_name))
+        elif name.member != uploader:
+            file_issues.append(FileIssue("F102", value=name.member, params={"uploader": uploader}))
+        compressed = name.compressed if name else file_name.endswith(".gz")
+        content: bytes | None = data
+        if compressed:
+            content, problem = decompress(data, max_bytes=max_bytes)
+            if problem:
+                file_issues.append(problem)
+        elif len(data) > max_bytes:
+            content = None
+            file_issues.append(FileIssue("F116", value=str(len(data)), params={"limit": max_bytes}))
+        records = read_records(content) if content is not None else None
+        sha256 = digest.result()
+    if sha256 in received_sha256:
+        sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
+        sink.add_file("F115", field="sha256", value=sha256)
+        return Validation(
+            file_name,
+            name,
+            sha256,
+            0,
+            ROW_SCHEMA.empty_table(),
+            sink.table(),
+            name.file_date if name else None,
+        )
+    parsed_control, control_issues = parse_control(control)
+    file_issues += control_issues
+    count = records.count if records is not None else None
+    if parsed_control is not None:
+        file_issues += check_control(
+            parsed_control, file_name, sha256, count, name.file_date if name else None
+        )
+    file_date = name.file_date if name else parsed_control.as_of if parsed_control else None
+    validation = validate_records(
+        file_name, name, sha256, records, file_issues, file_date, pseudonymiser
+    )
+    if history is not None or other_members is not None:
+        from ingest.history import apply_reference
+
+        validation = apply_reference(validation, history=history, other_members=other_members)
+    return validation
+
+
+def validate_records(
+    file_name: str,
+    name: FileName | None,
+    sha256: str,
+    records: Records | None,
+    file_issues: list[FileIssue],
+    file_date: dt.date | None,
+    pseudonymiser: Pseudonymiser,
+) -> Validation:
+    """Field, cross-field and within-file rules over parsed records, plus pseudonymisation."""
+    if records is None:
+        sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
+        _add_file_issues(sink, file_issues)
+        return Validation(
+            file_name, name, sha256, 0, ROW_SCHEMA.empty_table(), sink.table(), file_date
+        )
+    columns = records.columns
+    sink = IssueSink(records.lines, columns["account_id"], columns["id_type"])
+    _add_file_issues(sink, file_issues + records.issues)
+    for bad in records.malformed:
+        sink.add_file(
+            bad.code,
+            value=str(bad.fields),
+            line=bad.line,
+            account_id=bad.account_id,
+            params={"expected": len(records.header)},
+        )
+    today = file_date or dt.date.today()
+    typed = check_fields(columns, records.present, sink, today)
+    check_cross_fields(columns, typed, sink, file_date)
+    check_duplicates(columns, records.lines, sink)
+    rows = _typed_rows(columns, typed, records.lines, pseudonymiser)
+    raw = pa.table({c: columns[c] for c in ("id_type", "id_number", "name")})
+    return Validation(file_name, name, sha256, records.count, rows, sink.table(), file_date, raw)
+
+
+def _add_file_issues(sink: IssueSink, issues: list[FileIssue]) -> None:
+    for issue in issues:
+        sink.add_file(
+            issue.code, field=issue.field, value=issue.value, line=issue.line, params=issue.params
+        )
+
+
+def _typed_rows(
+    columns: dict[str, pa.Array], typed: Typed, lines: np.ndarray, pseudonymiser: Pseudonymiser
+) -> pa.Table:
+    n = len(lines)
+    v = typed.values
+    valid_id = typed.ok["id_number"]
+    id_type = columns["id_type"]
+    keys = _borrower_keys(id_type, typed.id_normalised, valid_id, pseudonymiser)
+    names = _hash_unique(columns["name"], ~typed.empty["name"], pseudonymiser.name_hashes)
+    mobiles = _hash_unique(columns["mobile"], typed.ok["mobile"], pseudonymiser.mobile_hashes)
+    ric = valid_id & flag(pc.equal(id_type, "RIC"))
+    from_id = pc.if_else(pa.array(ric), pc.utf8_slice_codeunits(typed.id_normalised, 0, 2), "")
+    province = pc.if_else(pa.array(typed.ok["province"]), columns["province"], from_id)
+    year_text = pc.if_else(pa.array(ric), pc.utf8_slice_codeunits(typed.id_normalised, 6, 10), "0")
+    birth_year = pc.cast(year_text, pa.uint16())
+    five = pc.if_else(pa.array(typed.ok["five_class"]), columns["five_class"], "0")
+    data: dict[str, pa.Array] = {
+        "row": pa.array(np.arange(n, dtype=np.int64)),
+        "line": pa.array(lines, pa.uint32()),
+    }
+    for name in ROW_SCHEMA.names[2:]:
+        if name in v:
+            data[name] = v[name]
+    data.update(
+        province=province,
+        five_class=pc.cast(five, pa.uint8()),
+        borrower_key=keys,
+        name_hash=names,
+        mobile_hash=mobiles,
+        birth_year=birth_year,
+    )
+    return pa.table([data[f.name] for f in ROW_SCHEMA], schema=ROW_SCHEMA)
+
+
+def _distinct(values: pa.Array, where: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
+    """Rows holding the first copy of each distinct value under ``where``, and every row's
+    index into them (null outside ``where``); None when ``where`` is empty."""
+    if not where.any():
+        return None
+    encoded = pc.dictionary_encode(
+        pc.if_else(pa.array(where), values, pa.scalar(None, pa.string()))
+    )
+    codes = np.asarray(pc.fill_null(encoded.indices, -1))
+    # dictionary_encode numbers values in order of first appearance: a row holds a new value
+    # exactly when its code exceeds every code before it
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(codes > np.concatenate(([-1], seen[:-1])))
+    if not np.array_equal(codes[first], np.arange(len(first))):
+        _, first = np.unique(codes, return_index=True)
+        first = first[codes[first] >= 0]
+    return first, encoded.indices
+
+
+def _hash_unique(
+    values: pa.Array, where: np.ndarray, hasher: Callable[[list[str]], list[str]]
+) -> pa.Array:
+    """Hash each distinct value once; rows outside ``where`` get ""."""
+    if not where.any():
+        return pa.array([""] * len(values), pa.string())
+    encoded = pc.dictionary_encode(
+        pc.if_else(pa.array(where), values, pa.scalar(None, pa.string()))
+    )
+    hashed = pa.array(hasher(encoded.dictionary.to_pylist()), pa.string())
+    return pc.fill_null(pc.take(hashed, encoded.indices), "")
+
+
+def _borrower_keys(
+    id_type: pa.Array, normalised: pa.Array, where: np.ndarray, p: Pseudonymiser
+) -> pa.Array:
+    """borrower_key of each valid identity ("" elsewhere), one HMAC per distinct (type, number)."""
+    distinct = _distinct(pc.binary_join_element_wise(id_type, normalised, ":"), where)
+    if distinct is None:
+        return pa.array([""] * len(id_type), pa.string())
+    first, index = distinct
+    at = pa.array(first)
+    hashed = pa.array(
+        p.borrower_keys(pc.take(id_type, at).to_pylist(), pc.take(normalised, at).to_pylist()),
+        pa.string(),
+    )
+    return pc.fill_null(pc.take(hashed, index), "")

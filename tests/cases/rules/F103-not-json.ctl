@@ -1,0 +1,1 @@
+spec=loans/1
