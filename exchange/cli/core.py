@@ -25,9 +25,7 @@ def initialise(ctx: Context) -> list[str]:
         done.append(f"generated secret {path} (mode 0600)")
     revision = registry_db.upgrade(s.registry_url)
     done.append(f"registry at revision {revision}")
-    with connect(
-        s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster
-    ) as wh:
+    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
         applied = migrate(wh, cluster=s.warehouse.cluster)
         done.append(
             f"warehouse schema version {wh.schema_version()}"
