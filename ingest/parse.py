@@ -365,6 +365,8 @@ def _read_fast(
     columns = {name: table.column(f"c{i}").combine_chunks() for name, i in kept.items()}
     if has_quote and (data.count(b'"') % 2 or any(_has_line_break(c) for c in columns.values())):
         return None  # a quote left open, or values spanning lines: the exact reader numbers them
+    if has_quote and _unclosed(_last_line(data)):
+        return None  # a quote opened in the last field and never closed (pyarrow accepts it)
     if _physical_lines(data) != table.num_rows + 1:
         return None  # blank lines between records
     return columns, np.arange(2, table.num_rows + 2, dtype=np.int64), []
@@ -372,6 +374,12 @@ def _read_fast(
 
 def _has_line_break(values: pa.Array) -> bool:
     return bool(pc.any(pc.match_substring_regex(values, "[\\r\\n]")).as_py())
+
+
+def _last_line(data: bytes) -> str:
+    """The file's last line that is not empty, as text."""
+    body = data.rstrip(b"\r\n")
+    return body[body.rfind(b"\n") + 1 :].decode("utf-8", "replace")
 
 
 def _physical_lines(data: bytes) -> int:

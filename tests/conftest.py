@@ -19,12 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import MetaData
 
 from exchange.registry import db as registry_db
 from exchange.settings import Settings, load_settings
 
 TEST_REGISTRY_URL = os.environ.get("JDX_TEST_REGISTRY_URL") or None
+
+# In CI, property tests replay the same examples every run (a new counter-example found locally is
+# a bug to fix, not a flaky build); locally they explore and remember failures as usual.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def drop_all_tables(url: str) -> None:
