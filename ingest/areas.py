@@ -2,9 +2,10 @@
 
 One directory per member under the members root::
 
-    <members_root>/<CODE>/inbox/     the member writes here over SFTP; the loader reads
-    <members_root>/<CODE>/outbox/    the loader writes receipts and error files; the member reads
-    <members_root>/<CODE>/archive/   the loader keeps processed files; never visible over SFTP
+    <members_root>/<CODE>/inbox/            the member writes here over SFTP
+    <members_root>/<CODE>/outbox/           the loader writes receipts and errors; the member reads
+    <members_root>/<CODE>/processing/<base> a submission the loader has claimed (private)
+    <members_root>/<CODE>/archive/YYYY/MM/<base>  answered submissions and receipts (private)
 
 Invariants:
 
@@ -14,8 +15,14 @@ Invariants:
   directory itself, ``archive/`` and anything else in it are invisible.
 - The inbox is flat: no sub-directories. Everything a member uploads is a regular file directly in
   ``inbox/``; symbolic links found there are neither followed nor listed.
-- The loader claims a file by renaming it out of ``inbox/`` (into ``archive/``) before reading it,
-  so a member's later ``rm`` or re-upload of the same name cannot change what is being read.
+- The loader claims a submission by renaming its control and data file out of ``inbox/`` into
+  ``processing/<base>/`` before reading them, so a member's later ``rm`` or re-upload of the same
+  name cannot change what is being read; after the receipt it moves that directory to
+  ``archive/YYYY/MM/<base>/`` (nothing a member sent is deleted).
+- A submission's files share one *base*, :func:`base_name`: the name up to its first dot, i.e.
+  ``<MEMBER>_<YYYYMMDD>_<SEQ>`` for ``<base>.loans.csv[.gz]``, ``<base>.ctl``,
+  ``<base>.receipt.json`` and ``<base>.errors.csv`` (the same base as
+  :attr:`ingest.parse.FileName.base`).
 - The loader writes ``outbox/`` files atomically (write ``.<name>.tmp``, then rename), so a member
   never reads half a receipt; names starting with ``.`` are not listed to members.
 """
@@ -33,6 +40,7 @@ from exchange.errors import InvalidInput
 
 INBOX = "inbox"
 OUTBOX = "outbox"
+PROCESSING = "processing"
 ARCHIVE = "archive"
 #: Directories a member sees at the root of its SFTP view, in listing order.
 VISIBLE_DIRS = (INBOX, OUTBOX)
@@ -70,15 +78,19 @@ class MemberArea:
         return self.root / OUTBOX
 
     @property
+    def processing(self) -> Path:
+        return self.root / PROCESSING
+
+    @property
     def archive(self) -> Path:
         return self.root / ARCHIVE
 
     def receipt_path(self, base: str) -> Path:
-        """Where the loader puts the receipt of the data file ``<base>.csv[.gz]``."""
-        return self.outbox / f"{base}.receipt.json"
+        """Where the loader puts the receipt of the submission ``<base>``."""
+        return self.outbox / receipt_name(base)
 
     def errors_path(self, base: str) -> Path:
-        return self.outbox / f"{base}.errors.csv"
+        return self.outbox / errors_name(base)
 
 
 def member_area(members_root: Path, code: str) -> MemberArea:
@@ -94,7 +106,7 @@ def ensure_area(members_root: Path, code: str) -> MemberArea:
     """
     area = member_area(members_root, code)
     area.root.parent.mkdir(parents=True, exist_ok=True)
-    for path in (area.root, area.inbox, area.outbox, area.archive):
+    for path in (area.root, area.inbox, area.outbox, area.processing, area.archive):
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o750)
         if path.is_symlink() or not path.is_dir():
@@ -106,14 +118,20 @@ def ensure_area(members_root: Path, code: str) -> MemberArea:
 
 
 def base_name(file_name: str) -> str:
-    """A data file's base: its name without ``.csv``/``.csv.gz``.
+    """The base a member's file shares with the rest of its submission: the name up to its first
+    dot.
 
-    ``ABC_20240131_001.loans.csv.gz`` → ``ABC_20240131_001.loans``, whose control file is
-    ``<base>.ctl`` and whose receipt and errors are ``<base>.receipt.json``, ``<base>.errors.csv``
-    (the kind stays in the base, so a loans file and a batch file of the same day and sequence
-    never share a control file).
+    ``ABC_20240131_001.loans.csv.gz`` and ``ABC_20240131_001.ctl`` → ``ABC_20240131_001``, whose
+    receipt and errors are ``<base>.receipt.json`` and ``<base>.errors.csv``. For a well-named data
+    file this is :attr:`ingest.parse.FileName.base`. This is the one function that names bases:
+    the loader, the member tool (``jdx submit``) and the receipts all use it.
     """
-    for suffix in (".csv.gz", ".csv"):
-        if file_name.endswith(suffix):
-            return file_name[: -len(suffix)]
-    return file_name
+    return file_name.split(".", 1)[0]
+
+
+def receipt_name(base: str) -> str:
+    return f"{base}.receipt.json"
+
+
+def errors_name(base: str) -> str:
+    return f"{base}.errors.csv"

@@ -44,7 +44,7 @@ EXTRA_QUERIES = {
 }
 
 #: Tables read by borrower: sharded by borrower_key so a borrower lives on one shard.
-BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiries"}
+BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiries", "lookup_rows"}
 
 _CREATE = re.compile(
     r"^CREATE TABLE IF NOT EXISTS \{database:Identifier\}\.(\w+) ON CLUSTER `\{cluster\}`\n"
@@ -142,6 +142,9 @@ def test_views_read_and_write_local_tables(cluster_statements: list[str]) -> Non
             "{database:Identifier}.loan_states_local",
         ),
         "account_months_mv": ("account_months_local", "{database:Identifier}.loan_states_local"),
+        "lookup_accounts_mv": ("lookup_rows_local", "{database:Identifier}.accounts_current_local"),
+        "lookup_months_mv": ("lookup_rows_local", "{database:Identifier}.account_months_local"),
+        "lookup_inquiries_mv": ("lookup_rows_local", "{database:Identifier}.inquiries_local"),
     }
 
 
@@ -192,7 +195,9 @@ def compare_with_single_node(wh: Warehouse, scratch: str) -> None:
         for key in ("sorting_key", "partition_key", "primary_key"):
             assert local[key] == single[key], (table, key)
         assert cluster_tabs[table]["engine"] == "Memory"  # stands in for Distributed
-    for view in ("accounts_current_mv", "account_months_mv"):
+    views = ("accounts_current_mv", "account_months_mv", "lookup_accounts_mv", "lookup_months_mv",
+             "lookup_inquiries_mv")  # fmt: skip
+    for view in views:
         local_select = cluster_tabs[view]["as_select"].replace(f"{scratch}.", "")
         single_select = single_tabs[view]["as_select"].replace(f"{wh.database}.", "")
-        assert local_select.replace("loan_states_local", "loan_states") == single_select
+        assert re.sub(r"\b(\w+)_local\b", r"\1", local_select) == single_select, view

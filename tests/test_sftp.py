@@ -539,7 +539,7 @@ def test_control_file_plain_and_gzip(tmp_path: Path) -> None:
             "records": 3,  # the quoted line break is one record, the blank line none
             "as_of": "2024-01-31",
         }
-        assert control.name == path.name.split(".")[0] + ".loans.ctl"
+        assert control.name == path.name.split(".")[0] + ".ctl"
     assert build_control(plain, as_of=date(2024, 1, 29)).as_of == date(2024, 1, 29)
     header_only = tmp_path / "AAA_20240131_003.loans.csv"
     header_only.write_text("record_type,as_of_date\n")
@@ -600,8 +600,8 @@ def test_jdx_submit(landing: Landing, tmp_path: Path, status: str | None, exit_c
     assert result.exit_code == exit_code, result.output
     inbox = landing.area("AAA") / "inbox"
     assert sha(inbox / data.name) == sha(data)
-    assert json.loads((inbox / "AAA_20240131_001.loans.ctl").read_text())["records"] == 3
-    assert sorted(p.name for p in inbox.iterdir()) == [data.name, "AAA_20240131_001.loans.ctl"]
+    assert json.loads((inbox / "AAA_20240131_001.ctl").read_text())["records"] == 3
+    assert sorted(p.name for p in inbox.iterdir()) == ["AAA_20240131_001.ctl", data.name]
     if status is not None:
         assert json.loads(result.stdout)["status"] == status
     else:

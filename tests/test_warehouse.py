@@ -47,6 +47,10 @@ from warehouse.sqlfiles import placeholders, split_statements, strip_comments
 pytest_plugins = ["warehouse_fixtures"]  # wh, fresh_wh
 
 REPO = Path(__file__).resolve().parent.parent
+#: The shipped migrations: tests follow the files instead of hard-coding how many there are.
+MIGRATIONS = [m.name for m in warehouse.load_migrations()]
+LATEST = warehouse.load_migrations()[-1].version
+NEXT = f"{LATEST + 1:04d}"
 
 EXTRA_QUERIES = {
     "t_echo": "SELECT {value:String} AS value, length({value:String}) AS chars",
@@ -147,10 +151,10 @@ def test_connect_reuses_the_open_directory_and_refuses_another(
     assert wh.is_embedded and wh.path is not None and wh.database == "jdx"
     with connect(f"chdb://{wh.path}/") as same:  # another spelling of the same directory
         assert same.path == wh.path
-        assert same.schema_version() == wh.schema_version() == 1
+        assert same.schema_version() == wh.schema_version() == LATEST
     with pytest.raises(EmbeddedPathConflict, match="only one data directory per process"):
         connect(f"chdb://{tmp_path / 'other'}")
-    assert wh.schema_version() == 1  # the open warehouse is unaffected
+    assert wh.schema_version() == LATEST  # the open warehouse is unaffected
 
 
 def test_a_second_process_gets_a_clear_ownership_error(wh: Warehouse) -> None:
@@ -192,17 +196,17 @@ def test_migrations_apply_once_and_record_version_and_checksum(fresh_wh: Warehou
     # fresh_wh is already migrated; run again and look at the record
     assert migrate(fresh_wh) == []
     assert pending(fresh_wh) == []
-    assert fresh_wh.schema_version() == 1
+    assert fresh_wh.schema_version() == LATEST
     history = warehouse.applied(fresh_wh)
     assert [(r["version"], r["name"], r["variant"]) for r in history] == [
-        (1, "0001_initial", "single")
+        (int(name[:4]), name, "single") for name in MIGRATIONS
     ]
     file_bytes = (REPO / "sql" / "migrations" / "0001_initial.sql").read_bytes()
     assert history[0]["checksum"] == hashlib.sha256(file_bytes).hexdigest()
     tables = fresh_wh.table_rows()
     for table in ("submissions", "loan_states", "accounts_current", "account_months"):
         assert tables[table] == 0
-    assert tables["schema_migrations"] == 1
+    assert tables["schema_migrations"] == len(MIGRATIONS)
     assert fresh_wh.disk_bytes() > 0
 
 
@@ -213,18 +217,18 @@ def test_new_files_apply_in_order_and_an_edited_file_is_refused(
     database = "t_history"
     with using_sql_dir(overlay), connect(f"chdb://{wh.path}", database=database) as other:
         assert other.schema_version() == 0
-        assert [m.name for m in pending(other)] == ["0001_initial"]
-        assert migrate(other) == ["0001_initial"]
+        assert [m.name for m in pending(other)] == MIGRATIONS
+        assert migrate(other) == MIGRATIONS
 
-        (overlay / "migrations" / "0002_extra.sql").write_text(
-            "-- 0002: a comment; with a semicolon\n"
+        (overlay / "migrations" / f"{NEXT}_extra.sql").write_text(
+            f"-- {NEXT}: a comment; with a semicolon\n"
             "CREATE TABLE IF NOT EXISTS extra (a UInt8) ENGINE = MergeTree ORDER BY a;\n"
             "ALTER TABLE extra ADD COLUMN IF NOT EXISTS b String DEFAULT 'x;y';\n"
         )
-        assert [m.name for m in pending(other)] == ["0002_extra"]
-        assert migrate(other) == ["0002_extra"]
+        assert [m.name for m in pending(other)] == [f"{NEXT}_extra"]
+        assert migrate(other) == [f"{NEXT}_extra"]
         assert migrate(other) == []
-        assert other.schema_version() == 2
+        assert other.schema_version() == LATEST + 1
 
         initial = overlay / "migrations" / "0001_initial.sql"
         initial.write_text(initial.read_text() + "\n-- an innocent-looking edit\n")
@@ -241,15 +245,15 @@ def test_new_files_apply_in_order_and_an_edited_file_is_refused(
 
 def test_a_failing_statement_names_file_and_statement(wh: Warehouse, tmp_path: Path) -> None:
     overlay = make_sql_overlay(tmp_path)
-    (overlay / "migrations" / "0002_broken.sql").write_text(
+    (overlay / "migrations" / f"{NEXT}_broken.sql").write_text(
         "CREATE TABLE IF NOT EXISTS ok1 (a UInt8) ENGINE = Memory;\nCREATE TABLE oops (;\n"
     )
     with using_sql_dir(overlay), connect(f"chdb://{wh.path}", database="t_broken") as other:
         with pytest.raises(MigrationError) as err:
             migrate(other)
-        assert "sql/migrations/0002_broken.sql statement 2 of 2 failed" in str(err.value)
+        assert f"sql/migrations/{NEXT}_broken.sql statement 2 of 2 failed" in str(err.value)
         assert err.value.server_code == 62  # SYNTAX_ERROR
-        assert other.schema_version() == 1  # 0001 recorded, 0002 not
+        assert other.schema_version() == LATEST  # the shipped ones recorded, the broken one not
         other.command("DROP DATABASE {db:Identifier}", db="t_broken")
 
 
@@ -510,18 +514,20 @@ def test_cli_migrate_and_status(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, 
     before = runner.invoke(warehouse_group, ["status", "--json"], obj=Context(None))
     assert before.exit_code == 0, before.output
     status = json.loads(before.output)
-    assert status["schema_version"] == 0 and status["pending"] == ["0001_initial"]
+    assert status["schema_version"] == 0 and status["pending"] == MIGRATIONS
     assert status["mode"] == "embedded" and status["path"] == str(wh.path)
 
     first = runner.invoke(warehouse_group, ["migrate"], obj=Context(None))
     assert first.exit_code == 0, first.output
-    assert "applied 0001_initial" in first.output and "schema version 1" in first.output
+    assert all(f"applied {name}" in first.output for name in MIGRATIONS)
+    assert f"schema version {LATEST}" in first.output
     again = runner.invoke(warehouse_group, ["migrate"], obj=Context(None))
     assert "(up to date)" in again.output and "applied" not in again.output
 
     text = runner.invoke(warehouse_group, ["status"], obj=Context(None))
     assert text.exit_code == 0, text.output
     assert f"warehouse: chdb://{wh.path} (embedded chDB at {wh.path})" in text.output
-    assert "schema version: 1" in text.output and "pending migrations: none" in text.output
+    assert f"schema version: {LATEST}" in text.output
+    assert "pending migrations: none" in text.output
     assert "loan_states" in text.output and "size on disk:" in text.output
     wh.command("DROP DATABASE {db:Identifier}", db="t_cli")

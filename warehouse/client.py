@@ -9,7 +9,8 @@ Invariants:
   parameters returned other threads' rows. Clients of threads that end are closed when collected;
   :meth:`Warehouse.close` closes all of them.
 * Values reach SQL only as ClickHouse ``{name:Type}`` parameters, bound by the server. Named
-  queries come from ``sql/queries/``; :meth:`Warehouse.command` is for the project's own DDL and
+  queries and statements come from ``sql/queries/`` (:meth:`Warehouse.query`,
+  :meth:`Warehouse.query_arrow`, :meth:`Warehouse.execute`); :meth:`Warehouse.command` is for the project's own DDL and
   maintenance statements and never for text from users or members. Table names are checked to
   be plain identifiers.
 * The database is created if missing, then every client uses it as its default database.
@@ -27,7 +28,7 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -252,11 +253,25 @@ class Warehouse:
 
     # -- inserts -------------------------------------------------------------------------------
 
-    def insert_arrow(self, table: str, data: pa.Table) -> int:
-        """Insert an Arrow table (columns matched by name); return the rows written."""
+    def execute(self, name: str, **params: Any) -> None:
+        """Run the named *statement* ``sql/queries/<name>.sql`` (DDL, ``INSERT … SELECT``) with its
+        ``{name:Type}`` parameters; it returns no rows. Use :meth:`query` for ``SELECT``."""
+        q = named_query(name)
+        q.check_params(params)
+        self._run(lambda c: c.command(q.sql, parameters=params or None), f"statement {name}")
+
+    def insert_arrow(
+        self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None
+    ) -> int:
+        """Insert an Arrow table (columns matched by name); return the rows written.
+
+        ``settings`` are ClickHouse settings for this insert only (e.g. ``optimize_on_insert``).
+        """
         check_identifier(table, "table")
         summary = self._run(
-            lambda c: c.insert_arrow(table, data, database=self.database),
+            lambda c: c.insert_arrow(
+                table, data, database=self.database, settings=dict(settings or {}) or None
+            ),
             f"insert {data.num_rows} rows into {table}",
         )
         return _written(summary, data.num_rows)

@@ -87,9 +87,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from exchange.cli import core, demo, ingest, registry, simulate, warehouse
+    from exchange.cli import core, demo, ingest, registry, serve, simulate, warehouse
+    from exchange.cli import products as products_cli
+    from exchange.cli import reports as reports_cli
 
-    for module in (core, registry, warehouse, ingest, simulate, demo):
+    modules = (core, registry, warehouse, ingest, serve, simulate, demo, products_cli, reports_cli)
+    for module in modules:
         for command in module.COMMANDS:
             if command.name not in cli.commands:
                 cli.add_command(command)

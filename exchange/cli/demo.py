@@ -47,10 +47,13 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     and prints the industry summary and where everything is.
     """
     from exchange import registry
+    from exchange.cli.reports import echo_result
     from exchange.keyfiles import load_pepper
     from exchange.pseudonym import Pseudonymiser
     from exchange.registry import db as registry_db
     from exchange.registry.errors import MemberNotFound
+    from reports.release import build as build_release
+    from reports.release import latest_month
     from simulator import load_into, simulate, summarise, write_files
     from warehouse import connect
 
@@ -104,6 +107,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         step.done(f"{rows:,} loan states loaded")
         month = industry.last_day()
         row = wh.query("industry_summary", month=month).one()
+        step(f"build the industry delinquency release for {industry.month_labels()[-1]}")
+        release = build_release(s, wh, latest_month(wh), actor=DEMO_ACTOR)
+        step.done(f"release v{release.version} in {release.path}")
         counts = wh.table_rows()
         size = wh.disk_bytes()
 
@@ -116,6 +122,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     click.echo(f"  months of history        {row['months_available']:>12,}")
     click.echo(f"  30+ dpd share (count)    {(share or 0) * 100:>11.2f}%")
     click.echo("")
+    click.echo("Industry delinquency release")
+    echo_result(release, s.reports.decimals)
+    click.echo("")
     click.echo("Where things are")
     click.echo(f"  data directory   {s.home}")
     click.echo(f"  registry         {registry_db.mask_url(s.registry_url)}")
@@ -124,8 +133,11 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         f"  ({counts.get('account_months', 0):,} account-months, {size / 1e6:,.0f} MB on disk)"
     )
     click.echo(f"  member files     {files_dir}")
+    click.echo(f"  releases         {release.path.parent.parent}")
     click.echo("")
-    click.echo("Try: jdx member list · jdx audit verify · jdx warehouse status · jdx config show")
+    click.echo(
+        "Try: jdx member list · jdx audit verify · jdx warehouse status · jdx report list · jdx serve"
+    )
 
 
 COMMANDS = [demo_cmd]

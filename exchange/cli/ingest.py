@@ -15,10 +15,16 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from exchange.cli import Context, pass_ctx
+from exchange.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.sftp.filesystem import FileEvent
+    from ingest.sftp.server import SFTPLandingServer
 
 
 def registry_authorized_keys(url: str) -> Callable[[str], list[str]]:
@@ -40,29 +46,50 @@ def sftp_group() -> None:
     """The members' SFTP landing service (inbox/ and outbox/ per member)."""
 
 
+def setup_logging() -> None:
+    """INFO for the exchange's own loggers (connections, logins, uploads, loads), WARNING else."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("jdx").setLevel(logging.INFO)
+
+
+def build_sftp_server(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    on_file_closed: FileEvent | None = None,
+    on_file_renamed: FileEvent | None = None,
+) -> SFTPLandingServer:
+    """The members' SFTP server from the settings (``host``/``port`` override them), checking
+    keys against the registry at every login. Used by ``jdx sftp serve`` and ``jdx serve``."""
+    from ingest.settings import from_settings
+    from ingest.sftp.server import SFTPLandingServer
+
+    sftp, ingest = from_settings(settings)
+    if host is not None:
+        sftp = sftp.model_copy(update={"host": host})
+    if port is not None:
+        sftp = sftp.model_copy(update={"port": port})
+    keys = registry_authorized_keys(settings.registry_url)
+    return SFTPLandingServer.from_settings(
+        sftp, ingest, keys, on_file_closed=on_file_closed, on_file_renamed=on_file_renamed
+    )
+
+
 @sftp_group.command("serve")
 @click.option("--host", help="Address to listen on (default: [sftp] host, JDX_SFTP_HOST).")
 @click.option("--port", type=int, help="Port to listen on (default: [sftp] port, JDX_SFTP_PORT).")
 @pass_ctx
 def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve SFTP to members until interrupted (Ctrl-C or SIGTERM).
+    """Serve SFTP to members until interrupted (Ctrl-C or SIGTERM), without loading files.
 
     Members log in with the member code as user name and a key registered with
     `jdx key add-ssh`; each sees only its own inbox/ (write) and outbox/ (read).
+    `jdx serve` runs this server together with the loader.
     """
-    from ingest.settings import from_settings
-    from ingest.sftp.server import SFTPLandingServer
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("jdx").setLevel(logging.INFO)  # connections, logins, uploads
-    sftp, ingest = from_settings(ctx.settings)
-    if host is not None:
-        sftp = sftp.model_copy(update={"host": host})
-    if port is not None:
-        sftp = sftp.model_copy(update={"port": port})
-    keys = registry_authorized_keys(ctx.settings.registry_url)
-    server = SFTPLandingServer.from_settings(sftp, ingest, keys)
+    setup_logging()
+    server = build_sftp_server(ctx.settings, host=host, port=port)
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -170,8 +197,8 @@ def submit_cmd(
 ) -> None:
     """Upload a loans/1 data file with its control file and print the exchange's receipt.
 
-    DATA_FILE is named <MEMBER>_<YYYYMMDD>_<SEQ>.loans.csv[.gz]; its <base> is that name
-    without .csv[.gz]. The data file goes to inbox/ as <name>.tmp and is renamed, then
+    DATA_FILE is named <MEMBER>_<YYYYMMDD>_<SEQ>.loans.csv[.gz]; its <base> is
+    <MEMBER>_<YYYYMMDD>_<SEQ>. The data file goes to inbox/ as <name>.tmp and is renamed, then
     <base>.ctl follows the same way; the tool then waits for outbox/<base>.receipt.json.
 
     Exit status: 0 accepted, partially accepted or duplicate; 1 rejected; 2 usage or

@@ -23,7 +23,7 @@ from exchange.registry.members import (
     reinstate_member,
     suspend_member,
 )
-from exchange.registry.models import UserRole
+from exchange.registry.models import SubmissionStatus, UserRole
 from exchange.registry.ssh_keys import (
     SshKeyInfo,
     active_ssh_keys,
@@ -32,6 +32,7 @@ from exchange.registry.ssh_keys import (
     parse_ssh_public_key,
     remove_ssh_key,
 )
+from exchange.registry.submissions import SubmissionInfo, list_submissions
 from exchange.registry.users import UserInfo, add_user, get_user, list_users
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "ApiKeyInfo",
     "MemberInfo",
     "SshKeyInfo",
+    "SubmissionInfo",
+    "SubmissionStatus",
     "UserInfo",
     "UserRole",
     "active_ssh_keys",
@@ -52,6 +55,7 @@ __all__ = [
     "list_api_keys",
     "list_members",
     "list_ssh_keys",
+    "list_submissions",
     "list_users",
     "parse_ssh_public_key",
     "reinstate_member",

@@ -15,6 +15,8 @@
 | REG030 | UserExists               | a user with that name exists already |
 | REG031 | InvalidUser              | a bad user name or role/institution combination |
 | REG032 | UserNotFound             | no user has that name |
+| REG040 | SubmissionNotFound       | no submission has that load id |
+| REG041 | SubmissionStateConflict  | a ledger move its status does not allow, or a concurrent load of the same file |
 | REG090 | RegistryNotInitialised   | the database has no registry tables: run ``jdx init`` |
 | REG091 | RegistryOutdated         | the database is at another schema revision: run ``jdx init`` |
 | REG092 | RegistryUnavailable      | the database cannot be reached or stays locked (transient) |
@@ -75,6 +77,14 @@ class InvalidUser(InvalidInput):
 
 class UserNotFound(NotFound):
     code = "REG032"
+
+
+class SubmissionNotFound(NotFound):
+    code = "REG040"
+
+
+class SubmissionStateConflict(Conflict):
+    code = "REG041"
 
 
 class RegistryNotInitialised(TerminalError):

@@ -12,6 +12,10 @@ Invariants the schema holds on SQLite and PostgreSQL alike:
 - An API key's secret is never stored: only ``secret_hash`` (SHA-256 hex of the secret part).
 - ``audit_entries.seq`` is the primary key (1, 2, 3 …) and ``audit_head`` holds exactly one row
   (id 1) with the last seq and hash; :mod:`exchange.audit` explains how both keep the chain whole.
+- ``submissions`` is the ingest ledger: ``load_seq`` (the primary key, never reused: SQLite
+  ``AUTOINCREMENT``, a sequence on PostgreSQL) orders loads, and a partial unique index allows at
+  most one *live* row (received, loading, accepted, partially accepted) per member and SHA-256,
+  so a file is loaded at most once; see :mod:`exchange.registry.submissions`.
 
 Every change here needs a new revision in ``exchange/migrations/versions/``; a test compares
 these models with the migrations and fails on any difference.
@@ -31,6 +35,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -68,6 +73,26 @@ class UserRole(StrEnum):
     @property
     def is_staff(self) -> bool:
         return self is not UserRole.ANALYST
+
+
+class SubmissionStatus(StrEnum):
+    """Where a member's submission is in the loader: received → loading → a final outcome."""
+
+    RECEIVED = "received"  # claimed and in the ledger; nothing written to the warehouse yet
+    LOADING = "loading"  # warehouse writes under way (a crash here is replayed, same load_seq)
+    ACCEPTED = "accepted"
+    PARTIALLY_ACCEPTED = "partially_accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # same SHA-256 as a file loaded before: nothing loaded
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (SubmissionStatus.RECEIVED, SubmissionStatus.LOADING)
+
+
+#: Statuses whose SHA-256 stands for "this file is (being) loaded": the partial unique index.
+LIVE_SUBMISSION_STATUSES = ("received", "loading", "accepted", "partially_accepted")
+_LIVE_SQL = "status IN ('" + "', '".join(LIVE_SUBMISSION_STATUSES) + "')"
 
 
 def utcnow() -> datetime:
@@ -232,3 +257,41 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Submission(Base):
+    """One file a member submitted (the ingest ledger). ``load_seq`` orders every load."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index(
+            "uq_submissions_live_sha256",
+            "member_code",
+            "sha256",
+            unique=True,
+            sqlite_where=text(_LIVE_SQL),
+            postgresql_where=text(_LIVE_SQL),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    load_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: opaque, time-ordered id printed on receipts (reveals nothing about other members' volume)
+    load_id: Mapped[str] = mapped_column(String(32), unique=True)
+    member_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("institutions.code"), index=True
+    )
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[SubmissionStatus] = mapped_column(enum_column(SubmissionStatus))
+    received_at: Mapped[datetime] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column()
+    file_date: Mapped[date | None] = mapped_column(Date)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    dq_score: Mapped[float | None] = mapped_column(Float)
+    #: for a duplicate: the load_id of the submission it repeats
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))

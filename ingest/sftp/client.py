@@ -28,7 +28,7 @@ from typing import Any
 import paramiko
 
 from exchange.errors import JdxError
-from ingest.areas import INBOX, OUTBOX, check_member_code
+from ingest.areas import INBOX, OUTBOX, check_member_code, receipt_name
 from ingest.sftp.control import ControlFile, build_control, parse_data_name
 from ingest.sftp.hostkey import fingerprint
 
@@ -178,7 +178,7 @@ def upload_then_rename(sftp: paramiko.SFTPClient, local: Path | bytes, name: str
 def read_receipt(sftp: paramiko.SFTPClient, base: str) -> bytes | None:
     """The receipt's bytes, or None if there is none yet."""
     try:
-        with sftp.open(f"{OUTBOX}/{base}.receipt.json", "rb") as f:
+        with sftp.open(f"{OUTBOX}/{receipt_name(base)}", "rb") as f:
             return bytes(f.read())
     except FileNotFoundError:
         return None

@@ -1,6 +1,7 @@
 """Control files of spec ``loans/1`` (DOMAIN.md §2), as the member tool ``jdx submit`` writes them.
 
-``<base>.ctl`` (``<base>`` = the data file name without ``.csv[.gz]``) is JSON ``{"spec", "file", "sha256", "records", "as_of"}`` where
+``<base>.ctl`` (``<base>`` = :func:`ingest.areas.base_name` of the data file name, i.e.
+``<MEMBER>_<YYYYMMDD>_<SEQ>``) is JSON ``{"spec", "file", "sha256", "records", "as_of"}`` where
 
 - ``file`` is the data file's name, ``<MEMBER>_<YYYYMMDD>_<SEQ>.loans.csv[.gz]``;
 - ``sha256`` is the hex SHA-256 of the file's bytes *as uploaded* (compressed, for ``.gz``);
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from exchange.domain import SPEC_LOANS_V1
 from exchange.errors import InvalidInput
+from ingest.areas import base_name
 
 DATA_NAME = re.compile(
     r"^(?P<member>[A-Z][A-Z0-9]{2,11})_(?P<day>\d{8})_(?P<seq>\d{3})\.loans\.csv(?P<gz>\.gz)?$"
@@ -46,8 +48,8 @@ class DataName:
 
     @property
     def base(self) -> str:
-        """``<MEMBER>_<YYYYMMDD>_<SEQ>.loans`` (see :func:`ingest.areas.base_name`)."""
-        return f"{self.member}_{self.day:%Y%m%d}_{self.seq}.loans"
+        """``<MEMBER>_<YYYYMMDD>_<SEQ>`` (see :func:`ingest.areas.base_name`)."""
+        return base_name(f"{self.member}_{self.day:%Y%m%d}_{self.seq}.loans.csv")
 
 
 def parse_data_name(name: str) -> DataName:

@@ -1,0 +1,272 @@
+"""Throughput of the loader: parse + validate + pseudonymise + reference data + load of one big
+file, through the real :class:`ingest.loader.Loader` (claim → ledger → warehouse → receipt →
+archive), median of several runs.
+
+    .venv/bin/python bench/ingest.py [--records 1000000] [--runs 3] [--block-rows 500000]
+
+Each run gets a fresh registry (SQLite) and a fresh warehouse database in one embedded chDB
+directory, then loads two files of the same accounts: *month 1* into an empty warehouse, and
+*month 2* (the same records a month later), whose history rules read the 1M accounts' last
+state back from the warehouse. The file is the one ``bench/validate.py`` generates (realistic
+RICs, names and mobiles, about 1 % faulty records), cached in ``bench/out/``. Stages are timed by
+wrapping the loader's own calls, so the stage times add up to (almost) the end-to-end time.
+
+A second table isolates the warehouse insert of the accepted records into ``loan_states`` (and
+the materialized views it feeds) with the server's default insert settings and with the loader's
+(:data:`ingest.store.INSERT_SETTINGS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+HERE = Path(__file__).resolve().parent
+# Run as a script, this folder is first on sys.path and this file, ingest.py, would hide the
+# ingest package: take the folder off before the project's imports.
+if sys.path and Path(sys.path[0]).resolve() == HERE:
+    sys.path.pop(0)
+
+import ingest.loader  # noqa: E402
+import ingest.rows  # noqa: E402
+import ingest.store  # noqa: E402
+from exchange import registry  # noqa: E402
+from exchange.pseudonym import Pseudonymiser  # noqa: E402
+from exchange.registry import db as registry_db  # noqa: E402
+from ingest.identity import region_table  # noqa: E402
+from ingest.loader import Loader, LoaderConfig  # noqa: E402
+from warehouse import Warehouse, connect, migrate  # noqa: E402
+
+MEMBER = "BENCH"
+TIMES: dict[str, float] = defaultdict(float)
+
+
+def _load_validate_bench() -> Any:
+    """bench/validate.py's file generator (the same realistic file for both benchmarks)."""
+    spec = importlib.util.spec_from_file_location("bench_validate", HERE / "validate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def files(records: int) -> tuple[bytes, bytes]:
+    """Month 1 and month 2 data of the same accounts (as_of 2025-01-31, then 2025-02-28)."""
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    path = out / f"loans-{records}.csv"
+    if not path.exists():
+        path.write_bytes(_load_validate_bench().make_file(records))
+    first = path.read_bytes()
+    return first, first.replace(b",M,2025-01-31,", b",M,2025-02-28,")
+
+
+def control(name: str, data: bytes, records: int, as_of: str) -> bytes:
+    import hashlib
+    import json
+
+    doc = {
+        "spec": "loans/1",
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "records": records,
+        "as_of": as_of,
+    }
+    return json.dumps(doc).encode()
+
+
+def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TIMES[name] += time.perf_counter() - start
+
+    return wrapper
+
+
+def instrument() -> None:
+    """Time the loader's stages where it calls them (this process only)."""
+    ingest.loader.validate_submission = timed("validate", ingest.loader.validate_submission)
+    ingest.loader.fetch_reference = timed("reference", ingest.loader.fetch_reference)
+    ingest.loader.apply_reference = timed("history rules", ingest.loader.apply_reference)
+    ingest.store.write_load = timed("warehouse load", ingest.store.write_load)
+    ingest.rows.loan_states = timed("loan_states rows", ingest.rows.loan_states)
+    insert = Warehouse.insert_arrow
+
+    def insert_arrow(self: Warehouse, table: str, data: pa.Table, settings: Any = None) -> int:
+        start = time.perf_counter()
+        try:
+            return insert(self, table, data, settings)
+        finally:
+            if table == "loan_states":
+                TIMES["loan_states insert"] += time.perf_counter() - start
+
+    Warehouse.insert_arrow = insert_arrow  # type: ignore[method-assign]
+
+
+def one_run(
+    base: Path, wh_path: Path, run: int, months: list[tuple[str, bytes, str]], args: Any
+) -> list[dict[str, float]]:
+    url = f"sqlite:///{base / f'registry-{run}.sqlite3'}"
+    registry_db.upgrade(url)
+    with registry_db.session(url) as db:
+        registry.add_member(db, code=MEMBER, name="Bench", type="BANK", actor="bench")
+    results = []
+    with connect(f"chdb://{wh_path}", database=f"bench_{run}") as wh:
+        migrate(wh)
+        root = base / f"members-{run}"
+        loader = Loader(
+            LoaderConfig(members_root=root, insert_block_rows=args.block_rows),
+            registry_url=url,
+            warehouse=wh,
+            pseudonymiser=Pseudonymiser(os.urandom(32)),
+            clock=lambda: dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+        )
+        for name, data, as_of in months:
+            inbox = root / MEMBER / "inbox"
+            inbox.mkdir(parents=True, exist_ok=True)
+            (inbox / name).write_bytes(data)
+            (inbox / (name.split(".")[0] + ".ctl")).write_bytes(
+                control(name, data, args.records, as_of)
+            )
+            TIMES.clear()
+            start = time.perf_counter()
+            [outcome] = loader.process_member(MEMBER)
+            total = time.perf_counter() - start
+            assert outcome.accepted > 0.9 * args.records, outcome
+            other = (
+                TIMES["warehouse load"] - TIMES["loan_states rows"] - TIMES["loan_states insert"]
+            )
+            results.append({**TIMES, "other writes": other, "end to end": total})
+        wh.command("DROP DATABASE {db:Identifier}", db=f"bench_{run}")
+    registry_db.dispose(url)
+    return results
+
+
+def insert_only(wh: Warehouse, table: pa.Table, settings: dict[str, int], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        for t in ("loan_states", "accounts_current", "account_months"):
+            wh.command("TRUNCATE TABLE {t:Identifier}", t=t)
+        start = time.perf_counter()
+        wh.insert_arrow("loan_states", table, settings)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--block-rows", type=int, default=500_000)
+    args = ap.parse_args()
+    first, second = files(args.records)
+    months = [
+        ("BENCH_20250201_001.loans.csv", first, "2025-01-31"),
+        ("BENCH_20250301_001.loans.csv", second, "2025-02-28"),
+    ]
+    region_table()
+    instrument()
+    per_month: list[list[dict[str, float]]] = [[], []]
+    with tempfile.TemporaryDirectory(prefix="jdx-bench-ingest-") as tmp:
+        base = Path(tmp)
+        wh_path = base / "warehouse"
+        for run in range(args.runs):
+            for month, figures in enumerate(one_run(base, wh_path, run, months, args)):
+                per_month[month].append(figures)
+            print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
+        with connect(f"chdb://{wh_path}", database="bench_insert") as wh:
+            migrate(wh)
+            table = _accepted_table(first, args.records)
+            default = insert_only(wh, table, {}, args.runs)
+            tuned = insert_only(wh, table, dict(ingest.store.INSERT_SETTINGS), args.runs)
+
+    n = args.records
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load} · python "
+        f"{platform.python_version()} · pyarrow {pa.__version__} · median of {args.runs} runs"
+    )
+    print(f"file: {n:,} records, {len(first) / 1e6:.0f} MB, block {args.block_rows:,} rows")
+    print()
+    print(
+        f"| {'stage':37} | {'month':>5} | {'records':>9} | {'cores':>5} | {'s':>6} | {'records/s':>10} |"
+    )
+    print(f"|{'-' * 39}|{'-' * 7}|{'-' * 11}|{'-' * 7}|{'-' * 8}|{'-' * 12}|")
+    stages = [
+        "validate",
+        "reference",
+        "history rules",
+        "warehouse load",
+        "loan_states rows",
+        "loan_states insert",
+        "other writes",
+        "end to end",
+    ]
+    labels = {
+        "validate": "parse + validate + pseudonymise",
+        "reference": "reference data from the warehouse",
+        "history rules": "history + across-member rules",
+        "warehouse load": "warehouse writes, of which:",
+        "loan_states rows": "  accepted → loan_states Arrow rows",
+        "loan_states insert": "  insert loan_states (+ its views)",
+        "other writes": "  rejections, dq_daily, submissions",
+        "end to end": "END TO END (claim → archive)",
+    }
+    for stage in stages:
+        for month, runs in enumerate(per_month, start=1):
+            seconds = statistics.median(r.get(stage, 0.0) for r in runs)
+            rate = f"{n / seconds:>10,.0f}" if seconds > 0 else f"{'-':>10}"
+            print(
+                f"| {labels[stage]:37} | {month:>5} | {n:>9,} | {os.cpu_count():>5} | "
+                f"{seconds:>6.2f} | {rate} |"
+            )
+    print()
+    print("loan_states insert alone (accepted records, with every materialized view on it):")
+    print(f"| {'settings':57} | {'s':>6} | {'rows/s':>9} |")
+    print(f"|{'-' * 59}|{'-' * 8}|{'-' * 11}|")
+    rows = table.num_rows
+    print(f"| {'server defaults':57} | {default:>6.2f} | {rows / default:>9,.0f} |")
+    print(f"| {ingest.store.INSERT_SETTINGS!s:57} | {tuned:>6.2f} | {rows / tuned:>9,.0f} |")
+
+
+def _accepted_table(data: bytes, records: int) -> pa.Table:
+    """The loan_states rows the loader would insert for ``data`` (validated once, here)."""
+    from ingest import rows
+    from ingest.validate import validate_submission
+
+    name = "BENCH_20250201_001.loans.csv"
+    v = validate_submission(
+        name,
+        data,
+        control(name, data, records, "2025-01-31"),
+        uploader=MEMBER,
+        pseudonymiser=Pseudonymiser(os.urandom(32)),
+    )
+    return rows.loan_states(
+        v.accepted,
+        member=MEMBER,
+        member_type="BANK",
+        load_id="BENCH",
+        load_seq=1,
+        loaded_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Lookup benchmark: raw warehouse query, API single lookup, 8 concurrent clients, batch.
+
+Two processes, as in production: a *server* child owns a fresh embedded warehouse (one process
+per chDB directory), bulk-loads a simulated industry (``simulator.load_into``), merges it, times
+the raw named query ``lookup_borrower`` in-process, then serves the API with
+``products.service.ProductService``. This *parent* process is the members' risk systems: it
+times single lookups over HTTP, sustained lookups/s with 8 concurrent clients, and one batch job.
+Prints one table with the machine, the data size and the goals.
+
+    .venv/bin/python bench/lookups.py                       # ~2.7M borrowers ≈ 10M accounts
+    .venv/bin/python bench/lookups.py --borrowers 50000     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+CHILD = r"""
+import datetime as dt, json, os, random, resource, sys, time
+from pathlib import Path
+borrowers, months, seed, home, samples = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5])
+os.environ.update({"JDX_HOME": str(home), "JDX_API_PORT": "0", "JDX_API_RECIPROCITY": "false",
+                   "JDX_API_RATE_PER_SECOND": "100000", "JDX_API_RATE_BURST": "100000",
+                   "JDX_API_BATCH_MAX_BORROWERS": "100000"})
+from exchange.keyfiles import ensure_secrets, load_pepper
+from exchange.pseudonym import Pseudonymiser
+from exchange.registry import add_member, issue_api_key
+from exchange.registry import db as registry_db
+from exchange.settings import load_settings
+from products.lookups.borrower import day_end_utc, today_cst, window_months
+from products.service import ProductService
+from simulator import load_into, simulate
+from warehouse import connect, migrate
+
+s = load_settings(); ensure_secrets(s); registry_db.upgrade(s.registry_url)
+pseud = Pseudonymiser(load_pepper(s))
+t0 = time.perf_counter()
+industry = simulate(members=40, borrowers=borrowers, months=months, seed=seed)
+t_sim = time.perf_counter() - t0
+wh = connect(s.warehouse_dsn); migrate(wh)
+t0 = time.perf_counter(); rows = load_into(wh, industry, pseud); t_load = time.perf_counter() - t0
+t0 = time.perf_counter()
+for table in ("loan_states", "accounts_current", "account_months"):
+    wh.optimize(table)
+t_opt = time.perf_counter() - t0
+counts = wh.table_rows()
+member = industry.members[0]
+with registry_db.session(s.registry_url) as db:
+    add_member(db, code=member.code, name="Bench Bank", type=str(member.type), joined="2020-01-01", actor="bench")
+    token = issue_api_key(db, member.code, ["multi_loan", "time_series", "batch", "usage"], actor="bench")[1]
+rng = random.Random(seed)
+ids = industry.id_numbers.to_pylist(); types = industry.id_types.to_pylist()
+pick = [rng.randrange(len(ids)) for _ in range(max(samples, 100_000))]
+people = [(types[i], ids[i]) for i in pick]
+# raw warehouse query: the named query the API runs, in this process, one thread
+as_of = today_cst(); m = window_months(as_of)
+raw = []
+for t, n in people[:samples]:
+    k = pseud.borrower_key(t, n); a = time.perf_counter()
+    wh.query("lookup_borrower", key=k, since_month=m[0], until_month=m[-1], until=day_end_utc(as_of))
+    raw.append((time.perf_counter() - a) * 1000)
+service = ProductService(s, warehouse=wh); service.start()
+out = home / "bench.json"
+out.write_text(json.dumps({"url": service.url, "token": token, "people": people, "raw_ms": raw,
+    "rows": rows, "accounts": counts["accounts_current"], "borrowers": borrowers, "months": months,
+    "simulate_s": t_sim, "load_s": t_load, "optimize_s": t_opt,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print("ready", flush=True)
+sys.stdin.read()   # the parent closes stdin when done
+service.stop(); wh.close()
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def lookup_body(person: list[str]) -> dict[str, str]:
+    return {"id_type": person[0], "id_number": person[1], "consent_ref": "BENCH",
+            "purpose": "LOAN_APPROVAL"}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--borrowers", type=int, default=2_700_000)
+    ap.add_argument(
+        "--months", type=int, default=3, help="simulated months (accounts grow with it)"
+    )
+    ap.add_argument("--samples", type=int, default=2000, help="single lookups timed")
+    ap.add_argument("--seconds", type=float, default=20, help="duration of the concurrent run")
+    ap.add_argument("--batch", type=int, default=100_000, help="borrowers in the batch job")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jdx-bench-lookups-") as tmp:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(args.borrowers), str(args.months), str(args.seed),
+             tmp, str(args.samples)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert child.stdout is not None and child.stdin is not None
+        if child.stdout.readline().strip() != "ready":
+            sys.exit(f"server child failed (exit {child.wait()})")
+        info = json.loads((Path(tmp) / "bench.json").read_text())
+        try:
+            results = run(info, args)
+        finally:
+            child.stdin.close()
+            child.wait(timeout=120)
+    report(info, results, args)
+
+
+def run(info: dict, args: argparse.Namespace) -> dict[str, float]:
+    people, headers = info["people"], {"Authorization": f"Bearer {info['token']}"}
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=info["url"], headers=headers, timeout=60) as c:
+        for p in people[:50]:  # warm up
+            c.post("/v1/multi-loan", json=lookup_body(p))
+        times = []
+        for p in people[: args.samples]:
+            a = time.perf_counter()
+            r = c.post("/v1/multi-loan", json=lookup_body(p))
+            times.append((time.perf_counter() - a) * 1000)
+            assert r.status_code == 200, r.text
+    out["api_p50"], out["api_p99"] = pct(times, 0.5), pct(times, 0.99)
+    done = [0] * 8
+    stop = time.monotonic() + args.seconds
+
+    def worker(i: int) -> None:
+        with httpx.Client(base_url=info["url"], headers=headers, timeout=60) as c:
+            j = i
+            while time.monotonic() < stop:
+                c.post("/v1/multi-loan", json=lookup_body(people[j % len(people)]))
+                done[i] += 1
+                j += 8
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out["concurrent_per_s"] = sum(done) / (time.monotonic() - start)
+    batch = [
+        {"id_type": p[0], "id_number": p[1], "consent_ref": "BENCH"} for p in people[: args.batch]
+    ]
+    with httpx.Client(base_url=info["url"], headers=headers, timeout=600) as c:
+        a = time.perf_counter()
+        r = c.post("/v1/batch", json={"purpose": "LOAN_APPROVAL", "borrowers": batch})
+        assert r.status_code == 202, r.text
+        submitted = time.perf_counter()
+        job_id = r.json()["job"]["id"]
+        while (job := c.get(f"/v1/batch/{job_id}").json()["job"])["status"] not in (
+            "done",
+            "failed",
+        ):
+            time.sleep(0.05)
+        finished = time.perf_counter()
+    assert job["status"] == "done", job
+    out["batch_submit_s"], out["batch_run_s"] = submitted - a, finished - submitted
+    out["batch_per_s"] = len(batch) / (finished - a)
+    out["batch_run_per_s"] = len(batch) / (finished - submitted)
+    return out
+
+
+def report(info: dict, r: dict[str, float], args: argparse.Namespace) -> None:
+    raw = info["raw_ms"]
+    raw50, raw99 = pct(raw, 0.5), pct(raw, 0.99)
+    load = os.getloadavg()[0]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, load average {load:.1f} at the end")  # fmt: skip
+    print(f"data: {info['borrowers']:,} borrowers, {info['accounts']:,} accounts, "
+          f"{info['months']} months, {info['rows']:,} loan_states rows (load {info['load_s']:.0f} s, "
+          f"optimize {info['optimize_s']:.0f} s, server peak RSS {info['rss_mb']:.0f} MB)")  # fmt: skip
+    print(f"samples: {args.samples} single lookups; {args.seconds:g} s with 8 clients; "
+          f"batch of {args.batch:,}\n")  # fmt: skip
+    rows = [
+        ("raw lookup_borrower query p50 / p99", f"{raw50:.2f} / {raw99:.2f} ms", ""),
+        ("API multi-loan p50 / p99", f"{r['api_p50']:.2f} / {r['api_p99']:.2f} ms",
+         "p50 <= 5, p99 <= 15 ms"),
+        ("API p50 / raw p50", f"{r['api_p50'] / raw50:.2f}x", "<= 1.5x"),
+        ("8 concurrent clients", f"{r['concurrent_per_s']:.0f} lookups/s", ">= 300/s"),
+        ("batch, submit + run", f"{r['batch_per_s']:,.0f} borrowers/s", ">= 50k/s"),
+        ("batch, run only (after upload)", f"{r['batch_run_per_s']:,.0f} borrowers/s", ""),
+        ("batch upload + pseudonymise", f"{r['batch_submit_s']:.2f} s", ""),
+    ]  # fmt: skip
+    print(f"{'measure':<40}{'result':>26}   goal")
+    for name, value, goal in rows:
+        print(f"{name:<40}{value:>26}   {goal}")
+
+
+if __name__ == "__main__":
+    main()

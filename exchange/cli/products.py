@@ -1,0 +1,121 @@
+"""``jdx api serve`` and ``jdx billing statement|prices``: the lookup API and members' statements.
+
+Thin: the API is :class:`products.service.ProductService` (the same object ``jdx serve``
+composes); statements are :mod:`products.billing`. With the embedded warehouse both open the
+data directory themselves, so they fail with a clear "owned by another process" error while
+another server owns it (statements are then fetched through the API: GET /v1/statements/MONTH).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from exchange.cli import Context, pass_ctx
+from exchange.errors import InvalidInput
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@click.group("api")
+def api_group() -> None:
+    """The lookup API for members' risk systems (multi-loan, time series, batch, usage)."""
+
+
+@api_group.command("serve")
+@click.option("--host", envvar="JDX_API_HOST", help="Address to listen on (default [api] host).")
+@click.option("--port", type=int, envvar="JDX_API_PORT", help="TCP port (default [api] port).")
+@pass_ctx
+def api_serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Serve the API (OpenAPI docs at /docs) until Ctrl-C or SIGTERM.
+
+    This process owns the embedded warehouse while it runs; inquiries still in the journal are
+    written before it exits.
+    """
+    from products.service import ProductService
+
+    service = ProductService(ctx.settings, host=host, port=port)
+    service.start()
+    click.echo(f"jdx API listening on {service.url} (docs: {service.url}/docs)")
+
+    def _term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        service.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        service.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.group("billing")
+def billing_group() -> None:
+    """Metered usage and members' monthly statements (CSV and PDF)."""
+
+
+@billing_group.command("statement")
+@click.option("--member", "code", required=True, help="Member code, e.g. CF001.")
+@click.option("--month", required=True, help="Calendar month YYYY-MM (China time).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for the files (default <home>/statements/<CODE>).",
+)
+@pass_ctx
+def billing_statement(ctx: Context, code: str, month: str, out_dir: Path | None) -> None:
+    """Write <CODE>_<YYYY-MM>.statement.csv and .pdf from the inquiry log and the price list."""
+    from exchange import audit
+    from exchange.registry import db as registry_db
+    from exchange.registry import get_member
+    from products import billing
+    from warehouse import connect
+
+    if not _MONTH.match(month):
+        raise InvalidInput(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10")
+    s = ctx.settings
+    with registry_db.session(s.registry_url, readonly=True) as db:
+        member = get_member(db, code)
+    prices = billing.load_prices(s.api.price_list)
+    with connect(s.warehouse_dsn, s.warehouse.database, cluster=s.warehouse.cluster) as wh:
+        statement = billing.statement(wh, member.code, member.name, month, prices)
+    folder = out_dir or s.home / "statements" / member.code
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{member.code}_{month}.statement"
+    csv_path, pdf_path = folder / f"{stem}.csv", folder / f"{stem}.pdf"
+    csv_path.write_text(billing.to_csv(statement), encoding="utf-8")
+    pdf_path.write_bytes(billing.to_pdf(statement))
+    with registry_db.session(s.registry_url) as db:
+        audit.append(
+            db,
+            actor="cli",
+            action="billing.statement",
+            obj=f"member:{member.code}",
+            details={"month": month, "total": str(statement.total), "prices": prices.source},
+        )
+    click.echo(f"{csv_path}\n{pdf_path}")
+    click.echo(f"total {statement.total:.2f} {prices.currency} ({prices.source} prices)")
+
+
+@billing_group.command("prices")
+@pass_ctx
+def billing_prices(ctx: Context) -> None:
+    """Print the price list in effect, as TOML (a starting point for [api] price_list)."""
+    from products import billing
+
+    prices = billing.load_prices(ctx.settings.api.price_list)
+    click.echo(f"# source: {prices.source}")
+    click.echo(f'currency = "{prices.currency}"\n[prices]')
+    for product, price in prices.prices.items():
+        note = "  # always free" if product in billing.FREE else ""
+        click.echo(f'{product} = "{price:.2f}"{note}')
+
+
+COMMANDS = [api_group, billing_group]

@@ -1,0 +1,249 @@
+"""``jdx serve`` (the one process that owns the embedded warehouse), ``jdx ingest process`` and
+``jdx dq show``.
+
+``jdx serve`` opens the warehouse, starts the loader's threads and the members' SFTP server (the
+same server as ``jdx sftp serve``, whose uploads now start loads at once) and runs until SIGTERM
+or Ctrl-C. Later stages add their services (the API, the dashboards) to the same list.
+``jdx ingest process --once`` loads what is waiting and exits (cron, tests, the demo); both it
+and ``jdx dq show`` open the warehouse themselves, so with an embedded warehouse they run only
+while ``jdx serve`` does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from exchange.cli import Context, pass_ctx
+from exchange.cli.ingest import build_sftp_server, setup_logging
+
+if TYPE_CHECKING:
+    from ingest.loader import Loader, Outcome
+    from warehouse import Warehouse
+
+
+@contextmanager
+def open_warehouse(ctx: Context) -> Iterator[Warehouse]:
+    from warehouse import connect
+
+    s = ctx.settings
+    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
+        yield wh
+
+
+def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None = None) -> Loader:
+    """The loader over ``wh`` with the settings' member areas, registry and pepper."""
+    from exchange.keyfiles import load_pepper
+    from exchange.pseudonym import Pseudonymiser
+    from exchange.registry import db as registry_db
+    from ingest.loader import Loader, LoaderConfig
+    from ingest.settings import from_settings
+    from warehouse import MigrationError, pending
+
+    s = ctx.settings
+    registry_db.ensure_current(s.registry_url)
+    missing = [m.name for m in pending(wh)]
+    if missing:
+        raise MigrationError(
+            f"the warehouse schema lacks {', '.join(missing)}; run `jdx init` (or "
+            "`jdx warehouse migrate`) before loading"
+        )
+    _, ingest = from_settings(s)
+    return Loader(
+        LoaderConfig.from_settings(ingest),
+        registry_url=s.registry_url,
+        warehouse=wh,
+        pseudonymiser=Pseudonymiser(load_pepper(s)),
+        stopping=stopping,
+    )
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _outcome_line(o: Outcome) -> str:
+    score = "-" if o.dq_score is None else f"{o.dq_score:.1f}"
+    return (
+        f"{o.member} {o.base}: {o.status}, {o.records:,} records, {o.accepted:,} accepted, "
+        f"{o.rejected:,} rejected, DQ {score} (load {o.load_id})"
+    )
+
+
+@click.command("serve")
+@click.option("--host", help="SFTP address to listen on (default: [sftp] host, JDX_SFTP_HOST).")
+@click.option("--port", type=int, help="SFTP port (default: [sftp] port, JDX_SFTP_PORT).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    help="Loader threads (default: [ingest] loader_threads, JDX_INGEST_LOADER_THREADS).",
+)
+@pass_ctx
+def serve_cmd(ctx: Context, host: str | None, port: int | None, threads: int | None) -> None:
+    """Run the exchange: the members' SFTP server and the loader, until SIGTERM or Ctrl-C.
+
+    This process owns the embedded warehouse (one process per chDB directory). Uploads start
+    loading as soon as their control file arrives; receipts appear in the members' outbox/.
+    A kill -9 is safe: interrupted loads resume, with the same load sequence, at the next start.
+    """
+    from ingest.service import LoaderService, SftpService, run
+
+    setup_logging()
+    s = ctx.settings
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    with open_warehouse(ctx) as wh:
+        loader = build_loader(ctx, wh, stop)
+        ingest = s.ingest
+        loading = LoaderService(
+            loader,
+            threads=threads or ingest.loader_threads,
+            poll_interval=ingest.poll_interval,
+        )
+        server = build_sftp_server(
+            s, host=host, port=port, on_file_closed=loading.notify, on_file_renamed=loading.notify
+        )
+        where = (
+            f"embedded chDB at {wh.path}, owned by this process (pid {os.getpid()})"
+            if wh.is_embedded
+            else wh.dsn_masked
+        )
+        click.echo(f"jdx serve: data directory {s.home}")
+        click.echo(f"warehouse: {where}, database {wh.database}")
+        run([loading, SftpService(server)], stop, say=click.echo)
+
+
+@click.group("ingest")
+def ingest_group() -> None:
+    """The loader: members' uploaded files into the warehouse, receipts and DQ scores."""
+
+
+@ingest_group.command("process")
+@click.option("--once", is_flag=True, help="Process what is waiting now, then exit.")
+@click.option("--member", help="Only this member's files (with --once).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    help="Loader threads without --once (default: [ingest] loader_threads).",
+)
+@pass_ctx
+def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | None) -> None:
+    """Load the members' submitted files without serving SFTP.
+
+    With --once: resume interrupted loads, load every control file whose data file is there,
+    print one line per file and exit (for cron, tests and the demo). Without it: keep scanning
+    the inboxes every [ingest] poll_interval seconds until SIGTERM or Ctrl-C.
+    """
+    from ingest.areas import check_member_code
+    from ingest.service import LoaderService, run
+
+    setup_logging()
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    with open_warehouse(ctx) as wh:
+        loader = build_loader(ctx, wh, stop)
+        if not once:
+            service = LoaderService(
+                loader,
+                threads=threads or ctx.settings.ingest.loader_threads,
+                poll_interval=ctx.settings.ingest.poll_interval,
+                on_outcome=lambda o: click.echo(_outcome_line(o)),
+            )
+            run([service], stop, say=click.echo)
+            return
+        loader.start_up()
+        try:
+            if member is not None:
+                outcomes = loader.process_member(check_member_code(member))
+            else:
+                outcomes = loader.process_all()
+        finally:
+            loader.close()
+    for outcome in outcomes:
+        click.echo(_outcome_line(outcome))
+    waiting = loader.members_with_work()
+    click.echo(
+        f"{len(outcomes)} file(s) processed"
+        + (
+            f"; files still waiting for: {', '.join(waiting)} (a data file not there yet, or a "
+            "member the registry does not know)"
+            if waiting
+            else ""
+        )
+    )
+
+
+@click.group("dq")
+def dq_group() -> None:
+    """Members' data-quality scores (docs/ingest.md has the formula)."""
+
+
+def _pct(value: float | None) -> str:
+    return "     -" if value is None else f"{100 * value:5.1f}%"
+
+
+@dq_group.command("show")
+@click.argument("member")
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_ctx
+def dq_show_cmd(ctx: Context, member: str, days: int, as_json: bool) -> None:
+    """A member's DQ score per reporting day over the last DAYS days, with its worst fields and
+    the rules its files broke most."""
+    from dataclasses import asdict
+
+    from exchange.registry import db as registry_db
+    from exchange.registry import get_member
+    from ingest.dq import DIMENSIONS, member_report
+
+    s = ctx.settings
+    with registry_db.session(s.registry_url, readonly=True) as db:
+        code = get_member(db, member).code
+    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    with open_warehouse(ctx) as wh:
+        report = member_report(wh, code, since)
+    threshold = s.ingest.dq_threshold
+    if as_json:
+        click.echo(json.dumps({**asdict(report), "threshold": threshold}, default=str, indent=2))
+        return
+    click.echo(f"DQ of member {code} since {since} (threshold {threshold:g})")
+    if not report.days:
+        click.echo("no files loaded in this window")
+        return
+    header = "day          files   records  score " + " ".join(f"{d:>12}" for d in DIMENSIONS)
+    click.echo(header)
+    for day in report.days:
+        score = "    -" if day.score is None else f"{day.score:5.1f}"
+        flag = " *" if day.score is not None and day.score < threshold else ""
+        cells = " ".join(f"{_pct(day.rates.get(d)):>12}" for d in DIMENSIONS)
+        click.echo(f"{day.day}  {day.files:5d}  {day.records:8,d}  {score} {cells}{flag}")
+    overall = "-" if report.score is None else f"{report.score:.1f}"
+    below = report.score is not None and report.score < threshold
+    click.echo(
+        f"score over the window: {overall}"
+        + (" — BELOW the threshold (* marks such days)" if below else "")
+    )
+    if report.worst_fields:
+        click.echo("worst fields (dimension, field, records failing):")
+        for dim, name, failed in report.worst_fields:
+            click.echo(f"  {dim:<13} {name:<22} {failed:,}")
+    if report.worst_rules:
+        click.echo("rules broken most (code, severity, issues):")
+        for code_, severity, issues in report.worst_rules:
+            click.echo(f"  {code_}  {severity:<8} {issues:,}")
+
+
+COMMANDS = [serve_cmd, ingest_group, dq_group]

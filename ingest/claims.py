@@ -1,0 +1,260 @@
+"""A member's submissions on disk: found in ``inbox/``, claimed into ``processing/<base>/``,
+answered in ``outbox/`` and kept in ``archive/YYYY/MM/<base>/`` (layout: :mod:`ingest.areas`).
+
+Invariants:
+
+* Only a control file starts a submission: ``<base>.ctl`` directly in ``inbox/``, not hidden
+  (``.name``) and not a temporary upload (``*.tmp``). A data file without its control file is
+  never read, moved or deleted. A control file that names a batch file (``*.batch.csv[.gz]``)
+  belongs to the batch stage and is left alone.
+* Claiming is a rename of the control file, then of its data file, into ``processing/<base>/``
+  (same filesystem: each rename is atomic). A crash between the two leaves the data file in
+  ``inbox/``; :func:`complete` fetches it when the claim is resumed. What is in ``processing/``
+  is never visible to the member and is resumed at start-up.
+* The data file of a submission is the one its control file names (``"file"``) if that file has
+  the same base; otherwise the ``.loans.csv[.gz]`` of the base, otherwise any other file of the
+  base. Others of the same base stay in ``inbox/``.
+* Files for the member are written atomically — a hidden ``.<name>.tmp`` in the same directory,
+  flushed and fsynced, then renamed — so a member never reads half a receipt.
+* Archiving renames ``processing/<base>`` to ``archive/YYYY/MM/<base>`` (``<base>.<load id>``
+  when that month already holds the base): nothing a member sent is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from exchange.errors import TransientError
+from ingest.areas import InvalidMemberCode as BadCode
+from ingest.areas import MemberArea, base_name, check_member_code, errors_name, receipt_name
+
+CONTROL_SUFFIX = ".ctl"
+#: Data files another stage answers (SFTP batch lookups, DOMAIN.md §3): their control files are
+#: left alone by the loader.
+OTHER_KINDS = (".batch.csv", ".batch.csv.gz")
+#: Held (flock) by the loader that serves the members root.
+LOCK_FILE = ".loader.lock"
+TEMP_SUFFIX = ".tmp"
+#: The claim's note of its ledger entry (load id), written once the ledger has it.
+LEDGER_NOTE = ".ledger.json"
+
+
+def is_control(name: str) -> bool:
+    return name.endswith(CONTROL_SUFFIX) and not name.startswith(".")
+
+
+def _is_candidate(name: str, base: str) -> bool:
+    return (
+        not name.startswith(".")
+        and not name.endswith((TEMP_SUFFIX, CONTROL_SUFFIX))
+        and base_name(name) == base
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed submission: the directory ``processing/<base>/`` of a member's area."""
+
+    member: str
+    base: str
+    path: Path
+
+    @property
+    def control(self) -> Path | None:
+        found = sorted(p for p in self.path.iterdir() if is_control(p.name))
+        return found[0] if found else None
+
+    @property
+    def data(self) -> Path | None:
+        control = self.control
+        return choose_data(self.path, self.base, control.read_bytes() if control else None)
+
+    @property
+    def receipt(self) -> Path:
+        return self.path / receipt_name(self.base)
+
+    @property
+    def errors(self) -> Path:
+        return self.path / errors_name(self.base)
+
+    @property
+    def ledger_note(self) -> Path:
+        return self.path / LEDGER_NOTE
+
+
+def named_file(control: bytes | None) -> str | None:
+    """The data file name a control file gives (None when it is not readable JSON)."""
+    if control is None:
+        return None
+    try:
+        doc = json.loads(control.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    name = doc.get("file") if isinstance(doc, dict) else None
+    return (
+        name if isinstance(name, str) and "/" not in name and name not in ("", ".", "..") else None
+    )
+
+
+def choose_data(directory: Path, base: str, control: bytes | None) -> Path | None:
+    """The data file of ``base`` in ``directory`` (see the module doc), or None."""
+    candidates = sorted(
+        p for p in directory.iterdir() if p.is_file() and _is_candidate(p.name, base)
+    )
+    if not candidates:
+        return None
+    named = named_file(control)
+    for path in candidates:
+        if path.name == named:
+            return path
+    loans = [p for p in candidates if p.name.endswith((".loans.csv", ".loans.csv.gz"))]
+    return (loans or candidates)[0]
+
+
+def controls(area: MemberArea) -> list[Path]:
+    """Control files of ``loans`` submissions waiting in ``inbox/``, in name order (a member's
+    files load in this order). A control file naming a batch file is another stage's."""
+    try:
+        found = sorted(p for p in area.inbox.iterdir() if is_control(p.name) and p.is_file())
+    except FileNotFoundError:
+        return []
+    out = []
+    for path in found:
+        try:
+            named = named_file(path.read_bytes())
+        except FileNotFoundError:
+            continue  # withdrawn or claimed meanwhile
+        if named is None or not named.endswith(OTHER_KINDS):
+            out.append(path)
+    return out
+
+
+def data_waiting(area: MemberArea, control: Path) -> Path | None:
+    """The data file in ``inbox/`` that ``control`` would claim, if it has arrived."""
+    try:
+        return choose_data(area.inbox, base_name(control.name), control.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def claim(area: MemberArea, control: Path) -> Claim:
+    """Move ``control`` and its data file (if there) into ``processing/<base>/``."""
+    base = base_name(control.name)
+    target = area.processing / base
+    target.mkdir(parents=True, exist_ok=True)
+    os.rename(control, target / control.name)
+    found = Claim(area.code, base, target)
+    complete(area, found)
+    return found
+
+
+def complete(area: MemberArea, found: Claim) -> None:
+    """Fetch the data file from ``inbox/`` into a claim that has none yet (after a crash)."""
+    if found.data is not None:
+        return
+    control = found.control
+    data = choose_data(area.inbox, found.base, control.read_bytes() if control else None)
+    if data is not None:
+        os.rename(data, found.path / data.name)
+
+
+def open_claims(area: MemberArea) -> list[Claim]:
+    """Claims in ``processing/`` (interrupted loads to resume), in base order."""
+    try:
+        dirs = sorted(p for p in area.processing.iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+    return [Claim(area.code, d.name, d) for d in dirs]
+
+
+def release(area: MemberArea, found: Claim) -> None:
+    """Undo a claim that has no control file (only possible if one was removed by hand): its
+    files go back to ``inbox/`` and the directory is removed."""
+    for path in found.path.iterdir():
+        if not path.name.startswith("."):
+            os.rename(path, area.inbox / path.name)
+        else:
+            path.unlink()
+    found.path.rmdir()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def publish(area: MemberArea, found: Claim) -> None:
+    """Copy the claim's errors file, then its receipt, into ``outbox/`` (receipt last: its
+    appearance tells the member the answer is complete)."""
+    for source, name in (
+        (found.errors, errors_name(found.base)),
+        (found.receipt, receipt_name(found.base)),
+    ):
+        if source.exists():
+            write_atomic(area.outbox / name, source.read_bytes())
+
+
+def archive(area: MemberArea, found: Claim, day: date, load_id: str) -> Path:
+    """Move the claim to ``archive/YYYY/MM/<base>`` (``<base>.<load id>`` if taken); return it."""
+    month = area.archive / f"{day:%Y}" / f"{day:%m}"
+    month.mkdir(parents=True, exist_ok=True)
+    target, n = month / found.base, 1
+    while target.exists():
+        target = month / (f"{found.base}.{load_id}" + (f".{n}" if n > 1 else ""))
+        n += 1
+    with contextlib.suppress(FileNotFoundError):
+        found.ledger_note.unlink()
+    os.rename(found.path, target)
+    return target
+
+
+def members(root: Path) -> list[str]:
+    """Member codes with an area under ``root`` (directories named like a member code)."""
+    try:
+        names = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        with contextlib.suppress(BadCode):
+            out.append(check_member_code(name))
+    return out
+
+
+class LoaderBusy(TransientError):
+    code = "ING020"
+
+
+def hold_areas(root: Path) -> int:
+    """Lock the members root for this loader (an flock, released when the process ends or the
+    descriptor is closed); :class:`LoaderBusy` names the process holding it."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise LoaderBusy(
+            f"another loader (pid {holder}) serves the member areas under {root}; one loader at "
+            "a time: stop it (jdx serve or jdx ingest process) and try again"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd

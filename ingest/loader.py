@@ -1,0 +1,422 @@
+"""The loader: members' submitted files → warehouse rows, receipts and data-quality scores.
+
+One submission, step by step; every step is safe to repeat, so a crash (``kill -9``) anywhere
+is followed by a replay that ends as if nothing had happened:
+
+1. **claim** — ``<base>.ctl``, then its data file, renamed from ``inbox/`` into the private
+   ``processing/<base>/`` (:mod:`ingest.claims`);
+2. **ledger** — :func:`exchange.registry.submissions.receive` gives the load its ``load_seq`` and
+   ``load_id``, or says ``duplicate`` (same SHA-256 loaded before), or returns the same
+   ``load_seq`` for a load a crash interrupted; the load id is noted in the claim;
+3. **validate** — :func:`ingest.validate.validate_submission` with the uploader's code and the
+   pepper's pseudonymiser, then the history and across-member rules on reference data from the
+   warehouse, counting only loads before this one (:mod:`ingest.reference`);
+4. **load** — ledger ``loading``; accepted records into ``loan_states`` (whose views fill
+   ``accounts_current`` and ``account_months``), D tombstones, every issue into ``rejections``,
+   DQ rows into ``dq_daily``, the file into ``submissions``. Keys and versions come from
+   ``load_seq`` and timestamps from the ledger, so a replay writes identical rows and readers
+   (``FINAL``) see every accepted record exactly once;
+5. **answer** — ``<base>.errors.csv`` and ``<base>.receipt.json`` written into the claim, then
+   the ledger's final outcome (audited);
+6. **publish and archive** — both files into ``outbox/`` (atomically, receipt last), the claim
+   to ``archive/YYYY/MM/<base>/``.
+
+Invariants:
+
+* A member's submissions are processed one at a time: first claims left in ``processing/``, then
+  control files in name order (so history rules see the files in order). The caller runs at most
+  one :meth:`Loader.process_member` per member at once (:class:`ingest.service.LoaderService`).
+* A control file whose data file has not arrived waits ``control_grace`` seconds (from when
+  this loader first saw it), then is answered ``rejected``.
+* A file of a member the registry does not know is left where it is (and logged).
+* One loader serves a members root at a time (:meth:`Loader.start_up` takes a lock on it), so
+  two processes never claim or resume the same submission, even against a ClickHouse server.
+* Logs name members, files, counts and load ids — never a record's content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from exchange.domain import SPEC_LOANS_V1
+from exchange.pseudonym import Pseudonymiser
+from exchange.registry import db as registry_db
+from exchange.registry import get_member
+from exchange.registry import submissions as ledger
+from exchange.registry.errors import MemberNotFound
+from exchange.registry.models import SubmissionStatus
+from exchange.settings import IngestSettings
+from ingest import claims, dq, receipts, store
+from ingest.areas import MemberArea, ensure_area, errors_name, member_area
+from ingest.history import apply_reference
+from ingest.parse import parse_control, parse_file_name
+from ingest.reference import drop_leftover_scratch, fetch_reference
+from ingest.store import Abandoned
+from ingest.validate import Validation, validate_submission
+from warehouse import Warehouse
+
+log = logging.getLogger("jdx.ingest.loader")
+
+ACTOR = "loader"
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    members_root: Path
+    control_grace: float = 600.0
+    insert_block_rows: int = 500_000
+    dq_threshold: float = 80.0
+    timely_days: int = 2
+    max_report_gap_days: int = 31
+
+    @classmethod
+    def from_settings(cls, ingest: IngestSettings) -> LoaderConfig:
+        assert ingest.members_root is not None, "resolve the settings' paths first"
+        return cls(
+            members_root=ingest.members_root,
+            control_grace=ingest.control_grace,
+            insert_block_rows=ingest.insert_block_rows,
+            dq_threshold=ingest.dq_threshold,
+            timely_days=ingest.timely_days,
+            max_report_gap_days=ingest.max_report_gap_days,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submission."""
+
+    member: str
+    base: str
+    status: str
+    load_id: str
+    records: int
+    accepted: int
+    rejected: int
+    warnings: int
+    dq_score: float | None
+    archived: Path
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Loader:
+    """Processes members' submissions (see the module doc). Thread-safe across members."""
+
+    def __init__(
+        self,
+        config: LoaderConfig,
+        *,
+        registry_url: str,
+        warehouse: Warehouse,
+        pseudonymiser: Pseudonymiser,
+        stopping: threading.Event | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.config = config
+        self.registry_url = registry_url
+        self.wh = warehouse
+        self.pseudonymiser = pseudonymiser
+        self.stopping = stopping or threading.Event()
+        self.clock = clock
+        self._first_seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._held: int | None = None
+
+    # -- what there is to do -------------------------------------------------------------------
+
+    def start_up(self) -> int:
+        """Take the member areas (one loader at a time: :class:`LoaderBusy` otherwise), drop
+        scratch tables of loads a crash interrupted; return how many were dropped."""
+        if self._held is None:
+            self._held = claims.hold_areas(self.config.members_root)
+        return drop_leftover_scratch(self.wh)
+
+    def close(self) -> None:
+        """Let another loader take the member areas."""
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
+
+    def members_with_work(self) -> list[str]:
+        """Members with a claim to resume or a control file in their inbox."""
+        out = []
+        for code in claims.members(self.config.members_root):
+            area = member_area(self.config.members_root, code)
+            if claims.open_claims(area) or claims.controls(area):
+                out.append(code)
+        return out
+
+    def process_all(self) -> list[Outcome]:
+        """Process every member's pending submissions, one member after another."""
+        done: list[Outcome] = []
+        for code in self.members_with_work():
+            if self.stopping.is_set():
+                break
+            done += self.process_member(code)
+        return done
+
+    def process_member(self, member: str) -> list[Outcome]:
+        """Resume the member's claims, then claim and process its waiting control files."""
+        member_type = self._member_type(member)
+        if member_type is None:
+            return []
+        area = ensure_area(self.config.members_root, member)
+        done: list[Outcome] = []
+        try:
+            for found in claims.open_claims(area):
+                self._collect(done, self._process(area, found, member_type))
+            for control in claims.controls(area):
+                if self.stopping.is_set():
+                    break
+                if claims.data_waiting(area, control) is None and not self._grace_over(
+                    member, control
+                ):
+                    continue
+                try:
+                    found = claims.claim(area, control)
+                except FileNotFoundError:  # withdrawn by the member a moment ago
+                    continue
+                self._collect(done, self._process(area, found, member_type))
+        except Abandoned:
+            log.info(
+                "member %s: stopping; the current submission resumes at the next start", member
+            )
+        return done
+
+    @staticmethod
+    def _collect(done: list[Outcome], outcome: Outcome | None) -> None:
+        if outcome is not None:
+            done.append(outcome)
+
+    def _member_type(self, member: str) -> str | None:
+        try:
+            with registry_db.session(self.registry_url, readonly=True) as db:
+                return get_member(db, member).type.value
+        except MemberNotFound:
+            log.warning("member area %s has no member in the registry; its files wait", member)
+            return None
+
+    def _grace_over(self, member: str, control: Path) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            first = self._first_seen.setdefault((member, control.name), now)
+        if now - first < self.config.control_grace:
+            return False
+        with self._lock:
+            self._first_seen.pop((member, control.name), None)
+        return True
+
+    # -- one submission ------------------------------------------------------------------------
+
+    def _process(self, area: MemberArea, found: claims.Claim, member_type: str) -> Outcome | None:
+        control = found.control
+        if control is None:
+            log.warning("member %s: claim %s has no control file; released", area.code, found.base)
+            claims.release(area, found)
+            return None
+        if found.receipt.exists():
+            return self._finalize(area, found, json.loads(found.receipt.read_bytes()))
+        claims.complete(area, found)
+        data_path = found.data
+        control_bytes = control.read_bytes()
+        data = data_path.read_bytes() if data_path is not None else None
+        data_name = (
+            data_path.name
+            if data_path is not None
+            else claims.named_file(control_bytes) or f"{found.base}.loans.csv"
+        )
+        name = parse_file_name(data_name)
+        parsed, _ = parse_control(control_bytes)
+        file_date = name.file_date if name else None
+        as_of = parsed.as_of if parsed else None
+        sha256 = hashlib.sha256(data or b"").hexdigest()
+        info, previous = self._ledger_entry(found, data_name, sha256, file_date, as_of)
+        base_receipt: dict[str, Any] = {
+            "file": data_name,
+            "control": control.name,
+            "spec": SPEC_LOANS_V1,
+            "sha256": sha256,
+            "as_of": as_of.isoformat() if as_of else None,
+            "file_date": file_date.isoformat() if file_date else None,
+            "load_id": info.load_id,
+            "errors_file": errors_name(found.base),
+            "received_at": receipts.timestamp(info.received_at),
+        }
+        if info.status is SubmissionStatus.DUPLICATE:
+            return self._answer_duplicate(area, found, info, base_receipt)
+        validation = self._validate(area.code, data_name, data, control_bytes, info)
+        timing = dq.Timing(
+            received=info.received_at.date(),
+            as_of=as_of or file_date,
+            previous_as_of=previous,
+            timely_days=self.config.timely_days,
+            max_gap_days=self.config.max_report_gap_days,
+        )
+        dq_rows = dq.file_rows(validation, timing)
+        score, dq_rates = dq.file_score(dq_rows)
+        self._load(area.code, member_type, info, validation, dq_rows, file_date or as_of)
+        receipt = receipts.for_validation(
+            base_receipt,
+            validation,
+            dq_score=score,
+            dq_rates=dq_rates,
+            dq_threshold=self.config.dq_threshold,
+            missing_data=data_name if data is None else None,
+            processed_at=self.clock(),
+        )
+        claims.write_atomic(found.errors, receipts.errors_csv(validation.issues))
+        claims.write_atomic(found.receipt, receipts.to_bytes(receipt))
+        return self._finalize(area, found, receipt)
+
+    def _ledger_entry(
+        self,
+        found: claims.Claim,
+        data_name: str,
+        sha256: str,
+        file_date: dt.date | None,
+        as_of: dt.date | None,
+    ) -> tuple[ledger.SubmissionInfo, dt.date | None]:
+        """The claim's ledger row (noted in the claim after the first time) and the member's
+        previous reporting date."""
+        with registry_db.session(self.registry_url) as db:
+            if found.ledger_note.exists():
+                load_id = json.loads(found.ledger_note.read_text())["load_id"]
+                info = ledger.get_submission(db, load_id)
+            else:
+                received = ledger.receive(
+                    db,
+                    member_code=found.member,
+                    file_name=data_name,
+                    sha256=sha256,
+                    file_date=file_date,
+                    as_of=as_of,
+                    actor=ACTOR,
+                    received_at=self.clock(),
+                )
+                info = received.submission
+                if received.resumed:
+                    log.info(
+                        "member %s: resuming load %s of %s", found.member, info.load_id, data_name
+                    )
+            previous = ledger.last_reported_as_of(db, found.member, info.load_seq)
+        if not found.ledger_note.exists():
+            claims.write_atomic(found.ledger_note, json.dumps({"load_id": info.load_id}).encode())
+        return info, previous
+
+    def _validate(
+        self,
+        member: str,
+        data_name: str,
+        data: bytes | None,
+        control: bytes,
+        info: ledger.SubmissionInfo,
+    ) -> Validation:
+        validation = validate_submission(
+            data_name, data or b"", control, uploader=member, pseudonymiser=self.pseudonymiser
+        )
+        if validation.rows.num_rows:
+            history, others = fetch_reference(
+                self.wh, member, validation.rows, info.load_seq, info.load_id
+            )
+            validation = apply_reference(validation, history=history, other_members=others)
+        return validation
+
+    def _load(
+        self,
+        member: str,
+        member_type: str,
+        info: ledger.SubmissionInfo,
+        validation: Validation,
+        dq_rows: list[dq.DqRow],
+        day: dt.date | None,
+    ) -> None:
+        """Ledger ``loading``, then every warehouse row of the load (:mod:`ingest.store`)."""
+        with registry_db.session(self.registry_url) as db:
+            ledger.start_loading(db, info.load_id)
+        store.write_submission(
+            self.wh, info, "loading", (validation.records, 0, 0, 0), {}, None, self.clock()
+        )
+        store.write_load(
+            self.wh,
+            member=member,
+            member_type=member_type,
+            info=info,
+            validation=validation,
+            dq_rows=dq_rows,
+            day=day or info.received_at.date(),
+            block_rows=self.config.insert_block_rows,
+            stopping=self.stopping,
+        )
+
+    def _answer_duplicate(
+        self,
+        area: MemberArea,
+        found: claims.Claim,
+        info: ledger.SubmissionInfo,
+        base_receipt: dict[str, Any],
+    ) -> Outcome:
+        receipt = receipts.for_duplicate(
+            base_receipt, info.duplicate_of, self.clock(), self.config.dq_threshold
+        )
+        claims.write_atomic(
+            found.errors, receipts.errors_csv(receipts.duplicate_issues(info.sha256))
+        )
+        claims.write_atomic(found.receipt, receipts.to_bytes(receipt))
+        return self._finalize(area, found, receipt)
+
+    def _finalize(self, area: MemberArea, found: claims.Claim, receipt: dict[str, Any]) -> Outcome:
+        """Ledger outcome, warehouse submissions row, outbox, archive (each idempotent)."""
+        status = str(receipt["status"])
+        with registry_db.session(self.registry_url) as db:
+            info = ledger.get_submission(db, str(receipt["load_id"]))
+            if not info.status.is_final:
+                info = ledger.finish(
+                    db,
+                    info.load_id,
+                    status=status,
+                    records=int(receipt["records"]),
+                    accepted=int(receipt["accepted"]),
+                    rejected=int(receipt["rejected"]),
+                    warnings=int(receipt["warnings"]),
+                    dq_score=receipt["dq_score"],
+                    actor=ACTOR,
+                )
+        counts = (
+            int(receipt["records"]),
+            int(receipt["accepted"]),
+            int(receipt["rejected"]),
+            int(receipt["warnings"]),
+        )
+        issue_counts = {**receipt["error_counts"], **receipt["warning_counts"]}
+        store.write_submission(
+            self.wh, info, status, counts, issue_counts, receipt["dq_score"], self.clock()
+        )
+        claims.publish(area, found)
+        archived = claims.archive(area, found, info.received_at.date(), info.load_id)
+        log.info(
+            "member %s: %s %s — %d records, %d accepted, %d rejected, DQ %s (load %s)",
+            area.code,
+            receipt["file"],
+            status,
+            receipt["records"],
+            receipt["accepted"],
+            receipt["rejected"],
+            receipt["dq_score"],
+            info.load_id,
+        )
+        return Outcome(
+            area.code, found.base, status, info.load_id, *counts, receipt["dq_score"], archived
+        )

@@ -1,0 +1,203 @@
+"""What a member gets back for a submission: ``<base>.receipt.json`` and ``<base>.errors.csv``.
+
+Invariants:
+
+* ``<base>.errors.csv`` is UTF-8 RFC 4180 CSV with the header ``line, account_id, field, code,
+  severity, value, message`` and one row per issue, in the validator's order (line, field,
+  code); values of identity fields are masked by the validator, never here. It is written for
+  every submission (header only when there is nothing to report).
+* ``<base>.receipt.json`` is one JSON object with the keys of :data:`RECEIPT_KEYS`: the status
+  (``accepted``, ``partially_accepted``, ``rejected``, ``duplicate``), one sentence saying what
+  happened, the file and its SHA-256, counts, issue counts by code (errors apart from warnings
+  and infos), the data-quality score and dimension rates, the load id and the UTC times the
+  submission was received and answered. It holds no record content.
+* Both are first written into the claim directory, then copied to ``outbox/`` by
+  :func:`ingest.claims.publish` (atomically, receipt last).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from ingest.dq import counts_by_code
+from ingest.issues import IssueSink
+from ingest.rules import ISSUE_SCHEMA, RULES, Severity
+from ingest.validate import Validation
+
+RECEIPT_KEYS = (
+    "status",
+    "message",
+    "file",
+    "control",
+    "spec",
+    "sha256",
+    "as_of",
+    "file_date",
+    "load_id",
+    "records",
+    "accepted",
+    "rejected",
+    "warnings",
+    "error_counts",
+    "warning_counts",
+    "dq_score",
+    "dq",
+    "dq_threshold",
+    "dq_below_threshold",
+    "errors_file",
+    "duplicate_of",
+    "received_at",
+    "processed_at",
+)
+
+
+def timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def errors_csv(issues: pa.Table) -> bytes:
+    """The errors file of ``issues`` (:data:`ingest.rules.ISSUE_SCHEMA` columns)."""
+    table = issues.select(ISSUE_SCHEMA.names).cast(ISSUE_SCHEMA)
+    buffer = io.BytesIO()
+    pa_csv.write_csv(
+        table, buffer, pa_csv.WriteOptions(quoting_style="needed", eol="\r\n", batch_size=65536)
+    )
+    return buffer.getvalue()
+
+
+def split_counts(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """Issue counts by code → (errors, warnings and infos)."""
+    errors = {c: n for c, n in counts.items() if c in RULES and RULES[c].severity is Severity.ERROR}
+    others = {c: n for c, n in counts.items() if c not in errors}
+    return errors, others
+
+
+def message(
+    status: str,
+    *,
+    records: int,
+    accepted: int,
+    rejected: int,
+    file_errors: list[str],
+    errors_file: str,
+    missing_data: str | None = None,
+    duplicate_of: str | None = None,
+) -> str:
+    """One sentence a member's operator can act on."""
+    if duplicate_of is not None:
+        return (
+            f"this file was loaded before (load {duplicate_of}); nothing was loaded again. "
+            "A corrected file must differ in content"
+        )
+    if missing_data is not None:
+        return (
+            f"no data file {missing_data} arrived with this control file; nothing was loaded. "
+            "Upload the data file, then the control file again"
+        )
+    if status == "rejected" and file_errors:
+        return (
+            f"the file was rejected ({', '.join(file_errors)}); nothing was loaded. "
+            f"{errors_file} lists every issue"
+        )
+    if status == "rejected":
+        return f"no record was loaded: every record has an error ({errors_file} lists them)"
+    if status == "partially_accepted":
+        return (
+            f"{accepted} of {records} records loaded, {rejected} rejected; "
+            f"{errors_file} lists every issue"
+        )
+    return f"all {records} records loaded"
+
+
+def build(**values: Any) -> dict[str, Any]:
+    """A receipt with every key of :data:`RECEIPT_KEYS` (missing ones ``None``), in that order."""
+    unknown = set(values) - set(RECEIPT_KEYS)
+    if unknown:
+        raise ValueError(f"not receipt keys: {sorted(unknown)}")
+    return {key: values.get(key) for key in RECEIPT_KEYS}
+
+
+def to_bytes(receipt: dict[str, Any]) -> bytes:
+    return (json.dumps(receipt, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def for_validation(
+    common: dict[str, Any],
+    validation: Validation,
+    *,
+    dq_score: float | None,
+    dq_rates: dict[str, float],
+    dq_threshold: float,
+    missing_data: str | None,
+    processed_at: dt.datetime,
+) -> dict[str, Any]:
+    """The receipt of a validated (and loaded) file; ``common`` holds the file's own keys."""
+    errors, others = split_counts(counts_by_code(validation.issue_table))
+    status = validation.status
+    accepted = validation.accepted.num_rows
+    return build(
+        **common,
+        status=status,
+        message=message(
+            status,
+            records=validation.records,
+            accepted=accepted,
+            rejected=validation.rejected,
+            file_errors=sorted(c for c in errors if c.startswith("F")),
+            errors_file=str(common["errors_file"]),
+            missing_data=missing_data,
+        ),
+        records=validation.records,
+        accepted=accepted,
+        rejected=validation.rejected,
+        warnings=validation.warnings,
+        error_counts=errors,
+        warning_counts=others,
+        dq_score=dq_score,
+        dq={k: round(v, 6) for k, v in dq_rates.items()},
+        dq_threshold=dq_threshold,
+        dq_below_threshold=dq_score is not None and dq_score < dq_threshold,
+        processed_at=timestamp(processed_at),
+    )
+
+
+def for_duplicate(
+    common: dict[str, Any], duplicate_of: str | None, processed_at: dt.datetime, dq_threshold: float
+) -> dict[str, Any]:
+    """The receipt of a file whose bytes were loaded before: nothing loaded, F115 reported."""
+    return build(
+        **common,
+        status="duplicate",
+        message=message(
+            "duplicate",
+            records=0,
+            accepted=0,
+            rejected=0,
+            file_errors=[],
+            errors_file=str(common["errors_file"]),
+            duplicate_of=duplicate_of,
+        ),
+        records=0,
+        accepted=0,
+        rejected=0,
+        warnings=0,
+        error_counts={"F115": 1},
+        warning_counts={},
+        duplicate_of=duplicate_of,
+        dq_threshold=dq_threshold,
+        processed_at=timestamp(processed_at),
+    )
+
+
+def duplicate_issues(sha256: str) -> pa.Table:
+    """The one issue of a duplicate file (F115), as the validator words it."""
+    sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
+    sink.add_file("F115", field="sha256", value=sha256)
+    return sink.table().drop_columns(["row"])

@@ -1,0 +1,122 @@
+"""Reference data for the history and across-member rules, read from the warehouse for one load.
+
+:func:`fetch_reference` answers, for the records of one validated file:
+
+* ``history`` (:data:`ingest.history.HISTORY_SCHEMA`): each named account's last loaded, not
+  deleted state at the uploading member, from ``loan_states`` (named query ``ingest_history``);
+* ``other_members`` (:data:`ingest.history.OTHER_MEMBERS_SCHEMA`): the (borrower_key, name_hash)
+  pairs other members report for the file's borrowers, from ``accounts_current``
+  (``ingest_other_members``).
+
+Invariants:
+
+* Only rows of loads *before* this one count as history (``load_seq < before_seq``): a replay
+  after a crash must not see the rows its own first attempt wrote, or its validation (and so
+  what it loads) would differ from the first attempt's.
+* The keys travel to the warehouse as an Arrow insert into a scratch ``Memory`` table
+  (``ingest_scratch_<load id>_<kind>``), never as SQL text, and never as a query parameter: a
+  million keys as a parameter cost seconds of client-side escaping, the insert milliseconds.
+  The scratch tables are dropped when the answers are in (and leftovers at start-up,
+  :func:`drop_leftover_scratch`).
+* Nothing raw leaves this module: account ids are the member's own references, borrower keys
+  and name hashes are pseudonyms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.history import HISTORY_SCHEMA, OTHER_MEMBERS_SCHEMA
+from warehouse import Warehouse
+
+SCRATCH_PREFIX = "ingest_scratch_"
+
+
+def scratch_name(load_id: str, kind: str) -> str:
+    """The scratch table of one load and kind (``accounts``, ``borrowers``)."""
+    return f"{SCRATCH_PREFIX}{load_id.lower()}_{kind}"
+
+
+@contextlib.contextmanager
+def scratch_keys(wh: Warehouse, table: str, keys: pa.Array) -> Iterator[str]:
+    """A scratch table holding ``keys`` (distinct, non-empty strings) for the ``with`` block."""
+    wh.execute("ingest_scratch_drop", table=table)
+    wh.execute("ingest_scratch_create", table=table)
+    try:
+        if len(keys):
+            wh.insert_arrow(table, pa.table({"key": keys.cast(pa.string())}))
+        yield table
+    finally:
+        wh.execute("ingest_scratch_drop", table=table)
+
+
+def _distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    values = pc.drop_null(values)
+    unique = pc.unique(values)
+    if isinstance(unique, pa.ChunkedArray):
+        unique = unique.combine_chunks()
+    return unique.filter(pc.greater(pc.binary_length(unique), 0))
+
+
+def fetch_history(
+    wh: Warehouse,
+    member: str,
+    account_ids: pa.Array | pa.ChunkedArray,
+    before_seq: int,
+    load_id: str,
+) -> pa.Table:
+    """The member's last state of each account in ``account_ids`` before load ``before_seq``."""
+    keys = _distinct(account_ids)
+    if len(keys) == 0:
+        return HISTORY_SCHEMA.empty_table()
+    with scratch_keys(wh, scratch_name(load_id, "accounts"), keys) as table:
+        found = wh.query_arrow(
+            "ingest_history", member=member, before_seq=before_seq, accounts=table
+        )
+    return _conform(found, HISTORY_SCHEMA)
+
+
+def fetch_other_members(
+    wh: Warehouse, member: str, borrower_keys: pa.Array | pa.ChunkedArray, load_id: str
+) -> pa.Table:
+    """(borrower_key, name_hash) pairs of other members for the borrowers in ``borrower_keys``."""
+    keys = _distinct(borrower_keys)
+    if len(keys) == 0:
+        return OTHER_MEMBERS_SCHEMA.empty_table()
+    with scratch_keys(wh, scratch_name(load_id, "borrowers"), keys) as table:
+        found = wh.query_arrow("ingest_other_members", member=member, borrowers=table)
+    return _conform(found, OTHER_MEMBERS_SCHEMA)
+
+
+def fetch_reference(
+    wh: Warehouse, member: str, rows: pa.Table, before_seq: int, load_id: str
+) -> tuple[pa.Table, pa.Table]:
+    """``(history, other_members)`` for the validated ``rows`` of one file (see module doc)."""
+    history = fetch_history(wh, member, rows.column("account_id"), before_seq, load_id)
+    others = fetch_other_members(wh, member, rows.column("borrower_key"), load_id)
+    return history, others
+
+
+def drop_leftover_scratch(wh: Warehouse) -> int:
+    """Drop scratch tables of loads that never finished; return how many there were."""
+    names = [str(row[0]) for row in wh.query("ingest_scratch_tables")]
+    for name in names:
+        wh.execute("ingest_scratch_drop", table=name)
+    return len(names)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns and types (dictionary strings decoded)."""
+    columns = []
+    for field in schema:
+        column = table.column(field.name)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_binary(column.type) or pa.types.is_fixed_size_binary(column.type):
+            column = column.cast(pa.binary()).cast(pa.string())
+        columns.append(column.cast(field.type))
+    return pa.Table.from_arrays(columns, schema=schema)

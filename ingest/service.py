@@ -1,0 +1,243 @@
+"""Long-running services of ``jdx serve`` and how they are composed.
+
+A :class:`Service` starts, says what it serves and where, and stops. :func:`run` starts services
+in order, waits for a stop request (SIGTERM/SIGINT in the CLI) and stops them in reverse order, so
+later issues add the API or the dashboards as one more service in the list.
+
+:class:`LoaderService` runs the :class:`~ingest.loader.Loader` on worker threads;
+:class:`SftpService` is the members' SFTP server.
+
+Invariants:
+
+* At most one thread processes a member at a time (its files load in order); different members
+  load in parallel on ``threads`` workers, each with its own warehouse client (the warehouse
+  gives every thread its own).
+* Work arrives two ways: :meth:`LoaderService.notify` (the SFTP server's callbacks, for a
+  control file closed or renamed into place) and a scan of every inbox at start and every
+  ``poll_interval`` seconds, which finds what arrived while nothing listened. A member notified
+  while it is being processed is processed again afterwards.
+* :meth:`LoaderService.stop` asks the workers to stop after the current submission (or between
+  insert blocks; an abandoned load stays claimed and is replayed at the next start) and waits
+  up to ``timeout`` seconds. Nothing depends on a clean stop: a killed process resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from ingest.claims import is_control
+from ingest.loader import Loader, Outcome
+
+if TYPE_CHECKING:
+    from ingest.sftp.server import SFTPLandingServer
+
+log = logging.getLogger("jdx.ingest.service")
+_DIGITS = re.compile(r"[0-9]{11,}")
+
+
+def redact(text: str) -> str:
+    """``text`` without runs of 11+ digits (identity or mobile numbers quoted by an error)."""
+    return _DIGITS.sub("<digits>", text)[:300]
+
+
+class Service(Protocol):
+    """Something ``jdx serve`` runs: started once, stopped once."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def describe(self) -> list[str]:
+        """Lines saying what the service serves and where (printed at start)."""
+        ...
+
+
+class LoaderService:
+    """The loader on worker threads, fed by SFTP events and inbox scans."""
+
+    name = "loader"
+
+    def __init__(
+        self,
+        loader: Loader,
+        *,
+        threads: int = 2,
+        poll_interval: float = 5.0,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.loader = loader
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self.on_outcome = on_outcome
+        self.stopping = loader.stopping
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._lock = threading.Lock()
+        self._queued: set[str] = set()
+        self._busy: set[str] = set()
+        self._again: set[str] = set()
+        self._idle = threading.Condition(self._lock)
+        self._workers: list[threading.Thread] = []
+        self._scanner: threading.Thread | None = None
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def notify(self, member: str, path: Path) -> None:
+        """SFTP callback (any thread): a file was closed or renamed in ``member``'s inbox."""
+        if is_control(path.name):
+            self.enqueue(member)
+
+    def enqueue(self, member: str) -> None:
+        with self._lock:
+            if member in self._busy:
+                self._again.add(member)
+            elif member not in self._queued:
+                self._queued.add(member)
+                self._queue.put(member)
+
+    def scan(self) -> None:
+        """Queue every member with a claim to resume or a control file waiting."""
+        try:
+            for member in self.loader.members_with_work():
+                self.enqueue(member)
+        except Exception:
+            log.exception(
+                "scanning the member inboxes failed; trying again in %.0f s", self.poll_interval
+            )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        dropped = self.loader.start_up()
+        if dropped:
+            log.info("dropped %d scratch table(s) of interrupted loads", dropped)
+        self.scan()
+        for i in range(self.threads):
+            worker = threading.Thread(target=self._work, name=f"loader-{i + 1}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        self._scanner = threading.Thread(target=self._scan_loop, name="loader-scan", daemon=True)
+        self._scanner.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        for thread in [*self._workers, *([self._scanner] if self._scanner else [])]:
+            thread.join(timeout)
+        busy = [t.name for t in self._workers if t.is_alive()]
+        if busy:
+            log.warning("loader threads %s still busy; their loads resume at the next start", busy)
+        else:
+            self.loader.close()
+
+    def describe(self) -> list[str]:
+        return [
+            f"loader: {self.threads} thread(s), inboxes under {self.loader.config.members_root}, "
+            f"scanned every {self.poll_interval:g} s"
+        ]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is queued or being processed (tests, ``--once``-like use)."""
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: not self._queued and not self._busy and not self._again, timeout
+            )
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def _scan_loop(self) -> None:
+        while not self.stopping.wait(self.poll_interval):
+            self.scan()
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                member = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            with self._lock:
+                self._queued.discard(member)
+                self._busy.add(member)
+            try:
+                for outcome in self.loader.process_member(member):
+                    if self.on_outcome is not None:
+                        self.on_outcome(outcome)
+            except Exception as exc:
+                # the message only (it could quote data); the traceback at DEBUG level
+                log.error(
+                    "member %s: loading failed (%s: %s); retried at the next scan",
+                    member,
+                    type(exc).__name__,
+                    redact(str(exc)),
+                )
+                log.debug("traceback of the failed load", exc_info=True)
+            finally:
+                with self._lock:
+                    self._busy.discard(member)
+                    again = member in self._again
+                    self._again.discard(member)
+                    if again and member not in self._queued:
+                        self._queued.add(member)
+                        self._queue.put(member)
+                    self._idle.notify_all()
+
+
+def run(
+    services: Sequence[Service],
+    stop: threading.Event,
+    *,
+    say: Callable[[str], None] = print,
+    timeout: float = 10.0,
+) -> None:
+    """Start ``services`` in order, print what they serve, wait for ``stop``, stop them in reverse.
+
+    If one fails to start, those already started are stopped and the error propagates.
+    """
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+            for line in service.describe():
+                say(line)
+        say("serving; SIGTERM or Ctrl-C stops")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for service in reversed(started):
+            try:
+                service.stop(timeout)
+            except Exception:
+                log.exception("stopping %s failed", service.name)
+        if started:
+            say("stopped")
+
+
+class SftpService:
+    """The members' SFTP server (:class:`ingest.sftp.server.SFTPLandingServer`) as a service."""
+
+    name = "sftp"
+
+    def __init__(self, server: SFTPLandingServer) -> None:
+        self.server = server
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.stop(timeout)
+
+    def describe(self) -> list[str]:
+        from ingest.sftp.hostkey import fingerprint
+
+        host, port = self.server.address
+        return [
+            f"sftp: {host}:{port}, host key {fingerprint(self.server.host_key)}, "
+            f"member areas under {self.server.members_root}"
+        ]

@@ -1,0 +1,324 @@
+"""Batch lookups: a job of up to ``batch_max_borrowers`` borrowers, submitted, polled, downloaded.
+
+Invariants:
+
+* Identities are pseudonymised when the job is accepted, in the request: the job directory
+  (``<api data_dir>/batch/<job id>/``, mode 0700) holds borrower keys, never an id number or name.
+  Rows that fail a check (id type, checksum, consent) stay in the job with their error code and
+  field, and are neither looked up, logged nor billed.
+* A job belongs to the member that submitted it; another member's key is refused (403
+  ``NOT_OWNER``) on every job route.
+* One worker thread runs the jobs in submission order. A job: its keys go into ``batch_keys``
+  in one insert, two grouped queries (``batch_accounts``, ``batch_inquiries``) read the figures of
+  all its borrowers at once, the answer is joined to the rows in Arrow, every looked-up row is
+  logged as an inquiry (product ``BATCH``, one audit entry per job), and ``result.parquet`` is
+  written; then the keys' partition is dropped. A job interrupted by a stop is run again at the
+  next start (logging is the last step before ``done``, and inquiries are keyed by id).
+* POST_LOAN rows for borrowers the caller reports no account for get ``POST_LOAN_NOT_ALLOWED``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import queue
+import threading
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from exchange.domain import Purpose
+from exchange.pseudonym import ID_TYPES, Pseudonymiser, check_id
+from exchange.settings import ApiSettings
+from products.auth import Caller
+from products.errors import ApiError, Forbidden, NotFoundError, id_error
+from products.inquiry_log import InquiryLog, now_ms
+from products.lookups.borrower import day_end_utc
+from warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+INPUT_SCHEMA = pa.schema(
+    [("line", pa.uint32()), ("borrower_key", pa.string()), ("consent_ref", pa.string()),
+     ("error_code", pa.string()), ("error_field", pa.string())]
+)  # fmt: skip
+FIGURES = (
+    "open_accounts", "open_institutions", "total_credit_amount", "total_balance",
+    "overdue_accounts", "overdue_amount", "max_current_dpd", "written_off", "settled",
+    "opened_3m", "new_account_institutions_3m", "inquiries_7d", "inquiry_institutions_7d",
+    "inquiries_1m", "inquiries_3m", "inquiries_12m",
+)  # fmt: skip
+
+
+@dataclass
+class Job:
+    id: str
+    member: str
+    member_type: str
+    key_id: str
+    purpose: str
+    as_of: str
+    status: str  # queued | running | done | failed
+    created_at: str
+    borrowers: int
+    invalid: int
+    looked_up: int = 0
+    refused: int = 0
+    finished_at: str | None = None
+    error: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        for private in ("key_id", "member", "member_type"):
+            out.pop(private)
+        return out
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    """A naive UTC datetime as the text the queries parse (``toDateTime64(…, 'UTC')``)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_rows(rows: list[dict[str, Any]], pseud: Pseudonymiser) -> pa.Table:
+    """Check and pseudonymise submitted rows; raw identities end here."""
+    lines, keys, consents, codes, fields = [], [], [], [], []
+    for i, row in enumerate(rows, start=1):
+        code = field = ""
+        id_type, number = str(row.get("id_type") or "").strip(), str(row.get("id_number") or "")
+        consent = str(row.get("consent_ref") or "").strip()
+        if id_type not in ID_TYPES:
+            code, field = "ID_TYPE", "id_type"
+        elif (problem := check_id(id_type, number)) is not None:
+            code, field = id_error(problem.value)
+        elif not consent or len(consent) > 64:
+            code, field = "CONSENT_REQUIRED", "consent_ref"
+        lines.append(i)
+        keys.append("" if code else pseud.borrower_key(id_type, number))
+        consents.append(consent[:64])
+        codes.append(code)
+        fields.append(field)
+    return pa.table([lines, keys, consents, codes, fields], schema=INPUT_SCHEMA)
+
+
+class BatchJobs:
+    """The jobs of this process: a directory per job and one worker thread."""
+
+    def __init__(
+        self, wh: Warehouse, logbook: InquiryLog, cfg: ApiSettings, root: Path
+    ) -> None:  # fmt: skip
+        self._wh, self._log, self._cfg, self._root = wh, logbook, cfg, root
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._root, 0o700)
+        for meta in sorted(self._root.glob("*/job.json")):
+            job = Job(**json.loads(meta.read_text()))
+            self._jobs[job.id] = job
+            if job.status in ("queued", "running"):
+                job.status = "queued"
+                self._queue.put(job.id)
+        self._thread = threading.Thread(target=self._run, name="jdx-batch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=120)
+            self._thread = None
+
+    # -- API -----------------------------------------------------------------------------------
+
+    def submit(self, caller: Caller, purpose: Purpose, as_of: dt.date, table: pa.Table) -> Job:
+        with self._lock:
+            busy = sum(
+                1 for j in self._jobs.values()
+                if j.member == caller.member_code and j.status in ("queued", "running")
+            )  # fmt: skip
+            if busy >= self._cfg.batch_max_queued:
+                raise ApiError(
+                    f"member {caller.member_code} has {busy} batch jobs queued or running (at most "
+                    f"{self._cfg.batch_max_queued}); poll them and submit when one is done",
+                    code="BATCH_BUSY",
+                    status=429,
+                )
+            invalid = int(pc.sum(pc.not_equal(table["error_code"], "")).as_py() or 0)
+            job = Job(
+                id=uuid.uuid4().hex, member=caller.member_code,
+                member_type=caller.member_type.value, key_id=caller.key_id,
+                purpose=purpose.value, as_of=as_of.isoformat(), status="queued",
+                created_at=now_ms().isoformat(), borrowers=table.num_rows, invalid=invalid,
+            )  # fmt: skip
+            folder = self._root / job.id
+            folder.mkdir(mode=0o700)
+            pq.write_table(table, folder / "input.parquet")
+            self._save(job)
+            self._jobs[job.id] = job
+        self._queue.put(job.id)
+        return job
+
+    def get(self, caller: Caller, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFoundError(f"no batch job {job_id!r}", field="job_id")
+        if job.member != caller.member_code:
+            raise Forbidden(f"batch job {job_id} belongs to another member", code="NOT_OWNER")
+        return job
+
+    def result_path(self, caller: Caller, job_id: str) -> Path:
+        job = self.get(caller, job_id)
+        if job.status != "done":
+            raise ApiError(
+                f"batch job {job_id} is {job.status}; poll GET /v1/batch/{job_id} until done",
+                code="BATCH_NOT_READY",
+                status=409,
+            )
+        return self._root / job.id / "result.parquet"
+
+    # -- worker --------------------------------------------------------------------------------
+
+    def _save(self, job: Job) -> None:
+        path = self._root / job.id / "job.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(job)))
+        tmp.replace(path)
+
+    def _run(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            job = self._jobs[job_id]
+            job.status = "running"
+            self._save(job)
+            try:
+                self.run_job(job)
+                job.status = "done"
+            except Exception as exc:
+                log.exception("batch job %s failed", job.id)
+                job.status, job.error = "failed", f"internal error ({type(exc).__name__}); retry"
+            job.finished_at = now_ms().isoformat()
+            self._save(job)
+
+    def run_job(self, job: Job) -> None:
+        folder = self._root / job.id
+        rows = pq.read_table(folder / "input.parquet")
+        valid = rows.filter(pc.equal(rows["error_code"], ""))
+        as_of = dt.date.fromisoformat(job.as_of)
+        keys = pa.table(
+            {
+                "job_id": pa.array([job.id] * valid.num_rows, pa.string()),
+                "member_code": pa.array([job.member] * valid.num_rows, pa.string()),
+                "line": valid["line"],
+                "borrower_key": valid["borrower_key"],
+            }
+        )
+        try:
+            if keys.num_rows:
+                self._wh.insert_arrow("batch_keys", keys)
+            figures = self._figures(job, as_of)
+        finally:
+            self._wh.command("ALTER TABLE batch_keys DROP PARTITION {job:String}", job=job.id)
+        result = rows.join(figures, "borrower_key", join_type="left outer").sort_by("line")
+        result = self._finish(job, result)
+        ok = result.filter(pc.equal(result["status"], "ok"))
+        self._log_inquiries(job, ok)
+        job.looked_up = ok.num_rows
+        job.refused = result.num_rows - ok.num_rows - job.invalid
+        pq.write_table(
+            result.drop_columns(["borrower_key", "consent_ref"]), folder / "result.parquet"
+        )
+
+    def _figures(self, job: Job, as_of: dt.date) -> pa.Table:
+        until = _utc_text(day_end_utc(as_of))
+        accounts = self._wh.query_arrow(
+            "batch_accounts", job=job.id, member=job.member, as_of=as_of,
+            since_3m=as_of - dt.timedelta(days=90),
+        )  # fmt: skip
+        starts = {
+            f"d{n}": _utc_text(day_end_utc(as_of - dt.timedelta(days=n))) for n in (7, 30, 90, 365)
+        }
+        inquiries = self._wh.query_arrow("batch_inquiries", job=job.id, until=until, **starts)
+        if inquiries.num_rows == 0:
+            return accounts.join(inquiries, "borrower_key", join_type="left outer")
+        return accounts.join(inquiries, "borrower_key", join_type="full outer")
+
+    def _finish(self, job: Job, t: pa.Table) -> pa.Table:
+        """Zeros for borrowers without rows, the POST_LOAN rule, alerts, a status per row."""
+        n = t.num_rows
+        cols: dict[str, Any] = {"line": t["line"]}
+        for name in FIGURES:
+            column = t[name] if name in t.column_names else pa.nulls(n, pa.uint64())
+            zero = pa.scalar(0, column.type) if pa.types.is_decimal(column.type) else 0
+            cols[name] = pc.fill_null(column, zero)
+        own = pc.fill_null(t["own_accounts"], 0) if "own_accounts" in t.column_names else None
+        code = t["error_code"].to_numpy(zero_copy_only=False).astype(object)
+        field = t["error_field"].to_numpy(zero_copy_only=False).astype(object)
+        if job.purpose == Purpose.POST_LOAN.value and own is not None:
+            refuse = (code == "") & (own.to_numpy(zero_copy_only=False) == 0)
+            code[refuse], field[refuse] = "POST_LOAN_NOT_ALLOWED", "purpose"
+        cfg = self._cfg
+        alerts = np.full(n, "", dtype=object)
+        for flag, column, threshold in (
+            ("INQUIRY_INSTITUTIONS_7D", "inquiry_institutions_7d", cfg.alert_inquiry_institutions_7d),
+            ("NEW_ACCOUNT_INSTITUTIONS_3M", "new_account_institutions_3m",
+             cfg.alert_new_account_institutions_3m),
+            ("CURRENT_DPD", "max_current_dpd", cfg.alert_current_dpd),
+        ):  # fmt: skip
+            hit = cols[column].to_numpy(zero_copy_only=False) >= threshold
+            alerts[hit] = np.where(alerts[hit] == "", flag, alerts[hit] + ";" + flag)
+        status = np.where(code == "", "ok", "error")
+        return pa.table(
+            {
+                "line": cols["line"],
+                "status": pa.array(status, pa.string()),
+                "error_code": pa.array(code, pa.string()),
+                "error_field": pa.array(field, pa.string()),
+                **{name: cols[name] for name in FIGURES},
+                "alerts": pa.array(alerts, pa.string()),
+                "borrower_key": t["borrower_key"],
+                "consent_ref": t["consent_ref"],
+            }
+        )
+
+    def _log_inquiries(self, job: Job, ok: pa.Table) -> None:
+        """One inquiry per looked-up row. Ids are derived from (job, line) and the time is the
+        job's submission, so a job run again after a crash logs the very same rows (readers
+        count each ``inquiry_id`` once)."""
+        n = ok.num_rows
+        digests = b"".join(
+            hashlib.sha256(f"{job.id}:{line}".encode()).digest()[:16]
+            for line in ok["line"].to_pylist()
+        )
+        raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 16).copy()
+        raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4 layout (random-looking, not random)
+        raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+        ids = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(raw)])
+        stamp = dt.datetime.fromisoformat(job.created_at)
+        const = {
+            "member_code": job.member, "member_type": job.member_type,
+            "product": "BATCH", "purpose": job.purpose, "api_key_id": job.key_id,
+            "batch_id": job.id,
+        }  # fmt: skip
+        table = pa.table(
+            {
+                "borrower_key": ok["borrower_key"],
+                "queried_at": pa.array([stamp] * n, pa.timestamp("ms", tz="UTC")),
+                "inquiry_id": ids,
+                "consent_ref": ok["consent_ref"],
+                **{k: pa.array([v] * n, pa.string()) for k, v in const.items()},
+            }
+        )
+        self._log.record_batch(
+            table, batch_id=job.id, member_code=job.member, actor=f"api:{job.key_id}",
+            digest=hashlib.sha256(raw.tobytes()).hexdigest(),
+        )  # fmt: skip

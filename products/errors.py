@@ -1,0 +1,114 @@
+"""Errors of the lookup API: every refusal is an :class:`ApiError` with an HTTP status, a stable
+code and, where one field is to blame, that field's name.
+
+Invariant: whatever goes wrong, a client receives exactly one body shape::
+
+    {"error": {"code": "ID_CHECKSUM", "message": "...", "field": "id_number"}}
+
+``field`` is ``null`` when no single field is to blame. :mod:`products.app` turns FastAPI's own
+errors (404, 405, 422 validation, malformed JSON) and unexpected exceptions into this shape too;
+an unexpected exception is logged with its traceback and answered ``500 INTERNAL`` without
+details. Messages never contain a raw identity number, name or mobile (they echo masks at most).
+
+| code                   | status | when |
+|------------------------|--------|------|
+| AUTH_REQUIRED          | 401    | no ``Authorization: Bearer`` or ``X-API-Key`` header |
+| AUTH_INVALID           | 401    | malformed, unknown or revoked key, or the member is not ACTIVE |
+| PRODUCT_FORBIDDEN      | 403    | the key lacks the product the route needs |
+| NOT_OWNER              | 404    | a batch job of another member (answered as if absent) |
+| NOT_FOUND              | 404    | no such route or resource |
+| METHOD_NOT_ALLOWED     | 405    | the route exists, the method does not |
+| MALFORMED_JSON         | 400    | the body is not JSON (or not UTF-8) |
+| INVALID                | 422    | a field has the wrong type, is missing or out of range |
+| CONSENT_REQUIRED       | 422    | ``consent_ref`` missing or blank |
+| PURPOSE_INVALID        | 422    | ``purpose`` missing or not one of the four purposes |
+| ID_TYPE / ID_LENGTH / ID_FORMAT / ID_CHECKSUM / ID_BIRTH_DATE / ID_REGION | 422 | ``id_number`` (or ``id_type``) fails its check |
+| POST_LOAN_NOT_ALLOWED  | 403    | POST_LOAN for a borrower the caller reports no account for |
+| RATE_LIMITED           | 429    | the key's token bucket is empty (``Retry-After`` says when) |
+| RECIPROCITY_NO_SUBMISSION | 403 | no accepted submission within the reciprocity window |
+| RECIPROCITY_DQ         | 403    | data-quality score under the reciprocity threshold |
+| BATCH_TOO_LARGE        | 413    | more borrowers than ``batch_max_borrowers`` |
+| BATCH_BUSY             | 429    | the member has ``batch_max_queued`` jobs queued or running |
+| BATCH_NOT_READY        | 409    | result asked for before the job is done |
+| UNSUPPORTED_MEDIA      | 415    | batch upload neither JSON nor CSV |
+| UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
+| INTERNAL               | 500    | a bug; logged with its traceback |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exchange.errors import JdxError
+
+
+class ApiError(JdxError):
+    """A refusal with an HTTP status, a code and optionally the field to blame."""
+
+    status: int = 400
+    code = "INVALID"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        if status is not None:
+            self.status = status
+        self.field = field
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message, self.field)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The one error shape of the API."""
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+class Unauthenticated(ApiError):
+    status = 401
+    code = "AUTH_INVALID"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "PRODUCT_FORBIDDEN"
+
+
+class NotFoundError(ApiError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class InvalidField(ApiError):
+    status = 422
+    code = "INVALID"
+
+
+class RateLimited(ApiError):
+    status = 429
+    code = "RATE_LIMITED"
+
+
+class TooLarge(ApiError):
+    status = 413
+    code = "BATCH_TOO_LARGE"
+
+
+class Unavailable(ApiError):
+    status = 503
+    code = "UNAVAILABLE"
+
+
+def id_error(problem: str) -> tuple[str, str]:
+    """``(code, field)`` of an :class:`exchange.pseudonym.IdProblem` value."""
+    if problem == "id_type":
+        return "ID_TYPE", "id_type"
+    return f"ID_{problem.upper()}", "id_number"

@@ -1,0 +1,240 @@
+"""One borrower's rows, fetched in one round trip, and the anonymous labels of one answer.
+
+Invariants:
+
+* :func:`fetch` runs the named query ``lookup_borrower`` once (one table, ``lookup_rows``) and
+  applies what ``FINAL`` would: per identity the highest version, dropped when it is a delete.
+  It keeps accounts' latest states, month-end states of the 24-month window, and logged
+  inquiries before the end of the as-of day; inquiries still in the
+  :class:`~products.inquiry_log.InquiryLog`'s memory are merged in (deduplicated by
+  ``inquiry_id``), so a lookup counts in the next answer at once.
+* Accounts opened after the as-of day are left out, and so are the month rows of accounts that
+  are not in the answer (deleted by a ``D`` record, or opened later); the account section always
+  shows the latest loaded state (the as-of day moves the windows, it does not rewind states).
+* Times: the warehouse holds UTC; days, windows and "night" are China Standard Time (UTC+8, no
+  daylight saving), the members' business day.
+* :class:`Labels`: other members appear only as their institution type and ``机构A``/
+  ``Institution A`` …, assigned in order of first appearance (earliest account opened, else
+  earliest inquiry; member code breaks ties) and stable within one answer only. The caller's own
+  member appears under its own name. Other members' account ids are never returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from products.auth import Caller
+
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Account:
+    member_code: str
+    member_type: str
+    account_id: str
+    name_hash: str
+    product: str
+    opened: dt.date
+    credit_amount: Decimal
+    balance: Decimal
+    overdue_amount: Decimal
+    dpd: int
+    status: str
+    closed: dt.date | None
+    as_of: dt.date
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NORMAL", "OVERDUE")
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    member_code: str
+    account_id: str
+    month: dt.date
+    dpd: int
+    status: str
+    balance: Decimal
+    scheduled: Decimal
+    paid: Decimal
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    queried_at: dt.datetime  # aware, UTC
+    member_code: str
+    member_type: str
+    product: str
+    purpose: str
+    inquiry_id: str
+
+    @property
+    def local(self) -> dt.datetime:
+        return self.queried_at.astimezone(CST)
+
+
+@dataclass(frozen=True)
+class BorrowerData:
+    as_of: dt.date
+    accounts: list[Account]
+    months: list[MonthRow]
+    inquiries: list[Inquiry]
+
+
+class Querier(Protocol):
+    def query(self, name: str, **params: Any) -> Any: ...
+
+
+class PendingInquiries(Protocol):
+    def pending_for(self, borrower_key: str) -> list[Inquiry]: ...
+
+
+def month_add(month: dt.date, delta: int) -> dt.date:
+    """First day of the month ``delta`` months after ``month``'s."""
+    index = month.year * 12 + month.month - 1 + delta
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def window_months(as_of: dt.date, count: int = MONTHS) -> list[dt.date]:
+    """First days of the ``count`` months ending with the as-of month, oldest first."""
+    last = as_of.replace(day=1)
+    return [month_add(last, i - count + 1) for i in range(count)]
+
+
+def day_end_utc(day: dt.date) -> dt.datetime:
+    """The instant the China-time day ``day`` ends, as a naive UTC datetime (for the query)."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), CST)
+    return end.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def today_cst() -> dt.date:
+    return dt.datetime.now(CST).date()
+
+
+def _latest(rows: Iterable[tuple[str, int, int, str]]) -> dict[str, list[list[Any]]]:
+    """Payloads by kind, each identity at its highest version, deleted identities dropped."""
+    best: dict[tuple[str, ...], tuple[int, int, list[Any]]] = {}
+    for kind, version, deleted, payload in rows:
+        fields = json.loads(payload)
+        if kind == "A":
+            ident: tuple[str, ...] = ("A", fields[0], fields[2])
+        elif kind == "M":
+            ident = ("M", fields[0], fields[1], fields[2])
+        else:
+            ident = ("Q", fields[5])
+        held = best.get(ident)
+        # ReplacingMergeTree's rule: the highest version wins; on a tie the last row inserted,
+        # which for identical versions is an identical row (a replay)
+        if held is None or version >= held[0]:
+            best[ident] = (version, deleted, fields)
+    out: dict[str, list[list[Any]]] = {"A": [], "M": [], "Q": []}
+    for ident, (_, deleted, fields) in best.items():
+        if not deleted:
+            out[ident[0]].append(fields)
+    return out
+
+
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def fetch(
+    wh: Querier, borrower_key: str, as_of: dt.date, pending: PendingInquiries | None = None
+) -> BorrowerData:
+    """Read one borrower's accounts, month-end states and inquiries (see module invariants)."""
+    months = window_months(as_of)
+    until = day_end_utc(as_of).replace(tzinfo=dt.UTC)
+    rows = _latest(wh.query("lookup_borrower", key=borrower_key))
+    accounts = []
+    for f in rows["A"]:
+        opened = dt.date.fromisoformat(f[5])
+        if opened <= as_of:
+            accounts.append(
+                Account(f[0], f[1], f[2], f[3], f[4], opened, Decimal(f[6]), Decimal(f[7]),
+                        Decimal(f[8]), int(f[9]), f[10], _day(f[11]), dt.date.fromisoformat(f[12]))
+            )  # fmt: skip
+    accounts.sort(key=lambda a: (a.opened, a.member_code, a.account_id))
+    known = {(a.member_code, a.account_id) for a in accounts}
+    # an account deleted (D) or opened after the as-of day contributes no month either
+    month_rows = []
+    for f in rows["M"]:
+        month = dt.date.fromisoformat(f[2])
+        if (f[0], f[1]) in known and months[0] <= month <= months[-1]:
+            month_rows.append(
+                MonthRow(f[0], f[1], month, int(f[3]), f[4], Decimal(f[5]), Decimal(f[6]),
+                         Decimal(f[7]))
+            )  # fmt: skip
+    seen: set[str] = set()
+    inquiries: list[Inquiry] = []
+    for f in rows["Q"]:
+        at = dt.datetime.fromisoformat(f[0]).replace(tzinfo=dt.UTC)
+        if at < until:
+            seen.add(f[5])
+            inquiries.append(Inquiry(at, f[1], f[2], f[3], f[4], f[5]))
+    if pending is not None:
+        for q in pending.pending_for(borrower_key):
+            if q.inquiry_id not in seen and q.queried_at < until:
+                seen.add(q.inquiry_id)
+                inquiries.append(q)
+    inquiries.sort(key=lambda q: (q.queried_at, q.inquiry_id))
+    return BorrowerData(as_of, accounts, month_rows, inquiries)
+
+
+def _letters(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA …"""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = chr(ord("A") + rest) + out
+    return out
+
+
+class Labels:
+    """Anonymous labels of the members in one answer (see module invariants)."""
+
+    def __init__(self, caller: Caller, data: BorrowerData) -> None:
+        self._caller = caller
+        first: dict[str, tuple[int, float, str]] = {}
+        for a in data.accounts:
+            key = (0, float(a.opened.toordinal()), a.member_code)
+            first[a.member_code] = min(first.get(a.member_code, key), key)
+        for q in data.inquiries:  # members known only by their inquiries come after
+            key = (1, q.queried_at.timestamp(), q.member_code)
+            first[q.member_code] = min(first.get(q.member_code, key), key)
+        self._types = {q.member_code: q.member_type for q in data.inquiries}
+        self._types.update({a.member_code: a.member_type for a in data.accounts})
+        others = sorted((k for k in first if k != caller.member_code), key=first.__getitem__)
+        self._letter = {code: _letters(i) for i, code in enumerate(others)}
+
+    def of(self, member_code: str) -> dict[str, Any]:
+        """``{"label", "label_en", "type", "own"}`` for one member."""
+        if member_code == self._caller.member_code:
+            name = self._caller.member_name
+            return {"label": name, "label_en": name, "type": self._caller.member_type.value,
+                    "own": True}  # fmt: skip
+        letter = self._letter.get(member_code, "?")
+        return {
+            "label": f"机构{letter}",
+            "label_en": f"Institution {letter}",
+            "type": self._types.get(member_code, "OTHER"),
+            "own": False,
+        }
+
+    def members(self) -> Iterable[str]:
+        """Every member in the answer, own first, then others in label order."""
+        own = [self._caller.member_code] if self._caller.member_code in self._types else []
+        return own + sorted(self._letter, key=lambda c: (len(self._letter[c]), self._letter[c]))
+
+
+def money(value: Decimal) -> str:
+    """Money as text with two decimals (exact; JSON numbers would be floats)."""
+    return f"{value.quantize(Decimal('0.01'))}"

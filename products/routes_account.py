@@ -1,0 +1,231 @@
+"""Member-scoped routes: batch jobs, usage and monthly statements.
+
+Every route here serves the caller's own member only: a batch job of another member is refused
+(403 ``NOT_OWNER``); usage and statements take no member parameter at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from typing import Annotated, Any
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from exchange.domain import ApiProduct, Purpose
+from products import billing
+from products.auth import Caller, access, access_extra
+from products.batch import parse_rows
+from products.errors import ApiError, InvalidField, TooLarge
+from products.lookups.borrower import today_cst
+from products.models import BatchRequest, ErrorBody
+
+router = APIRouter(prefix="/v1")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+}
+BATCH = access(ApiProduct.BATCH)
+USAGE = access(ApiProduct.USAGE)
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_CSV_COLUMNS = {"id_type", "id_number", "consent_ref", "name"}
+
+
+def _rows_from_csv(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = set(reader.fieldnames or [])
+    missing = {"id_type", "id_number", "consent_ref"} - header
+    if missing or header - _CSV_COLUMNS:
+        raise InvalidField(
+            "a batch CSV needs the header id_type,id_number,consent_ref[,name]; "
+            + (f"missing {', '.join(sorted(missing))}" if missing else "")
+            + (
+                f" unknown {', '.join(sorted(header - _CSV_COLUMNS))}"
+                if header - _CSV_COLUMNS
+                else ""
+            ),
+            field="borrowers",
+        )
+    return list(reader)
+
+
+@router.post(
+    "/batch",
+    tags=["batch"],
+    status_code=202,
+    summary="Submit a batch job (JSON or CSV) of up to batch_max_borrowers borrowers.",
+    openapi_extra={
+        **access_extra(ApiProduct.BATCH),
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": BatchRequest.model_json_schema()},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+            "required": True,
+        },
+    },
+    responses=ERRORS,
+)
+async def submit_batch(
+    request: Request,
+    caller: Annotated[Caller, Depends(BATCH)],
+    purpose: Annotated[Purpose | None, Query(description="CSV uploads: the purpose")] = None,
+    as_of: Annotated[dt.date | None, Query(description="CSV uploads: reference day")] = None,
+) -> dict[str, Any]:
+    """JSON ``{"purpose", "as_of"?, "borrowers": [{id_type, id_number, consent_ref, name?}]}`` or
+    CSV with header ``id_type,id_number,consent_ref[,name]`` and ``?purpose=``. Rows failing a
+    check are kept with their error code and are not looked up or billed."""
+    service = request.app.state.service
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError("the body is not UTF-8", code="MALFORMED_JSON", status=400) from None
+    if kind == "application/json":
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise ApiError(
+                "the body is not valid JSON", code="MALFORMED_JSON", status=400
+            ) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("borrowers"), list):
+            raise InvalidField("borrowers: a non-empty list is required", field="borrowers")
+        rows, purpose_text, as_of_text = doc["borrowers"], doc.get("purpose"), doc.get("as_of")
+        if not all(isinstance(r, dict) for r in rows):
+            raise InvalidField("borrowers: every entry must be an object", field="borrowers")
+    elif kind in ("text/csv", "application/csv"):
+        rows = _rows_from_csv(text)
+        purpose_text = purpose.value if purpose else None
+        as_of_text = as_of.isoformat() if as_of else None
+    else:
+        raise ApiError(
+            "send the batch as application/json or text/csv", code="UNSUPPORTED_MEDIA", status=415
+        )
+    limit = service.cfg.batch_max_borrowers
+    if len(rows) > limit:
+        raise TooLarge(
+            f"{len(rows):,} borrowers in one job; at most {limit:,} are allowed", field="borrowers"
+        )
+    if not rows:
+        raise InvalidField("borrowers: at least one borrower is required", field="borrowers")
+    try:
+        chosen = Purpose(str(purpose_text))
+    except ValueError:
+        raise InvalidField(
+            "purpose is required: " + ", ".join(p.value for p in Purpose),
+            code="PURPOSE_INVALID",
+            field="purpose",
+        ) from None
+    try:
+        day = dt.date.fromisoformat(as_of_text) if as_of_text else today_cst()
+    except (TypeError, ValueError):
+        raise InvalidField("as_of must be a date YYYY-MM-DD", field="as_of") from None
+    service.limiter.take(caller.key_id, max(1.0, len(rows) / 1000))
+    service.reciprocity.check(caller)
+    table = await run_in_threadpool(parse_rows, rows, service.pseudonymiser)
+    del rows, raw, text  # raw identities end here
+    job = await run_in_threadpool(service.batches.submit, caller, chosen, day, table)
+    return {"job": job.public(), "poll": f"/v1/batch/{job.id}"}
+
+
+@router.get(
+    "/batch/{job_id}",
+    tags=["batch"],
+    summary="State of one of your batch jobs.",
+    openapi_extra=access_extra(ApiProduct.BATCH),
+    responses=ERRORS,
+)
+def get_batch(
+    request: Request, job_id: str, caller: Annotated[Caller, Depends(BATCH)]
+) -> dict[str, Any]:
+    job = request.app.state.service.batches.get(caller, job_id)
+    out: dict[str, Any] = {"job": job.public()}
+    if job.status == "done":
+        out["result"] = {f: f"/v1/batch/{job.id}/result?format={f}" for f in ("csv", "parquet")}
+    return out
+
+
+@router.get(
+    "/batch/{job_id}/result",
+    tags=["batch"],
+    summary="Result of one of your finished batch jobs, one row per submitted borrower.",
+    openapi_extra=access_extra(ApiProduct.BATCH),
+    responses=ERRORS,
+    response_class=Response,
+)
+def batch_result(
+    request: Request,
+    job_id: str,
+    caller: Annotated[Caller, Depends(BATCH)],
+    format: Annotated[str, Query(pattern="^(csv|parquet)$")] = "csv",
+) -> Response:
+    path = request.app.state.service.batches.result_path(caller, job_id)
+    if format == "parquet":
+        return Response(path.read_bytes(), media_type="application/vnd.apache.parquet")
+    buf = io.BytesIO()
+    pacsv.write_csv(pq.read_table(path), buf)
+    return Response(buf.getvalue(), media_type="text/csv")
+
+
+@router.get(
+    "/usage",
+    tags=["billing"],
+    summary="Your own usage per day and product (metered from the inquiry log).",
+    openapi_extra=access_extra(ApiProduct.USAGE),
+    responses=ERRORS,
+)
+def get_usage(
+    request: Request,
+    caller: Annotated[Caller, Depends(USAGE)],
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    last = end or today_cst()
+    first = start or last.replace(day=1)
+    if first > last or (last - first).days > 366:
+        raise InvalidField("from must be on or before to, at most 366 days apart", field="from")
+    days = billing.usage(request.app.state.service.wh, caller.member_code, first, last)
+    return {"member": caller.member_name, "from": first.isoformat(), "to": last.isoformat(),
+            "days": days}  # fmt: skip
+
+
+@router.get(
+    "/statements/{month}",
+    tags=["billing"],
+    summary="Your own statement of one month (YYYY-MM) as JSON, CSV or PDF.",
+    openapi_extra=access_extra(ApiProduct.USAGE),
+    responses=ERRORS,
+    response_model=None,
+)
+def get_statement(
+    request: Request,
+    month: str,
+    caller: Annotated[Caller, Depends(USAGE)],
+    format: Annotated[str, Query(pattern="^(json|csv|pdf)$")] = "json",
+) -> Response | dict[str, Any]:
+    if not _MONTH.match(month):
+        raise InvalidField("month must be YYYY-MM", field="month")
+    service = request.app.state.service
+    prices = billing.load_prices(service.cfg.price_list)
+    s = billing.statement(service.wh, caller.member_code, caller.member_name, month, prices)
+    if format == "csv":
+        return Response(billing.to_csv(s), media_type="text/csv")
+    if format == "pdf":
+        return Response(billing.to_pdf(s), media_type="application/pdf")
+    return {
+        "member": s.member_name,
+        "month": s.month,
+        "currency": prices.currency,
+        "lines": [
+            {**x, "unit_price": f"{x['unit_price']:.2f}", "amount": f"{x['amount']:.2f}"}
+            for x in s.lines
+        ],
+        "total": f"{s.total:.2f}",
+    }

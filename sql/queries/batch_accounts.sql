@@ -1,0 +1,28 @@
+-- batch_accounts: account figures of every borrower of one batch job (products.batch).
+-- Parameters: {job:String} job id (its keys are in batch_keys); {member:String} the caller (its
+--   own accounts, for the POST_LOAN rule); {as_of:Date} reference day; {since_3m:Date} the day
+--   before the 90-day window starts (opened_date > since_3m is "opened in 3 months").
+-- Result: one row per borrower of the job that has any account (others have none):
+--   borrower_key, open_accounts, open_institutions, total_credit_amount, total_balance,
+--   overdue_accounts, overdue_amount, max_current_dpd, written_off, settled, opened_3m,
+--   new_account_institutions_3m, own_accounts — the multi-loan definitions (docs/api.md).
+-- GLOBAL IN is plain IN on one node and ships the key set once to every shard on a cluster.
+SELECT
+    toString(borrower_key) AS borrower_key,
+    countIf(status IN ('NORMAL', 'OVERDUE')) AS open_accounts,
+    uniqExactIf(member_code, status IN ('NORMAL', 'OVERDUE')) AS open_institutions,
+    sumIf(credit_amount, status IN ('NORMAL', 'OVERDUE')) AS total_credit_amount,
+    sumIf(balance, status IN ('NORMAL', 'OVERDUE')) AS total_balance,
+    countIf(status IN ('NORMAL', 'OVERDUE') AND dpd > 0) AS overdue_accounts,
+    sumIf(overdue_amount, status IN ('NORMAL', 'OVERDUE') AND dpd > 0) AS overdue_amount,
+    maxIf(dpd, status IN ('NORMAL', 'OVERDUE')) AS max_current_dpd,
+    countIf(status = 'WRITTEN_OFF') AS written_off,
+    countIf(status = 'SETTLED') AS settled,
+    countIf(opened_date > {since_3m:Date}) AS opened_3m,
+    uniqExactIf(member_code, status IN ('NORMAL', 'OVERDUE') AND opened_date > {since_3m:Date})
+        AS new_account_institutions_3m,
+    countIf(member_code = {member:String}) AS own_accounts
+FROM accounts_current FINAL
+WHERE borrower_key GLOBAL IN (SELECT borrower_key FROM batch_keys WHERE job_id = {job:String})
+  AND opened_date <= {as_of:Date}
+GROUP BY borrower_key

@@ -1,0 +1,145 @@
+"""Batch jobs (JSON and CSV, poll, CSV/Parquet results), their inquiry log, usage and statements
+(CSV and a PDF that renders) over HTTP."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from api_support import Api
+
+pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
+
+
+def wait_done(c: httpx.Client, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = c.get(f"/v1/batch/{job_id}").json()["job"]
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"batch job {job_id} did not finish")
+
+
+def rows_of(api: Api, *refs: str) -> list[dict[str, Any]]:
+    return [{k: v for k, v in api.borrower(r).items() if k != "purpose"} for r in refs]
+
+
+def test_json_batch_job(api: Api) -> None:
+    bad = {"id_type": "RIC", "id_number": "110101199003070012", "consent_ref": "x"}
+    body = {"purpose": "LOAN_APPROVAL", "as_of": "2026-10-31",
+            "borrowers": [*rows_of(api, "A", "B", "C"), bad]}  # fmt: skip
+    with api.client(api.tokens["BANK01"]) as c:
+        r = c.post("/v1/batch", json=body)
+        assert r.status_code == 202, r.text
+        job = wait_done(c, r.json()["job"]["id"])
+        assert job["status"] == "done", job
+        assert (job["borrowers"], job["invalid"], job["looked_up"]) == (4, 1, 3)
+        table = pq.read_table(
+            io.BytesIO(c.get(f"/v1/batch/{job['id']}/result?format=parquet").content)
+        )
+        csv_text = c.get(f"/v1/batch/{job['id']}/result?format=csv").text
+    rows = table.to_pylist()
+    assert [r["line"] for r in rows] == [1, 2, 3, 4]
+    a, b, cc, d = rows
+    # borrower A: the same figures as the golden multi-loan answer
+    assert (a["status"], a["open_accounts"], a["open_institutions"]) == ("ok", 3, 3)
+    assert (str(a["total_credit_amount"]), str(a["total_balance"])) == ("37000.00", "16500.00")
+    assert (a["overdue_accounts"], str(a["overdue_amount"]), a["max_current_dpd"]) == (
+        1,
+        "1200.00",
+        41,
+    )
+    assert (a["written_off"], a["settled"], a["opened_3m"]) == (1, 1, 1)
+    assert (a["inquiries_7d"], a["inquiry_institutions_7d"], a["inquiries_12m"]) == (5, 4, 7)
+    assert a["alerts"] == "INQUIRY_INSTITUTIONS_7D;CURRENT_DPD"
+    assert (b["status"], b["open_accounts"], b["inquiries_12m"]) == ("ok", 0, 0)
+    assert (cc["status"], cc["open_accounts"], str(cc["total_balance"])) == ("ok", 1, "60000.00")
+    assert (d["status"], d["error_code"], d["error_field"]) == ("error", "ID_CHECKSUM", "id_number")
+    assert "borrower_key" not in table.column_names and "110101" not in csv_text
+    assert pacsv.read_csv(io.BytesIO(csv_text.encode())).num_rows == 4
+
+
+def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
+    with api.client(api.tokens["ML001"]) as c:
+        before = c.post("/v1/multi-loan", json=api.borrower("B")).json()
+        usage_before = {(d["product"]): d["units"] for d in c.get("/v1/usage").json()["days"]}
+        b = api.pop["borrowers"]["B"]
+        csv_body = f"id_type,id_number,consent_ref\n{b['id_type']},{b['id_number']},K1\n" * 3
+        r = c.post("/v1/batch?purpose=CREDIT_REVIEW", content=csv_body.encode(),
+                   headers={"Content-Type": "text/csv"})  # fmt: skip
+        assert r.status_code == 202, r.text
+        job = wait_done(c, r.json()["job"]["id"])
+        assert job["looked_up"] == 3
+        after = c.post("/v1/multi-loan", json=api.borrower("B")).json()
+        api.service.inquiries.flush()
+        usage = {(d["product"]): d["units"] for d in c.get("/v1/usage").json()["days"]}
+    w0, w1 = before["inquiries"]["windows"]["7d"], after["inquiries"]["windows"]["7d"]
+    assert w1["count"] == w0["count"] + 1 + 3  # the lookup before, and the three batch rows
+    assert w1["by_purpose"]["CREDIT_REVIEW"] == w0["by_purpose"]["CREDIT_REVIEW"] + 3
+    assert usage["BATCH"] == usage_before.get("BATCH", 0) + 3
+    assert usage["MULTI_LOAN"] == usage_before.get("MULTI_LOAN", 0) + 2
+
+
+def test_post_loan_batch_rows_are_refused_per_row(api: Api) -> None:
+    body = {"purpose": "POST_LOAN", "borrowers": rows_of(api, "C", "B")}
+    with api.client(api.tokens["BANK01"]) as c:
+        job = wait_done(c, c.post("/v1/batch", json=body).json()["job"]["id"])
+        rows = pq.read_table(
+            io.BytesIO(c.get(f"/v1/batch/{job['id']}/result?format=parquet").content)
+        ).to_pylist()
+    assert [(r["status"], r["error_code"]) for r in rows] == [
+        ("ok", ""),
+        ("error", "POST_LOAN_NOT_ALLOWED"),
+    ]
+    assert (job["looked_up"], job["refused"]) == (1, 1)
+
+
+def test_statement_csv_and_pdf(api: Api, tmp_path: Path) -> None:
+    from products.lookups.borrower import today_cst
+
+    month = today_cst().strftime("%Y-%m")
+    with api.client(api.tokens["GI001"]) as c:
+        for _ in range(2):
+            assert c.post("/v1/multi-loan", json=api.borrower("B")).status_code == 200
+        assert c.post("/v1/time-series", json=api.borrower("B")).status_code == 200
+        api.service.inquiries.flush()
+        statement = c.get(f"/v1/statements/{month}").json()
+        csv_text = c.get(f"/v1/statements/{month}?format=csv").text
+        pdf = c.get(f"/v1/statements/{month}?format=pdf")
+    lines = {x["product"]: x for x in statement["lines"]}
+    assert lines["MULTI_LOAN"]["units"] == 2 and lines["MULTI_LOAN"]["amount"] == "4.00"
+    assert lines["TIME_SERIES"]["amount"] == "3.00" and statement["total"] == "7.00"
+    assert statement["member"] == "Delta Guarantee"
+    assert csv_text.splitlines()[-1].startswith("GI001,") and ",7.00,CNY" in csv_text
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed: the PDF was not rendered")
+    (tmp_path / "s.pdf").write_bytes(pdf.content)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", str(tmp_path / "s.pdf"), str(tmp_path / "p")], check=True
+    )
+    pages = list(tmp_path.glob("p*.png"))
+    assert pages and all(p.stat().st_size > 1000 for p in pages)
+
+
+def test_price_list_file(tmp_path: Path) -> None:
+    from products import billing
+
+    assert billing.load_prices(tmp_path / "absent.toml").source == "built-in"
+    path = tmp_path / "prices.toml"
+    path.write_text('currency = "CNY"\n[prices]\nMULTI_LOAN = "1.25"\nSELF = "9.00"\n')
+    prices = billing.load_prices(path)
+    assert prices.price("MULTI_LOAN") == billing.Decimal("1.25")
+    assert prices.price("SELF") == 0  # self-inquiries stay free whatever the file says
+    path.write_text('[prices]\nGOLD = "1"\n')
+    with pytest.raises(billing.ConfigError, match="unknown product 'GOLD'"):
+        billing.load_prices(path)
