@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 import click
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from exchange.cli import Context, pass_ctx
 from exchange.cli.core import initialise
 
 DEMO_ACTOR = "demo"
+#: share of the latest month's records given a fault, so receipts show coded errors
+ERROR_RATE = 0.002
+DEMO_FAULTS = ("bad_ric_checksum", "bad_enum", "negative_amount", "dpd_without_overdue")
 TABLES = ("loan_states", "accounts_current", "account_months")
 
 
@@ -54,7 +60,7 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     from exchange.registry.errors import MemberNotFound
     from reports.release import build as build_release
     from reports.release import latest_month
-    from simulator import load_into, simulate, summarise, write_files
+    from simulator import bulk_tables, simulate, summarise, write_files
     from warehouse import connect
 
     s = ctx.settings
@@ -89,22 +95,37 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         + ", ".join(f"{t} {n}" for t, n in sorted(by_type.items()))
     )
 
-    files_dir = s.home / "demo" / f"files-{industry.month_labels()[-1]}"
-    step(f"write the members' loans/1 files and control files into {files_dir}")
+    last_month = industry.month_labels()[-1]
+    files_dir = s.home / "demo" / f"files-{last_month}"
+    step(f"write the members' {last_month} loans/1 files (a few faulty records) into {files_dir}")
     if files_dir.exists() and any(files_dir.iterdir()):
-        step.done("already written")
+        files = sorted(files_dir.glob("*/*.loans.csv"))
+        step.done(f"already written: {len(files)} data files")
     else:
-        written = write_files(industry, files_dir, last_months=1)
-        records = sum(f.records for f in written.files)
-        step.done(f"{len(written.files)} data files, {records:,} records")
+        written = write_files(
+            industry, files_dir, last_months=1, error_rate=ERROR_RATE, faults=DEMO_FAULTS
+        )
+        files = sorted(files_dir / f.data for f in written.files)
+        step.done(f"{len(files)} data files, {len(written.faults)} injected faults")
 
-    step("pseudonymise and load the history into the warehouse")
+    step("pseudonymise and load the earlier months into the warehouse directly")
     pseudonymiser = Pseudonymiser(load_pepper(s))
+    first_of_last = industry.last_day().replace(day=1)
     with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
-        rows = load_into(wh, industry, pseudonymiser)
+        rows = 0
+        for table in bulk_tables(industry, pseudonymiser):
+            earlier = table.filter(pc.less(table["as_of_date"], pa.scalar(first_of_last)))
+            if earlier.num_rows:
+                wh.insert_arrow("loan_states", earlier)
+                rows += earlier.num_rows
+        step.done(f"{rows:,} loan states of {len(industry.month_labels()) - 1} months loaded")
+
+        step(f"members upload their {last_month} files over SFTP; the loader loads them")
+        receipts = upload_over_sftp(ctx, wh, industry, files)
+        statuses = Counter(str(r.get("status")) for r in receipts.values())
+        step.done(", ".join(f"{n} {st}" for st, n in sorted(statuses.items())))
         for table in TABLES:
             wh.optimize(table)
-        step.done(f"{rows:,} loan states loaded")
         month = industry.last_day()
         row = wh.query("industry_summary", month=month).one()
         step(f"build the industry delinquency release for {industry.month_labels()[-1]}")
@@ -121,6 +142,18 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     click.echo(f"  open accounts            {row['open_accounts']:>12,}")
     click.echo(f"  months of history        {row['months_available']:>12,}")
     click.echo(f"  30+ dpd share (count)    {(share or 0) * 100:>11.2f}%")
+    click.echo("")
+    click.echo(f"Receipts of the {last_month} uploads (in each member's outbox/)")
+    for name, receipt in sorted(receipts.items())[:6]:
+        codes = ", ".join(
+            f"{c}×{n}" for c, n in sorted((receipt.get("error_counts") or {}).items())
+        )
+        click.echo(
+            f"  {name:<28} {receipt.get('status', '?'):<20} accepted {receipt.get('accepted', 0):>6}"
+            f"  rejected {receipt.get('rejected', 0):>3}  {codes}"
+        )
+    if len(receipts) > 6:
+        click.echo(f"  … and {len(receipts) - 6} more")
     click.echo("")
     click.echo("Industry delinquency release")
     echo_result(release, s.reports.decimals)
@@ -141,3 +174,76 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
 
 
 COMMANDS = [demo_cmd]
+
+
+def upload_over_sftp(
+    ctx: Context, wh: object, industry: object, files: list[Path]
+) -> dict[str, dict]:
+    """Give every member an SSH key, start the SFTP server and the loader in this process (it owns
+    the warehouse), and let each member `jdx submit` its file; return the receipts by file."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from exchange import registry
+    from exchange.cli.ingest import build_sftp_server
+    from exchange.cli.serve import build_loader
+    from exchange.registry import db as registry_db
+    from ingest.service import LoaderService
+    from ingest.sftp.client import submit
+
+    s = ctx.settings
+    keys_dir = s.home / "demo" / "member-keys"
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    members = sorted({f.parent.name for f in files})
+    with registry_db.session(s.registry_url) as db:
+        for code in members:
+            key_file = keys_dir / f"{code}_ed25519"
+            if not key_file.exists():
+                key = Ed25519PrivateKey.generate()
+                key_file.write_bytes(
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.OpenSSH,
+                        serialization.NoEncryption(),
+                    )
+                )
+                key_file.chmod(0o600)
+                public = key.public_key().public_bytes(
+                    serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+                )
+                registry.add_ssh_key(db, code, public.decode() + f" {code}@demo", actor=DEMO_ACTOR)
+    stop = threading.Event()
+    loader = build_loader(ctx, wh, stop)  # type: ignore[arg-type]
+    loading = LoaderService(loader, threads=2, poll_interval=1.0)
+    server = build_sftp_server(
+        s, host="127.0.0.1", port=0, on_file_closed=loading.notify, on_file_renamed=loading.notify
+    )
+    known_hosts = keys_dir / "known_hosts"
+    loading.start()
+    server.start()
+    host, port = server.address
+    try:
+
+        def send(path: Path) -> tuple[str, dict]:
+            code = path.parent.name
+            result = submit(
+                path,
+                member=code,
+                key_path=keys_dir / f"{code}_ed25519",
+                host=host,
+                port=port,
+                known_hosts=known_hosts,
+                accept_new_host_key=True,
+                timeout=300,
+            )
+            return path.name, result.receipt or {"status": "no receipt"}
+
+        first = dict([send(files[0])])  # the first upload records the host key in known_hosts
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return first | dict(pool.map(send, files[1:]))
+    finally:
+        server.stop()
+        loading.stop()
