@@ -29,55 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.pseudonym import Pseudonymiser
+from ingest.rows import LOAN_STATES_SCHEMA
 from simulator.industry import Industry
 from simulator.months import month_end
 from simulator.records import RecordView
 
 LOAN_STATES = "loan_states"
 
-_DEC = pa.decimal128(18, 2)
 _TIMESTAMP = pa.timestamp("ms", tz="UTC")
-#: Insertable columns of loan_states, in DDL order, with their Arrow types and nullability.
-LOAN_STATES_SCHEMA = pa.schema(
-    [
-        pa.field("member_code", pa.string(), nullable=False),
-        pa.field("member_type", pa.string(), nullable=False),
-        pa.field("account_id", pa.string(), nullable=False),
-        pa.field("as_of_date", pa.date32(), nullable=False),
-        pa.field("record_type", pa.string(), nullable=False),
-        pa.field("borrower_key", pa.string(), nullable=False),
-        pa.field("name_hash", pa.string(), nullable=False),
-        pa.field("mobile_hash", pa.string(), nullable=False),
-        pa.field("id_type", pa.string(), nullable=False),
-        pa.field("province", pa.string(), nullable=False),
-        pa.field("birth_year", pa.uint16(), nullable=False),
-        pa.field("product", pa.string(), nullable=False),
-        pa.field("guarantee", pa.string(), nullable=False),
-        pa.field("opened_date", pa.date32(), nullable=False),
-        pa.field("maturity_date", pa.date32(), nullable=True),
-        pa.field("currency", pa.string(), nullable=False),
-        pa.field("credit_amount", _DEC, nullable=False),
-        pa.field("installments", pa.uint16(), nullable=False),
-        pa.field("frequency", pa.string(), nullable=False),
-        pa.field("balance", _DEC, nullable=False),
-        pa.field("scheduled_amount", _DEC, nullable=False),
-        pa.field("paid_amount", _DEC, nullable=False),
-        pa.field("overdue_amount", _DEC, nullable=False),
-        pa.field("overdue_principal", _DEC, nullable=False),
-        pa.field("dpd", pa.uint16(), nullable=False),
-        pa.field("overdue_installments", pa.uint16(), nullable=False),
-        pa.field("status", pa.string(), nullable=False),
-        pa.field("closed_date", pa.date32(), nullable=True),
-        pa.field("five_class", pa.uint8(), nullable=False),
-        pa.field("consent_ref", pa.string(), nullable=False),
-        pa.field("negative_notice_date", pa.date32(), nullable=True),
-        pa.field("load_id", pa.string(), nullable=False),
-        pa.field("load_seq", pa.uint64(), nullable=False),
-        pa.field("line", pa.uint32(), nullable=False),
-        pa.field("flags", pa.list_(pa.string()), nullable=False),
-        pa.field("loaded_at", _TIMESTAMP, nullable=False),
-    ]
-)
 
 
 class ArrowSink(Protocol):
