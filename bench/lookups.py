@@ -38,44 +38,48 @@ from exchange.pseudonym import Pseudonymiser
 from exchange.registry import add_member, issue_api_key
 from exchange.registry import db as registry_db
 from exchange.settings import load_settings
-from products.lookups.borrower import day_end_utc, today_cst, window_months
 from products.service import ProductService
 from simulator import load_into, simulate
 from warehouse import connect, migrate
 
 s = load_settings(); ensure_secrets(s); registry_db.upgrade(s.registry_url)
 pseud = Pseudonymiser(load_pepper(s))
-t0 = time.perf_counter()
-industry = simulate(members=40, borrowers=borrowers, months=months, seed=seed)
-t_sim = time.perf_counter() - t0
+built = home / "built.json"
 wh = connect(s.warehouse_dsn); migrate(wh)
-t0 = time.perf_counter(); rows = load_into(wh, industry, pseud); t_load = time.perf_counter() - t0
-t0 = time.perf_counter()
-for table in ("loan_states", "accounts_current", "account_months"):
-    wh.optimize(table)
-t_opt = time.perf_counter() - t0
-counts = wh.table_rows()
-member = industry.members[0]
-with registry_db.session(s.registry_url) as db:
-    add_member(db, code=member.code, name="Bench Bank", type=str(member.type), joined="2020-01-01", actor="bench")
-    token = issue_api_key(db, member.code, ["multi_loan", "time_series", "batch", "usage"], actor="bench")[1]
-rng = random.Random(seed)
-ids = industry.id_numbers.to_pylist(); types = industry.id_types.to_pylist()
-pick = [rng.randrange(len(ids)) for _ in range(max(samples, 100_000))]
-people = [(types[i], ids[i]) for i in pick]
+if built.exists():  # --home of an earlier run: reuse its warehouse, registry and borrowers
+    facts = json.loads(built.read_text())
+else:
+    t0 = time.perf_counter()
+    industry = simulate(members=40, borrowers=borrowers, months=months, seed=seed)
+    t_sim = time.perf_counter() - t0
+    t0 = time.perf_counter(); rows = load_into(wh, industry, pseud); t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for table in ("loan_states", "accounts_current", "account_months", "lookup_rows"):
+        wh.optimize(table)
+    t_opt = time.perf_counter() - t0
+    member = industry.members[0]
+    with registry_db.session(s.registry_url) as db:
+        add_member(db, code=member.code, name="Bench Bank", type=str(member.type), joined="2020-01-01", actor="bench")
+        token = issue_api_key(db, member.code, ["multi_loan", "time_series", "batch", "usage"], actor="bench")[1]
+    rng = random.Random(seed)
+    ids = industry.id_numbers.to_pylist(); types = industry.id_types.to_pylist()
+    pick = [rng.randrange(len(ids)) for _ in range(100_000)]
+    facts = {"token": token, "people": [(types[i], ids[i]) for i in pick], "rows": rows,
+             "borrowers": borrowers, "months": months, "simulate_s": t_sim, "load_s": t_load,
+             "optimize_s": t_opt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    del industry, ids, types
+    built.write_text(json.dumps(facts))
+facts["accounts"] = wh.table_rows()["accounts_current"]
+people = facts["people"]
 # raw warehouse query: the named query the API runs, in this process, one thread
-as_of = today_cst(); m = window_months(as_of)
 raw = []
 for t, n in people[:samples]:
     k = pseud.borrower_key(t, n); a = time.perf_counter()
-    wh.query("lookup_borrower", key=k, since_month=m[0], until_month=m[-1], until=day_end_utc(as_of))
+    wh.query("lookup_borrower", key=k)
     raw.append((time.perf_counter() - a) * 1000)
 service = ProductService(s, warehouse=wh); service.start()
 out = home / "bench.json"
-out.write_text(json.dumps({"url": service.url, "token": token, "people": people, "raw_ms": raw,
-    "rows": rows, "accounts": counts["accounts_current"], "borrowers": borrowers, "months": months,
-    "simulate_s": t_sim, "load_s": t_load, "optimize_s": t_opt,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+out.write_text(json.dumps({**facts, "url": service.url, "raw_ms": raw}))
 print("ready", flush=True)
 sys.stdin.read()   # the parent closes stdin when done
 service.stop(); wh.close()
@@ -102,8 +106,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20, help="duration of the concurrent run")
     ap.add_argument("--batch", type=int, default=100_000, help="borrowers in the batch job")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--home",
+        type=Path,
+        help="keep the server's data directory here and reuse it on the next run (the load "
+        "takes minutes); default: a temporary directory",
+    )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="jdx-bench-lookups-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jdx-bench-lookups-") as scratch:
+        tmp = str(args.home.absolute()) if args.home else scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(args.borrowers), str(args.months), str(args.seed),
              tmp, str(args.samples)],

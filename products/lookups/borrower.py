@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -75,10 +75,14 @@ class Inquiry:
     product: str
     purpose: str
     inquiry_id: str
+    #: China-time day and hour, computed once (answers test them per window)
+    day: dt.date = field(init=False, compare=False)
+    night: bool = field(init=False, compare=False)
 
-    @property
-    def local(self) -> dt.datetime:
-        return self.queried_at.astimezone(CST)
+    def __post_init__(self) -> None:
+        local = self.queried_at.astimezone(CST)
+        object.__setattr__(self, "day", local.date())
+        object.__setattr__(self, "night", local.hour >= 22 or local.hour < 6)
 
 
 @dataclass(frozen=True)

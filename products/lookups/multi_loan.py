@@ -40,10 +40,6 @@ def _in_window(day: dt.date, as_of: dt.date, days: int) -> bool:
     return as_of - dt.timedelta(days=days) < day <= as_of
 
 
-def _is_night(moment: dt.datetime) -> bool:
-    return moment.hour >= 22 or moment.hour < 6
-
-
 def accounts_section(data: BorrowerData, labels: Labels) -> dict[str, Any]:
     as_of = data.as_of
     open_ = [a for a in data.accounts if a.is_open]
@@ -105,7 +101,7 @@ def institutions_section(data: BorrowerData, labels: Labels) -> list[dict[str, A
     inquiries = Counter(
         q.member_code
         for q in data.inquiries
-        if q.product not in NOT_APPLICATIONS and _in_window(q.local.date(), data.as_of, 365)
+        if q.product not in NOT_APPLICATIONS and _in_window(q.day, data.as_of, 365)
     )
     for code in labels.members():
         mine = [a for a in data.accounts if a.member_code == code]
@@ -125,18 +121,18 @@ def inquiries_section(data: BorrowerData) -> dict[str, Any]:
     apps = [q for q in data.inquiries if q.product not in NOT_APPLICATIONS]
     windows: dict[str, Any] = {}
     for w, days in WINDOWS.items():
-        inside = [q for q in apps if _in_window(q.local.date(), as_of, days)]
+        inside = [q for q in apps if _in_window(q.day, as_of, days)]
         by_type = Counter(q.member_type for q in inside)
         by_purpose = Counter(q.purpose for q in inside)
         windows[w] = {
             "count": len(inside),
             "institutions": len({q.member_code for q in inside}),
-            "night": sum(1 for q in inside if _is_night(q.local)),
+            "night": sum(1 for q in inside if q.night),
             "by_institution_type": dict(sorted(by_type.items())),
             "by_purpose": {p.value: by_purpose.get(p.value, 0) for p in Purpose},
         }
-    per_day = Counter(q.local.date() for q in apps if _in_window(q.local.date(), as_of, 365))
-    seen_days = [q.local.date() for q in apps]
+    per_day = Counter(q.day for q in apps if _in_window(q.day, as_of, 365))
+    seen_days = [q.day for q in apps]
     return {
         "windows": windows,
         "max_per_day_12m": max(per_day.values(), default=0),
