@@ -204,7 +204,9 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
     seen: list[str] = []
     for _ in range(KILLS):
         proc = loader(crash)
-        target = rng.uniform(0.1 * loading, loading + 0.7 * (final - loading))
+        # up to 40 % into the writes: a replay's CPU profile varies with the machine's load, and a
+        # later target let a fast replay finish before its kill on a busy CI machine
+        target = rng.uniform(0.1 * loading, loading + 0.4 * (final - loading))
         while proc.poll() is None:
             try:
                 if cpu_seconds(proc.pid) >= target:
