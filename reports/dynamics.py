@@ -32,6 +32,8 @@ from reports.labels import BUCKETS, STATES
 from reports.months import add_months, month_key, months_between, quarter_key
 
 WRITTEN_OFF = STATES.index("written_off")
+#: report_vintage's months on book of an account that never went 30+ (90+)
+NEVER = 65535
 CLOSED = STATES.index("closed")
 
 #: kind → (from states at the previous month end, to states now)
@@ -171,27 +173,51 @@ def flow_denominator(kind: str, headline: Cell, basis: str) -> int | Decimal:
 
 
 def vintage(rows: Iterable[dict[str, Any]], month: dt.date) -> list[Cell]:
-    """One cell per origination quarter with its curve points (see the module docstring)."""
-    builder = Builder("vintage")
-    firsts: dict[str, list[tuple[int, int, int, Decimal]]] = defaultdict(list)
-    ends: dict[str, int] = {}
+    """One cell per origination quarter with its curve points, from ``report_vintage`` rows."""
+    parts: list[dict[str, Any]] = []
     for row in rows:
-        cohort: dt.date = row["cohort"]
-        key = quarter_key(cohort)
-        ends[key] = months_between(add_months(cohort, 2), month)
+        base = {"cohort": row["cohort"], "member_code": row["member_code"]}
         n, amount = int(row["accounts"]), Decimal(row["amount"])
-        builder.add((key,), "accounts", n)
-        builder.add((key,), "amount", amount)
-        builder.add_base((key,), row["member_code"], n, amount)
-        firsts[key].append((int(row["mob_30"]), int(row["mob_90"]), n, amount))
+        parts.append({**base, "kind": "accounts", "mob": 0, "accounts": n, "amount": amount})
+        for days in ("30", "90"):
+            mob = int(row[f"mob_{days}"])
+            # an account that never went 30+ (90+) has mob 65535: never on a curve
+            if mob != NEVER:
+                parts.append({**base, "kind": days, "mob": mob, "accounts": n, "amount": amount})
+    return vintage_from_parts(parts, month)
+
+
+def vintage_from_parts(parts: Iterable[dict[str, Any]], month: dt.date) -> list[Cell]:
+    """The vintage cells from per-cohort parts (see the module docstring).
+
+    A part is ``kind`` 'accounts' (accounts joining a cohort and their credit amount, per member)
+    or '30' / '90' (accounts of the cohort first 30+ / 90+ at months on book ``mob``):
+    :func:`vintage` makes them from ``report_vintage``'s rows, :mod:`reports.aggregates` adds
+    them up from ``report_vintage_month``'s.
+    """
+    builder = Builder("vintage")
+    firsts: dict[str, dict[str, list[tuple[int, int, Decimal]]]] = defaultdict(
+        lambda: {"30": [], "90": []}
+    )
+    ends: dict[str, int] = {}
+    for part in parts:
+        cohort: dt.date = part["cohort"]
+        key = quarter_key(cohort)
+        n, amount = int(part["accounts"]), Decimal(part["amount"])
+        if part["kind"] == "accounts":
+            ends[key] = months_between(add_months(cohort, 2), month)
+            builder.add((key,), "accounts", n)
+            builder.add((key,), "amount", amount)
+            builder.add_base((key,), part["member_code"], n, amount)
+        else:
+            firsts[key][part["kind"]].append((int(part["mob"]), n, amount))
     for key, last in ends.items():
         for mob in range(last + 1):
-            for days, position in (("30", 0), ("90", 1)):
-                # an account that never went 30+ (90+) has mob 65535: never <= mob
-                reached = [entry for entry in firsts[key] if entry[position] <= mob]
-                builder.add((key,), f"accounts_{days}@{mob}", sum(e[2] for e in reached))
+            for days in ("30", "90"):
+                reached = [entry for entry in firsts[key][days] if entry[0] <= mob]
+                builder.add((key,), f"accounts_{days}@{mob}", sum(e[1] for e in reached))
                 builder.add(
-                    (key,), f"amount_{days}@{mob}", sum((e[3] for e in reached), Decimal(0))
+                    (key,), f"amount_{days}@{mob}", sum((e[2] for e in reached), Decimal(0))
                 )
     return sorted(builder.build(), key=lambda c: c.key)
 

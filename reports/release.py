@@ -99,12 +99,17 @@ def superseded(releases: Path, month: str) -> ReleaseRef | None:
 
 
 def latest_month(wh: QuerySource) -> dt.date:
-    """The latest month with account states in the warehouse (the default release month)."""
-    rows = wh.query("report_months", month=dt.date(9999, 12, 1)).dicts()
-    if not rows:
-        raise NoData("the warehouse holds no account states yet: load members' files first")
-    month: dt.date = rows[-1]["month"]
-    return month
+    """The latest month with account states in the warehouse (the default release month).
+
+    Months with stored rows come from ``report_fingerprints`` (two narrow columns, no FINAL);
+    the latest whose rows are not all deleted is checked with ``report_month_counts``.
+    """
+    stored = wh.query("report_fingerprints", month=dt.date(9999, 12, 1)).dicts()
+    for row in reversed(stored):
+        month: dt.date = row["month"]
+        if wh.query("report_month_counts", first=month, month=month).dicts():
+            return month
+    raise NoData("the warehouse holds no account states yet: load members' files first")
 
 
 def figures_digest(pub: Publication, decimals: int) -> str:

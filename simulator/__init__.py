@@ -5,7 +5,9 @@ multi-borrowing, loans of every product, and their month-by-month repayment beha
 chain over dpd buckets with a Spring Festival bump; see :mod:`simulator.params`) — written as
 members' ``loans/1`` files with control files (:func:`write_files`, optionally with injected
 faults from :data:`FAULTS`) or bulk-loaded into the warehouse pseudonymised
-(:func:`bulk_tables`, :func:`load_into`)::
+(:func:`bulk_tables`, :func:`load_into`). For industries too big to hold every month at once,
+:func:`simulate_stream` produces the same months one at a time and :func:`stream_tables` /
+:func:`load_stream_into` load them::
 
     from simulator import simulate, write_files
 
@@ -18,9 +20,15 @@ Modules: ``params`` (every number and why), ``regions`` and ``names`` (identitie
 ``writer`` (files), ``faults`` (fault catalogue), ``bulk`` (warehouse rows), ``stats`` (figures).
 """
 
-from simulator.bulk import LOAN_STATES_SCHEMA, bulk_tables, load_into
+from simulator.bulk import (
+    LOAN_STATES_SCHEMA,
+    bulk_tables,
+    load_into,
+    load_stream_into,
+    stream_tables,
+)
 from simulator.faults import CATALOGUE, FAULTS, FaultKind, InjectedFault
-from simulator.industry import Industry, simulate
+from simulator.industry import Industry, IndustryStream, simulate, simulate_stream
 from simulator.population import Member
 from simulator.stats import Summary, monthly_stats, summarise
 from simulator.writer import WriteResult, WrittenFile, write_files
@@ -31,6 +39,7 @@ __all__ = [
     "LOAN_STATES_SCHEMA",
     "FaultKind",
     "Industry",
+    "IndustryStream",
     "InjectedFault",
     "Member",
     "Summary",
@@ -38,8 +47,11 @@ __all__ = [
     "WrittenFile",
     "bulk_tables",
     "load_into",
+    "load_stream_into",
     "monthly_stats",
     "simulate",
+    "simulate_stream",
+    "stream_tables",
     "summarise",
     "write_files",
 ]

@@ -23,6 +23,7 @@ the annuity's outstanding principal ``A·(q^n − q^j)/(q^n − 1)``, ``q = 1 + 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -115,6 +116,40 @@ def simulate_behaviour(
     months: int,
 ) -> Outcome:
     """Run the chain from the burn-in to the last reported month; return the reported rows."""
+    parts: list[dict[str, np.ndarray]] = []
+    book: _Book | None = None
+    for _t, month_rows, live in behaviour_months(
+        rng, accounts, relations, borrowers, members, first_month, months
+    ):
+        parts.append(month_rows)
+        book = live
+    assert book is not None  # months >= 1
+    # column by column, freeing each month's piece as it is copied: peak memory stays near
+    # one copy of the records
+    columns: dict[str, np.ndarray] = {}
+    for f in fields(Records):
+        columns[f.name] = np.concatenate([p.pop(f.name) for p in parts])
+    records = Records(**columns)
+    return Outcome(records=records, opened=book.opened, notice=book.notice)
+
+
+def behaviour_months(
+    rng: np.random.Generator,
+    accounts: Accounts,
+    relations: Relations,
+    borrowers: Borrowers,
+    members: list[Member],
+    first_month: int,
+    months: int,
+) -> Iterator[tuple[int, dict[str, np.ndarray], _Book]]:
+    """The chain month by month: ``(t, records of month t, book)`` for every reported month.
+
+    The draws are those of :func:`simulate_behaviour` (which consumes this), in the same order,
+    so a caller that streams the months sees the same rows. The rows are a dict of the
+    :class:`Records` columns in file order; ``book`` is the live per-account state after month
+    ``t`` (``book.notice`` is each account's negative-notice day so far), valid until the next
+    step.
+    """
     n_borrowers = len(borrowers)
     book = _Book(accounts)
     member_type = np.array([params.TYPES.index(m.type) for m in members], dtype=np.int8)
@@ -135,7 +170,6 @@ def simulate_behaviour(
     active = pre
     month_bounds = np.searchsorted(accounts.open_month, np.arange(first_sim, months + 1))
 
-    parts: list[dict[str, np.ndarray]] = []
     for t in range(first_sim, months):
         # 1. the borrower view of last month end
         b_act = accounts.borrower[active]
@@ -184,15 +218,7 @@ def simulate_behaviour(
             order = np.argsort(key, kind="stable")
             month_rows = {k: v[order] for k, v in month_rows.items()}
             month_rows["month"] = np.full(len(order), t, dtype=np.int16)
-            parts.append(month_rows)
-
-    # column by column, freeing each month's piece as it is copied: peak memory stays near
-    # one copy of the records
-    columns: dict[str, np.ndarray] = {}
-    for f in fields(Records):
-        columns[f.name] = np.concatenate([p.pop(f.name) for p in parts])
-    records = Records(**columns)
-    return Outcome(records=records, opened=book.opened, notice=book.notice)
+            yield t, month_rows, book
 
 
 def _draw_usage(rng: np.random.Generator, limit: np.ndarray) -> np.ndarray:

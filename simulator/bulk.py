@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 
 from exchange.pseudonym import Pseudonymiser
 from ingest.rows import LOAN_STATES_SCHEMA
-from simulator.industry import Industry
+from simulator.industry import Industry, IndustryStream
 from simulator.months import month_end
+from simulator.population import Member
 from simulator.records import RecordView
 
 LOAN_STATES = "loan_states"
@@ -74,13 +75,63 @@ def bulk_tables(
     ``member_types`` maps member code → institution type as the registry holds it (default:
     the simulated members' own types).
     """
+    _check(industry.members, member_types, chunk_rows)
+    yield from _tables(industry, _Identities(industry, pseudonymiser), member_types, chunk_rows)
+
+
+def stream_tables(
+    stream: IndustryStream,
+    pseudonymiser: Pseudonymiser,
+    member_types: Mapping[str, str] | None = None,
+    chunk_rows: int = 1_000_000,
+) -> Iterator[tuple[int, pa.Table]]:
+    """:func:`bulk_tables` of an industry simulated month by month (:func:`simulate_stream`).
+
+    Yields ``(month index, table)``: the same rows, in the same order and chunks, as
+    :func:`bulk_tables` of :func:`simulate` with the same arguments, while only one month of
+    records is in memory. Identities are pseudonymised once, up front.
+    """
+    _check(stream.members, member_types, chunk_rows)
+    identities: _Identities | None = None
+    for t, month in enumerate(stream.months()):
+        if identities is None:
+            identities = _Identities(month, pseudonymiser)
+        for table in _tables(month, identities, member_types, chunk_rows):
+            yield t, table
+
+
+def load_stream_into(
+    wh: ArrowSink,
+    stream: IndustryStream,
+    pseudonymiser: Pseudonymiser,
+    *,
+    member_types: Mapping[str, str] | None = None,
+    chunk_rows: int = 1_000_000,
+) -> int:
+    """:func:`load_into` for :func:`simulate_stream`: insert month by month; return rows."""
+    total = 0
+    for _t, table in stream_tables(stream, pseudonymiser, member_types, chunk_rows):
+        wh.insert_arrow(LOAN_STATES, table)
+        total += table.num_rows
+    return total
+
+
+def _check(members: list[Member], member_types: Mapping[str, str] | None, chunk_rows: int) -> None:
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1; received {chunk_rows}")
-    types = dict(member_types or {m.code: str(m.type) for m in industry.members})
-    missing = [m.code for m in industry.members if m.code not in types]
+    types = dict(member_types or {m.code: str(m.type) for m in members})
+    missing = [m.code for m in members if m.code not in types]
     if missing:
         raise ValueError(f"member_types has no type for member(s) {', '.join(missing)}")
-    identities = _Identities(industry, pseudonymiser)
+
+
+def _tables(
+    industry: Industry,
+    identities: _Identities,
+    member_types: Mapping[str, str] | None,
+    chunk_rows: int,
+) -> Iterator[pa.Table]:
+    types = dict(member_types or {m.code: str(m.type) for m in industry.members})
     codes = pa.array([m.code for m in industry.members])
     type_names = pa.array([types[m.code] for m in industry.members])
     shows_mobile = np.array([m.reports_mobile for m in industry.members])

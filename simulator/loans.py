@@ -182,9 +182,15 @@ def plan_accounts(
         product == params.P_REV, end_month > first_sim, open_month + term >= first_sim
     )
     keep = running & (open_month < horizon)
-    rel, open_month, term, product, end_month = (
-        x[keep] for x in (rel, open_month, term, product, end_month)
-    )
+    del running, rel_parts, open_parts, term_parts
+    # (temporaries are deleted as soon as they are used: this function sets the simulator's
+    # peak memory, ~30 arrays of one value per planned loan)
+    rel = rel[keep]
+    open_month = open_month[keep]
+    term = term[keep]
+    product = product[keep]
+    end_month = end_month[keep]
+    del keep
     a = len(rel)
     member = relations.member[rel]
     borrower = relations.borrower[rel]
@@ -194,12 +200,14 @@ def plan_accounts(
     day = (rng.random(a) * month_length(absolute)).astype(np.int64)
     opened = (month_start(absolute) + day).astype(np.int32)
     due_day = np.clip(day + 1, params.DUE_DAY_MIN, params.DUE_DAY_MAX).astype(np.int8)
+    del absolute, day
 
     median = params.AMOUNT_MEDIAN[product] * params.TYPE_AMOUNT[type_index]
     raw = np.exp(np.log(median) + params.AMOUNT_SIGMA[product] * rng.standard_normal(a))
     raw = np.clip(raw, params.AMOUNT_MIN[product], params.AMOUNT_MAX[product])
     unit = params.AMOUNT_UNIT[product]
     amount = (np.maximum(np.rint(raw / unit), 1) * unit * 100).round().astype(np.int64)
+    del median, raw, unit
 
     apr = (
         rng.uniform(params.APR_LOW[product], params.APR_HIGH[product]) * params.TYPE_APR[type_index]
@@ -211,10 +219,12 @@ def plan_accounts(
     with np.errstate(divide="ignore", invalid="ignore"):
         annuity = np.where(rate > 0, rate / (1.0 - (1.0 + rate) ** -n), 1.0 / n)
     instalment = np.where(product == params.P_REV, 0, np.rint(amount * annuity)).astype(np.int64)
+    del apr, n, annuity
 
     table = np.array([[params.guarantee_mix(t, p) for p in range(6)] for t in range(6)])
     cum = np.cumsum(table[type_index, product], axis=1)
     guarantee = np.minimum((rng.random(a)[:, None] > cum).sum(axis=1), 3).astype(np.int8)
+    del cum, type_index
     frequency = np.full(a, params.F_M, dtype=np.int8)
     frequency[(term == 1) & (product != params.P_REV)] = params.F_B
     irregular = (product == params.P_OTHER) & (rng.random(a) < params.OTHER_IRREGULAR)
@@ -227,21 +237,28 @@ def plan_accounts(
     starts = np.r_[0, np.flatnonzero(member_sorted[1:] != member_sorted[:-1]) + 1]
     rank = np.arange(a) - np.repeat(starts, np.diff(np.r_[starts, a]))
     serial[order] = rank + 1
-    accounts = Accounts(
-        borrower=borrower.astype(np.int32),
-        member=member.astype(np.int16),
-        relation=rel.astype(np.int32),
-        product=product.astype(np.int8),
-        guarantee=guarantee,
-        frequency=frequency,
-        open_month=open_month.astype(np.int16),
-        opened=opened,
-        due_day=due_day,
-        term=np.where(product == params.P_REV, 0, term).astype(np.int16),
-        amount=amount,
-        rate=rate,
-        instalment=instalment,
-        end_month=end_month.astype(np.int16),
-        serial=serial,
-    )
-    return accounts.take(np.lexsort((serial, member, open_month)))
+    del order, member_sorted, starts, rank
+    final = np.lexsort((serial, member, open_month))
+    columns = {
+        "borrower": borrower.astype(np.int32, copy=False),
+        "member": member.astype(np.int16, copy=False),
+        "relation": rel.astype(np.int32),
+        "product": product.astype(np.int8, copy=False),
+        "guarantee": guarantee,
+        "frequency": frequency,
+        "open_month": open_month.astype(np.int16),
+        "opened": opened,
+        "due_day": due_day,
+        "term": np.where(product == params.P_REV, 0, term).astype(np.int16),
+        "amount": amount,
+        "rate": rate,
+        "instalment": instalment,
+        "end_month": end_month.astype(np.int16),
+        "serial": serial,
+    }
+    del borrower, member, rel, product, guarantee, frequency, open_month, opened, due_day
+    del term, amount, rate, instalment, end_month, serial, irregular
+    # reorder one column at a time (a whole second copy of the table is never alive)
+    for name in list(columns):
+        columns[name] = columns.pop(name)[final]
+    return Accounts(**columns)

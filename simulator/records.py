@@ -116,10 +116,9 @@ class RecordView:
         acc = ind.accounts
         rows, account = self.rows, self.account
         n = len(rows)
-        take = pa.array(account)
         return {
             "record_type": pa.array(np.full(n, "A")),
-            "account_id": ind.account_ids.take(take),
+            "account_id": ind.account_ids_of(account),
             "product": _codes([p.value for p in params.PRODUCTS], acc.product[account]),
             "guarantee": _codes([g.value for g in params.GUARANTEES], acc.guarantee[account]),
             "opened_date": _dates(self.opened),
@@ -139,7 +138,7 @@ class RecordView:
             "status": _codes([s.value for s in params.STATUSES], self.status),
             "closed_date": _dates(self.closed, self.ended),
             "five_class": pa.array(self.five_class.astype(np.uint8)),
-            "consent_ref": ind.consent_refs.take(take),
+            "consent_ref": ind.consent_refs_of(account),
             "negative_notice_date": _dates(self.notice, self.notice_valid),
         }
 

@@ -45,6 +45,8 @@ from simulator import (
     monthly_stats,
     params,
     simulate,
+    simulate_stream,
+    stream_tables,
     write_files,
 )
 from simulator.faults import FILE_FAULTS, RECORD_FAULTS
@@ -685,6 +687,26 @@ def test_bulk_tables_have_exactly_loan_states_columns_and_no_raw_identifiers():
     )
     assert first["birth_year"] == int(str(b.birth[person].astype("datetime64[D]"))[:4])
     assert first["line"] == 2 and first["load_seq"] == 1
+
+
+def test_streamed_months_give_exactly_the_bulk_rows_of_the_whole_simulation():
+    """simulate_stream + stream_tables: the same loan_states rows, chunks and order as
+    simulate + bulk_tables (the same seed drives the same draws, month by month)."""
+    args = {"members": 9, "borrowers": 2_500, "months": 5, "seed": 4, "end_month": END}
+    pseudonymiser = Pseudonymiser(PEPPER)
+    industry = simulate(**args)
+    whole = list(bulk_tables(industry, pseudonymiser, chunk_rows=2_500))
+    stream = simulate_stream(**args)
+    streamed = list(stream_tables(stream, pseudonymiser, chunk_rows=2_500))
+    assert len(whole) == len(streamed) > args["months"]
+    labels = industry.month_labels()
+    for table, (month, part) in zip(whole, streamed, strict=True):
+        assert part.equals(table)
+        as_of = {d.strftime("%Y-%m") for d in part.column("as_of_date").to_pylist()}
+        assert as_of == {labels[month]}
+    assert sorted({m for m, _ in streamed}) == list(range(args["months"]))
+    with pytest.raises(RuntimeError, match="iterated once"):
+        next(stream.months())
 
 
 def test_load_into_a_real_chdb_warehouse(tmp_path):
