@@ -23,6 +23,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# Run as a script, this folder is first on sys.path and its ingest.py would hide the ingest
+# package: take the folder off before the project's imports (done lazily below).
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 MEMBER = "BENCH"
 
 

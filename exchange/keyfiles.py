@@ -18,7 +18,10 @@ from exchange.settings import Settings
 
 PEPPER_FILE = "pepper"
 SIGNING_KEY_FILE = "signing_key.pem"
+ARCHIVE_KEY_FILE = "archive_key"
+ARCHIVE_PREVIOUS_FILE = "archive_key.previous"
 MIN_PEPPER_BYTES = 32
+ARCHIVE_KEY_BYTES = 32
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -52,6 +55,9 @@ def ensure_secrets(settings: Settings) -> list[Path]:
         )
         _write_private(d / SIGNING_KEY_FILE, pem)
         created.append(d / SIGNING_KEY_FILE)
+    if settings.secrets.archive_key is None and not (d / ARCHIVE_KEY_FILE).exists():
+        _write_private(d / ARCHIVE_KEY_FILE, _random.token_hex(ARCHIVE_KEY_BYTES).encode() + b"\n")
+        created.append(d / ARCHIVE_KEY_FILE)
     return created
 
 
@@ -98,3 +104,42 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError("signing key must be an Ed25519 private key in PEM")
     return key
+
+
+def _archive_key(text: str, where: list[str]) -> bytes:
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raise ConfigError(
+            "an archive key is not hexadecimal; looked at " + ", ".join(where)
+        ) from None
+    if len(raw) != ARCHIVE_KEY_BYTES:
+        raise ConfigError(
+            f"an archive key must be {ARCHIVE_KEY_BYTES} bytes ({2 * ARCHIVE_KEY_BYTES} hex "
+            f"digits), one has {len(raw)}; looked at " + ", ".join(where)
+        )
+    return raw
+
+
+def load_archive_keys(settings: Settings) -> tuple[bytes, list[bytes]]:
+    """The archive key that seals members' data files, and the previous keys that may still
+    open older sealed files (settings ``archive_previous_keys``, else the file
+    ``archive_key.previous``, one hex key per line; none when neither is there)."""
+    current_where = [
+        *settings.sources("secrets", "archive_key"),
+        f"file {settings.secrets_dir / ARCHIVE_KEY_FILE}",
+    ]
+    current = _archive_key(_read(settings, "archive_key", ARCHIVE_KEY_FILE), current_where)
+    configured = settings.secrets.archive_previous_keys
+    path = settings.secrets_dir / ARCHIVE_PREVIOUS_FILE
+    if configured is not None:
+        texts = configured.get_secret_value().replace("\n", ",").split(",")
+        where = settings.sources("secrets", "archive_previous_keys")
+    else:
+        try:
+            texts = path.read_text().splitlines()
+        except FileNotFoundError:
+            texts = []
+        where = [f"file {path}"]
+    previous = [_archive_key(t, where) for t in texts if t.strip() and not t.startswith("#")]
+    return current, [k for k in previous if k != current]

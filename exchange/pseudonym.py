@@ -189,6 +189,20 @@ class Pseudonymiser:
         m = normalise_mobile(mobile)
         return self._mac(f"mobile:{m}") if m else ""
 
+    def macs(self, messages: Iterable[bytes]) -> bytes:
+        """The 32-byte HMAC-SHA256 digests of already-encoded messages, concatenated: the bulk
+        form for callers that build the ``<prefix>:<normalised value>`` messages column-wise
+        (ingest). ``macs([m])`` is ``bytes.fromhex(self._mac(m.decode()))``."""
+        inner, outer = self._inner, self._outer
+        out = bytearray()
+        for message in messages:
+            h = inner.copy()
+            h.update(message)
+            o = outer.copy()
+            o.update(h.digest())
+            out += o.digest()
+        return bytes(out)
+
     def borrower_keys(self, id_types: Iterable[str], id_numbers: Iterable[str]) -> list[str]:
         """Column form of :meth:`borrower_key` for bulk paths (ingest, simulator)."""
         mac = self._mac

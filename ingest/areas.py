@@ -17,8 +17,9 @@ Invariants:
   ``inbox/``; symbolic links found there are neither followed nor listed.
 - The loader claims a submission by renaming its control and data file out of ``inbox/`` into
   ``processing/<base>/`` before reading them, so a member's later ``rm`` or re-upload of the same
-  name cannot change what is being read; after the receipt it moves that directory to
-  ``archive/YYYY/MM/<base>/`` (nothing a member sent is deleted).
+  name cannot change what is being read; after the receipt it seals the data file there and moves
+  that directory to ``archive/YYYY/MM/<base>/``. Data files leave the archive only by the audited
+  archive pass after ``archive_days`` (:mod:`ingest.archive`): nothing is deleted silently.
 - A submission's files share one *base*, :func:`base_name`: the name up to its first dot, i.e.
   ``<MEMBER>_<YYYYMMDD>_<SEQ>`` for ``<base>.loans.csv[.gz]``, ``<base>.ctl``,
   ``<base>.receipt.json`` and ``<base>.errors.csv`` (the same base as

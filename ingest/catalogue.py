@@ -25,6 +25,7 @@ CHOICES = (
     "A UTF-8 byte-order mark, CRLF line ends and quoted values with commas, quotes or line breaks are accepted (RFC 4180). A `.gz` file may hold several gzip members.",
     "Values shown in issues are cut to 64 characters; id_number, name and mobile are always masked (`11**************3X`, `张*`, `138******00`), and anything shaped like a RIC or a mobile number in another column is masked the same way.",
     "A data file holds at most 2 GiB once decompressed (F116); a bigger day is split over sequence numbers.",
+    "A control file waits for its data file from its arrival in the inbox (the file's inode change time: an SFTP client can set a file's modification time, not this); after `orphan_control_hours` it gets F117 and only the control-file rules are checked. Names ending in `.enc` or `.tmp` are never read as data files.",
 )
 
 
@@ -60,7 +61,8 @@ def render() -> str:
         "- **info** — the record is loaded and flagged (a correction, an identity-conflict signal).",
         "",
         "Codes are never reused. Rules marked *loader* are decided by the loader, which holds what",
-        "they need (for F115, the hashes of files already received).",
+        "they need (for F115, the hashes of files already received; for F117, how long a control",
+        "file has waited in the inbox).",
         "",
         "## Columns",
         "",

@@ -17,7 +17,9 @@ Invariants:
 * Files for the member are written atomically — a hidden ``.<name>.tmp`` in the same directory,
   flushed and fsynced, then renamed — so a member never reads half a receipt.
 * Archiving renames ``processing/<base>`` to ``archive/YYYY/MM/<base>`` (``<base>.<load id>``
-  when that month already holds the base): nothing a member sent is deleted.
+  when that month already holds the base), after :func:`ingest.archive.archive_claim` has sealed
+  the data file there as ``<name>.enc``. Names ending in ``.enc`` are reserved for sealed files:
+  such a file in ``inbox/`` is never claimed (like ``*.tmp``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from exchange.errors import TransientError
 from ingest.areas import InvalidMemberCode as BadCode
 from ingest.areas import MemberArea, base_name, check_member_code, errors_name, receipt_name
+from ingest.sealed import SEALED_SUFFIX
 
 CONTROL_SUFFIX = ".ctl"
 #: Data files another stage answers (SFTP batch lookups, DOMAIN.md §3): their control files are
@@ -52,7 +55,7 @@ def is_control(name: str) -> bool:
 def _is_candidate(name: str, base: str) -> bool:
     return (
         not name.startswith(".")
-        and not name.endswith((TEMP_SUFFIX, CONTROL_SUFFIX))
+        and not name.endswith((TEMP_SUFFIX, CONTROL_SUFFIX, SEALED_SUFFIX))
         and base_name(name) == base
     )
 
@@ -133,6 +136,18 @@ def controls(area: MemberArea) -> list[Path]:
         if named is None or not named.endswith(OTHER_KINDS):
             out.append(path)
     return out
+
+
+def waited(path: Path, now: datetime) -> float:
+    """Seconds ``path`` has been where it is at ``now``: since its inode change time, which an
+    upload and a rename into place set and an SFTP client cannot (unlike the modification time,
+    which ``put -p`` or WinSCP preserve). A time after ``now`` (clock skew) counts as 0; a file
+    gone meanwhile too."""
+    try:
+        changed = path.stat().st_ctime
+    except FileNotFoundError:
+        return 0.0
+    return max(0.0, now.timestamp() - changed)
 
 
 def data_waiting(area: MemberArea, control: Path) -> Path | None:

@@ -102,9 +102,19 @@ def _check_history(
         _ints(hist("dpd")),
         _ints(hist("opened_date")),
     )
-    h_key = np.asarray(
-        pc.fill_null(hist("borrower_key"), "").to_numpy(zero_copy_only=False), dtype=object
+
+    # borrower keys as codes of one dictionary over the file's and the history's keys: equal
+    # codes ⇔ equal keys, compared in numpy without a Python string per row
+    def text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        values = pc.fill_null(values, "").cast(pa.string())
+        return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+    keys = pc.dictionary_encode(
+        pa.concat_arrays([text(rows.column("borrower_key")), text(hist("borrower_key"))])
     )
+    codes = np.asarray(keys.indices)
+    no_key = pc.index(keys.dictionary, "").as_py()
+    key, h_key = codes[:n], codes[n:]
     h_negative = flag(hist("ever_negative"))
 
     as_of, dpd, opened = (
@@ -112,7 +122,6 @@ def _check_history(
         _ints(rows.column("dpd")),
         _ints(rows.column("opened_date")),
     )
-    key = np.asarray(rows.column("borrower_key").to_numpy(), dtype=object)
     kind = rows.column("record_type")
     upsert, delete = flag(pc.equal(kind, "A")), flag(pc.equal(kind, "D"))
     negative = dpd > 0
@@ -161,7 +170,7 @@ def _check_history(
         last_as_of=pc.cast(pa.array(prev_as_of.astype(np.int32)), pa.date32()),
         days=pa.array(days).cast(pa.string()),
     )
-    changed = has_previous & (key != "") & (prev_key != "") & (key != prev_key)
+    changed = has_previous & (key != no_key) & (prev_key != no_key) & (key != prev_key)
     sink.add_rows(
         "H502",
         changed,

@@ -26,8 +26,11 @@ Invariants:
 * A member's submissions are processed one at a time: first claims left in ``processing/``, then
   control files in name order (so history rules see the files in order). The caller runs at most
   one :meth:`Loader.process_member` per member at once (:class:`ingest.service.LoaderService`).
-* A control file whose data file has not arrived waits ``control_grace`` seconds (from when
-  this loader first saw it), then is answered ``rejected``.
+* A control file whose data file has not arrived waits ``control_grace`` seconds (from its
+  arrival in ``inbox/``: :func:`ingest.claims.waited`, so a restart does not reset the wait), then
+  is answered ``rejected`` with F117 and archived.
+* The data file goes to the archive sealed (:mod:`ingest.archive`, key from the settings): no raw
+  ID number, name or mobile stays at rest outside ``processing/``.
 * A file of a member the registry does not know is left where it is (and logged).
 * One loader serves a members root at a time (:meth:`Loader.start_up` takes a lock on it), so
   two processes never claim or resume the same submission, even against a ClickHouse server.
@@ -42,7 +45,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +58,12 @@ from exchange.registry import submissions as ledger
 from exchange.registry.errors import MemberNotFound
 from exchange.registry.models import SubmissionStatus
 from exchange.settings import IngestSettings
-from ingest import claims, dq, receipts, store
+from ingest import archive, claims, dq, receipts, store
 from ingest.areas import MemberArea, ensure_area, errors_name, member_area
 from ingest.history import apply_reference
 from ingest.parse import parse_control, parse_file_name
 from ingest.reference import drop_leftover_scratch, fetch_reference
+from ingest.sealed import Keyring
 from ingest.store import Abandoned
 from ingest.validate import Validation, validate_submission
 from warehouse import Warehouse
@@ -73,7 +76,8 @@ ACTOR = "loader"
 @dataclass(frozen=True)
 class LoaderConfig:
     members_root: Path
-    control_grace: float = 600.0
+    control_grace: float = 24 * 3600.0  # seconds: [ingest] orphan_control_hours
+    archive_days: int = 180
     insert_block_rows: int = 500_000
     dq_threshold: float = 80.0
     timely_days: int = 2
@@ -84,7 +88,8 @@ class LoaderConfig:
         assert ingest.members_root is not None, "resolve the settings' paths first"
         return cls(
             members_root=ingest.members_root,
-            control_grace=ingest.control_grace,
+            control_grace=ingest.orphan_control_hours * 3600.0,
+            archive_days=ingest.archive_days,
             insert_block_rows=ingest.insert_block_rows,
             dq_threshold=ingest.dq_threshold,
             timely_days=ingest.timely_days,
@@ -122,6 +127,7 @@ class Loader:
         registry_url: str,
         warehouse: Warehouse,
         pseudonymiser: Pseudonymiser,
+        archive_keys: Keyring,
         stopping: threading.Event | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
@@ -129,10 +135,9 @@ class Loader:
         self.registry_url = registry_url
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
+        self.archive_keys = archive_keys
         self.stopping = stopping or threading.Event()
         self.clock = clock
-        self._first_seen: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
         self._held: int | None = None
 
     # -- what there is to do -------------------------------------------------------------------
@@ -150,12 +155,26 @@ class Loader:
             os.close(self._held)
             self._held = None
 
+    @staticmethod
+    def _loans_controls(area: MemberArea) -> list[Path]:
+        """:func:`claims.controls` less those whose base has a batch-lookup file in ``inbox/``
+        (``<base>.batch.csv[.gz]``): the lookup API answers those, even when the control file
+        does not name its data file."""
+        return [
+            c
+            for c in claims.controls(area)
+            if not any(
+                (area.inbox / f"{c.name[: -len(claims.CONTROL_SUFFIX)]}{kind}").exists()
+                for kind in claims.OTHER_KINDS
+            )
+        ]
+
     def members_with_work(self) -> list[str]:
         """Members with a claim to resume or a control file in their inbox."""
         out = []
         for code in claims.members(self.config.members_root):
             area = member_area(self.config.members_root, code)
-            if claims.open_claims(area) or claims.controls(area):
+            if claims.open_claims(area) or self._loans_controls(area):
                 out.append(code)
         return out
 
@@ -178,7 +197,7 @@ class Loader:
         try:
             for found in claims.open_claims(area):
                 self._collect(done, self._process(area, found, member_type))
-            for control in claims.controls(area):
+            for control in self._loans_controls(area):
                 if self.stopping.is_set():
                     break
                 if claims.data_waiting(area, control) is None and not self._grace_over(
@@ -210,14 +229,8 @@ class Loader:
             return None
 
     def _grace_over(self, member: str, control: Path) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            first = self._first_seen.setdefault((member, control.name), now)
-        if now - first < self.config.control_grace:
-            return False
-        with self._lock:
-            self._first_seen.pop((member, control.name), None)
-        return True
+        """Whether ``control`` has waited ``control_grace`` seconds for its data file."""
+        return claims.waited(control, self.clock()) >= self.config.control_grace
 
     # -- one submission ------------------------------------------------------------------------
 
@@ -324,8 +337,11 @@ class Loader:
         control: bytes,
         info: ledger.SubmissionInfo,
     ) -> Validation:
+        if data is None:  # the control file waited control_grace in vain: F117
+            hours = self.config.control_grace / 3600
+            return receipts.missing_data(data_name, control, waited_hours=hours)
         validation = validate_submission(
-            data_name, data or b"", control, uploader=member, pseudonymiser=self.pseudonymiser
+            data_name, data, control, uploader=member, pseudonymiser=self.pseudonymiser
         )
         if validation.rows.num_rows:
             history, others = fetch_reference(
@@ -405,7 +421,9 @@ class Loader:
             self.wh, info, status, counts, issue_counts, receipt["dq_score"], self.clock()
         )
         claims.publish(area, found)
-        archived = claims.archive(area, found, info.received_at.date(), info.load_id)
+        archived = archive.archive_claim(
+            area, found, info.received_at.date(), info.load_id, self.archive_keys
+        )
         log.info(
             "member %s: %s %s — %d records, %d accepted, %d rejected, DQ %s (load %s)",
             area.code,

@@ -11,6 +11,8 @@ Invariants:
   happened, the file and its SHA-256, counts, issue counts by code (errors apart from warnings
   and infos), the data-quality score and dimension rates, the load id and the UTC times the
   submission was received and answered. It holds no record content.
+* A control file whose data file never arrived (:func:`missing_data`) is answered like a file
+  rejected by a file-level error: F117 naming the data file, plus the control file's own faults.
 * Both are first written into the claim directory, then copied to ``outbox/`` by
   :func:`ingest.claims.publish` (atomically, receipt last).
 """
@@ -18,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 from typing import Any
@@ -28,8 +31,12 @@ import pyarrow.csv as pa_csv
 
 from ingest.dq import counts_by_code
 from ingest.issues import IssueSink
+from ingest.parse import parse_control, parse_file_name
 from ingest.rules import ISSUE_SCHEMA, RULES, Severity
-from ingest.validate import Validation
+from ingest.validate import ROW_SCHEMA, Validation
+
+#: SHA-256 of no bytes: what the ledger records for a submission whose data file never arrived.
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 RECEIPT_KEYS = (
     "status",
@@ -193,6 +200,23 @@ def for_duplicate(
         duplicate_of=duplicate_of,
         dq_threshold=dq_threshold,
         processed_at=timestamp(processed_at),
+    )
+
+
+def missing_data(data_name: str, control: bytes, *, waited_hours: float) -> Validation:
+    """The validation of a control file whose data file never arrived (F117): the control file's
+    own issues (F103, F105) besides, nothing read, nothing loaded; status ``rejected``."""
+    name = parse_file_name(data_name)
+    parsed, control_issues = parse_control(control)
+    sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
+    sink.add_file("F117", field="file", value=data_name, params={"hours": f"{waited_hours:g}"})
+    for issue in control_issues:
+        sink.add_file(
+            issue.code, field=issue.field, value=issue.value, line=issue.line, params=issue.params
+        )
+    file_date = name.file_date if name else parsed.as_of if parsed else None
+    return Validation(
+        data_name, name, EMPTY_SHA256, 0, ROW_SCHEMA.empty_table(), sink.table(), file_date
     )
 
 

@@ -48,7 +48,7 @@ def scratch_keys(wh: Warehouse, table: str, keys: pa.Array) -> Iterator[str]:
     wh.execute("ingest_scratch_create", table=table)
     try:
         if len(keys):
-            wh.insert_arrow(table, pa.table({"key": keys.cast(pa.string())}))
+            wh.insert_arrow(table, pa.table({"key": keys.cast(pa.string())}), in_memory=True)
         yield table
     finally:
         wh.execute("ingest_scratch_drop", table=table)

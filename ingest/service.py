@@ -16,6 +16,10 @@ Invariants:
   control file closed or renamed into place) and a scan of every inbox at start and every
   ``poll_interval`` seconds, which finds what arrived while nothing listened. A member notified
   while it is being processed is processed again afterwards.
+* The archive pass (:func:`ingest.archive.run_pass`: purge data files past ``archive_days``,
+  seal what older versions left plain) runs on its own thread at start and then every
+  ``archive_every`` seconds (a day); a pass still running elsewhere (``jdx ingest
+  purge-archive``) makes it skip a round.
 * :meth:`LoaderService.stop` asks the workers to stop after the current submission (or between
   insert blocks; an abandoned load stays claimed and is replayed at the next start) and waits
   up to ``timeout`` seconds. Nothing depends on a clean stop: a killed process resumes.
@@ -31,6 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ingest import archive
 from ingest.claims import is_control
 from ingest.loader import Loader, Outcome
 
@@ -72,10 +77,12 @@ class LoaderService:
         threads: int = 2,
         poll_interval: float = 5.0,
         on_outcome: Callable[[Outcome], None] | None = None,
+        archive_every: float | None = 86_400.0,
     ) -> None:
         self.loader = loader
         self.threads = threads
         self.poll_interval = poll_interval
+        self.archive_every = archive_every
         self.on_outcome = on_outcome
         self.stopping = loader.stopping
         self._queue: queue.Queue[str] = queue.Queue()
@@ -86,6 +93,7 @@ class LoaderService:
         self._idle = threading.Condition(self._lock)
         self._workers: list[threading.Thread] = []
         self._scanner: threading.Thread | None = None
+        self._archiver: threading.Thread | None = None
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -125,10 +133,16 @@ class LoaderService:
             self._workers.append(worker)
         self._scanner = threading.Thread(target=self._scan_loop, name="loader-scan", daemon=True)
         self._scanner.start()
+        if self.archive_every is not None:
+            self._archiver = threading.Thread(
+                target=self._archive_loop, name="loader-archive", daemon=True
+            )
+            self._archiver.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
-        for thread in [*self._workers, *([self._scanner] if self._scanner else [])]:
+        others = [t for t in (self._scanner, self._archiver) if t is not None]
+        for thread in [*self._workers, *others]:
             thread.join(timeout)
         busy = [t.name for t in self._workers if t.is_alive()]
         if busy:
@@ -150,6 +164,47 @@ class LoaderService:
             )
 
     # -- threads -------------------------------------------------------------------------------
+
+    def archive_pass(self) -> archive.PassReport | None:
+        """One archive pass over the loader's member areas at the loader's clock (None when
+        another pass holds the archive, or it failed: logged)."""
+        loader = self.loader
+        try:
+            report = archive.run_pass(
+                loader.config.members_root,
+                loader.archive_keys,
+                registry_url=loader.registry_url,
+                archive_days=loader.config.archive_days,
+                now=loader.clock(),
+                actor="loader",
+            )
+        except archive.ArchiveBusy:
+            log.info("archive pass skipped: another one is running")
+            return None
+        except Exception as exc:
+            log.error(
+                "archive pass failed (%s: %s); retried in %.0f s",
+                type(exc).__name__,
+                redact(str(exc)),
+                self.archive_every or 0,
+            )
+            log.debug("traceback of the failed archive pass", exc_info=True)
+            return None
+        if report.actions:
+            log.info(
+                "archive pass: %d data file(s) purged after %d days, %d sealed",
+                report.count("purge"),
+                loader.config.archive_days,
+                report.count("seal") + report.count("reseal"),
+            )
+        return report
+
+    def _archive_loop(self) -> None:
+        assert self.archive_every is not None
+        while not self.stopping.is_set():
+            self.archive_pass()
+            if self.stopping.wait(self.archive_every):
+                return
 
     def _scan_loop(self) -> None:
         while not self.stopping.wait(self.poll_interval):

@@ -57,7 +57,9 @@ def write_load(
     for start in range(0, states.num_rows, block_rows):
         if stopping.is_set():
             raise Abandoned
-        wh.insert_arrow("loan_states", states.slice(start, block_rows), INSERT_SETTINGS)
+        wh.insert_arrow(
+            "loan_states", states.slice(start, block_rows), INSERT_SETTINGS, in_memory=True
+        )
     accounts, versions = rows.deletions(states, info.load_seq)
     if accounts:
         for statement in ("ingest_tombstone_months", "ingest_tombstone_current"):
@@ -70,7 +72,7 @@ def write_load(
             file_name=info.file_name,
             created_at=info.received_at,
         )
-        wh.insert_arrow("rejections", issues)
+        wh.insert_arrow("rejections", issues, in_memory=True)
     table = dq.dq_table(
         dq_rows, member=member, day=day, load_id=info.load_id, computed_at=info.received_at
     )

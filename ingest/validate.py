@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exchange.pseudonym import Pseudonymiser
+from exchange.pseudonym import Pseudonymiser, normalise_name
 from ingest.crossfield import check_cross_fields, check_duplicates
 from ingest.fields import DECIMAL, Typed, check_fields, flag
 from ingest.issues import IssueSink
@@ -299,9 +299,7 @@ def _typed_rows(
     v = typed.values
     valid_id = typed.ok["id_number"]
     id_type = columns["id_type"]
-    keys = _borrower_keys(id_type, typed.id_normalised, valid_id, pseudonymiser)
-    names = _hash_unique(columns["name"], ~typed.empty["name"], pseudonymiser.name_hashes)
-    mobiles = _hash_unique(columns["mobile"], typed.ok["mobile"], pseudonymiser.mobile_hashes)
+    keys, names, mobiles = _pseudonyms(columns, typed, pseudonymiser)
     ric = valid_id & flag(pc.equal(id_type, "RIC"))
     from_id = pc.if_else(pa.array(ric), pc.utf8_slice_codeunits(typed.id_normalised, 0, 2), "")
     province = pc.if_else(pa.array(typed.ok["province"]), columns["province"], from_id)
@@ -326,49 +324,76 @@ def _typed_rows(
     return pa.table([data[f.name] for f in ROW_SCHEMA], schema=ROW_SCHEMA)
 
 
-def _distinct(values: pa.Array, where: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
-    """Rows holding the first copy of each distinct value under ``where``, and every row's
-    index into them (null outside ``where``); None when ``where`` is empty."""
-    if not where.any():
-        return None
-    encoded = pc.dictionary_encode(
-        pc.if_else(pa.array(where), values, pa.scalar(None, pa.string()))
+#: Names made only of CJK Unified Ideographs are their own normal form (NFKC leaves them alone,
+#: they hold no space or dot and casefold() keeps them): their hash message needs no Python.
+_PLAIN_NAME = r"^[\x{4E00}-\x{9FFF}]+$"
+#: Each byte value's two hex characters, as one little-endian uint16 (a digest becomes text with
+#: one table lookup).
+_HEX_PAIRS = np.array(
+    [ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], dtype="<u2"
+)
+
+
+def _messages(values: pa.Array, where: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Distinct ``values`` under ``where`` and each row's index into them (null elsewhere)."""
+    if where.all():
+        encoded = pc.dictionary_encode(values)
+    else:
+        encoded = pc.dictionary_encode(
+            pc.if_else(pa.array(where), values, pa.scalar(None, pa.string()))
+        )
+    return encoded.dictionary, encoded.indices
+
+
+def _name_messages(names: pa.Array) -> pa.Array:
+    """``name:`` + :func:`exchange.pseudonym.normalise_name` of each (distinct) name."""
+    plain = flag(pc.match_substring_regex(names, _PLAIN_NAME))
+    if plain.all():
+        normalised = names
+    else:
+        odd = np.flatnonzero(~plain)
+        fixed = [normalise_name(n) for n in pc.take(names, pa.array(odd)).to_pylist()]
+        mask = np.zeros(len(names), dtype=bool)
+        mask[odd] = True
+        normalised = pc.replace_with_mask(names, pa.array(mask), pa.array(fixed, pa.string()))
+    return pc.binary_join_element_wise("name:", normalised, "")
+
+
+def hex_digests(digests: bytes) -> pa.Array:
+    """32-byte digests, concatenated, as 64-character lower-case hex strings."""
+    raw = np.frombuffer(digests, dtype=np.uint8)
+    n = raw.size // 32
+    text = _HEX_PAIRS[raw]
+    offsets = np.arange(0, 64 * (n + 1), 64, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+
+
+def _pseudonyms(
+    columns: dict[str, pa.Array], typed: Typed, pseudonymiser: Pseudonymiser
+) -> list[pa.Array]:
+    """borrower_key, name_hash and mobile_hash of every row, ``""`` where the value is absent or
+    invalid: the messages of :class:`exchange.pseudonym.Pseudonymiser` built column-wise, one
+    HMAC per distinct message.
+
+    * ``<id_type>:<number>`` of a valid identity: ``typed.id_normalised`` is already
+      ``normalise_id``'s form (it is what the identity checks passed);
+    * ``name:<normalise_name(name)>`` of a present name;
+    * ``mobile:<mobile>`` of a valid mobile (11 digits starting with 1 are their own normal form).
+    """
+    keys, key_rows = _messages(
+        pc.binary_join_element_wise(columns["id_type"], typed.id_normalised, ":"),
+        typed.ok["id_number"],
     )
-    codes = np.asarray(pc.fill_null(encoded.indices, -1))
-    # dictionary_encode numbers values in order of first appearance: a row holds a new value
-    # exactly when its code exceeds every code before it
-    seen = np.maximum.accumulate(codes)
-    first = np.flatnonzero(codes > np.concatenate(([-1], seen[:-1])))
-    if not np.array_equal(codes[first], np.arange(len(first))):
-        _, first = np.unique(codes, return_index=True)
-        first = first[codes[first] >= 0]
-    return first, encoded.indices
-
-
-def _hash_unique(
-    values: pa.Array, where: np.ndarray, hasher: Callable[[list[str]], list[str]]
-) -> pa.Array:
-    """Hash each distinct value once; rows outside ``where`` get ""."""
-    if not where.any():
-        return pa.array([""] * len(values), pa.string())
-    encoded = pc.dictionary_encode(
-        pc.if_else(pa.array(where), values, pa.scalar(None, pa.string()))
-    )
-    hashed = pa.array(hasher(encoded.dictionary.to_pylist()), pa.string())
-    return pc.fill_null(pc.take(hashed, encoded.indices), "")
-
-
-def _borrower_keys(
-    id_type: pa.Array, normalised: pa.Array, where: np.ndarray, p: Pseudonymiser
-) -> pa.Array:
-    """borrower_key of each valid identity ("" elsewhere), one HMAC per distinct (type, number)."""
-    distinct = _distinct(pc.binary_join_element_wise(id_type, normalised, ":"), where)
-    if distinct is None:
-        return pa.array([""] * len(id_type), pa.string())
-    first, index = distinct
-    at = pa.array(first)
-    hashed = pa.array(
-        p.borrower_keys(pc.take(id_type, at).to_pylist(), pc.take(normalised, at).to_pylist()),
-        pa.string(),
-    )
-    return pc.fill_null(pc.take(hashed, index), "")
+    names, name_rows = _messages(columns["name"], ~typed.empty["name"])
+    mobiles, mobile_rows = _messages(columns["mobile"], typed.ok["mobile"])
+    parts = [
+        keys,
+        _name_messages(names),
+        pc.binary_join_element_wise("mobile:", mobiles, ""),
+    ]
+    out = []
+    for part, rows in zip(parts, (key_rows, name_rows, mobile_rows), strict=True):
+        # one column at a time: its hex digests stay within a string array's 2 GiB
+        hashed = hex_digests(pseudonymiser.macs(part.cast(pa.binary()).to_pylist()))
+        out.append(pc.fill_null(pc.take(hashed, rows), ""))
+    return out

@@ -22,6 +22,7 @@ from exchange import registry as reg
 from exchange.pseudonym import Pseudonymiser
 from exchange.registry import db as registry_db
 from ingest.loader import Loader, LoaderConfig, Outcome
+from ingest.sealed import Keyring
 from warehouse import Warehouse
 
 #: Test-only named queries (a module sets EXTRA_QUERIES = QUERIES).
@@ -58,6 +59,9 @@ QUERIES = {
         FROM dq_daily FINAL WHERE member_code = {member:String}
         ORDER BY day, dimension, field""",
 }
+
+#: The archive key of these tests (sealing members' data files in archive/).
+ARCHIVE_KEY = bytes(range(32))
 
 #: The loader's clock in these tests: the day after the usual test files' as_of (on time).
 RECEIVED = dt.datetime(2025, 2, 1, 9, 0, tzinfo=dt.UTC)
@@ -123,6 +127,7 @@ def make_exchange(
         registry_url=registry_url,
         warehouse=wh,
         pseudonymiser=Pseudonymiser(PEPPER),
+        archive_keys=Keyring(ARCHIVE_KEY),
         clock=lambda: clock,
     )
     return Exchange(root, registry_url, wh, loader)

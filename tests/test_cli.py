@@ -71,6 +71,9 @@ def jdx(*args: str, home) -> subprocess.CompletedProcess[str]:
         (("config", "show"), None),
         (("simulate", "--members", "2", "--out", "x"), "members"),
         (("nonsense",), "No such command"),
+        (("ingest", "purge-archive", "--dry-run"), "jdx init"),
+        (("ingest", "archive", "open", "ACME", "ACME_20250131_001", "--out", "x"), "jdx init"),
+        (("ingest", "archive", "open", "acme", "ACME_20250131_001", "--out", "x"), "member code"),
     ],
 )
 def test_errors_are_one_clear_line_without_traceback(tmp_path, args, needle):

@@ -8,8 +8,10 @@ is exercised in ``test_ingest_e2e.py``; crashes in ``test_loader_crash.py``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
+import random
 import threading
 import time
 from collections import defaultdict
@@ -18,8 +20,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from loader_support import QUERIES, Exchange, make_exchange
+from loader_support import ARCHIVE_KEY, QUERIES, Exchange, make_exchange
 from loanfiles import FILE_NAME, MEMBER, PEPPER, RIC, RIC_2, control_for, csv_bytes, record
+from test_sftp import Landing, make_key, needs_openssh, start_server
 
 from exchange import audit
 from exchange.cli import Context
@@ -29,6 +32,7 @@ from ingest.claims import LoaderBusy
 from ingest.dq import member_score
 from ingest.loader import LoaderConfig
 from ingest.rules import BY_NAME
+from ingest.sealed import Keyring, open_stream
 from ingest.service import LoaderService
 from simulator import FAULTS, simulate, write_files
 from warehouse import Warehouse
@@ -83,9 +87,10 @@ def test_clean_file_is_accepted_loaded_answered_and_archived(ex: Exchange) -> No
     assert list((area / "inbox").iterdir()) == [] and list((area / "processing").iterdir()) == []
     archived = area / "archive" / "2025" / "02" / BASE
     assert sorted(p.name for p in archived.iterdir()) == sorted(
-        [FILE_NAME, f"{BASE}.ctl", f"{BASE}.receipt.json", f"{BASE}.errors.csv"]
+        [f"{FILE_NAME}.enc", f"{BASE}.ctl", f"{BASE}.receipt.json", f"{BASE}.errors.csv"]
     )
-    assert (archived / FILE_NAME).read_bytes() == data
+    with (archived / f"{FILE_NAME}.enc").open("rb") as f:  # sealed at rest (ingest.sealed)
+        assert b"".join(open_stream(f, Keyring(ARCHIVE_KEY), FILE_NAME)) == data
     [sub] = ex.rows("t_submissions", MEMBER)
     assert (sub["status"], sub["records"], sub["accepted"]) == ("accepted", 3, 3)
     with registry_db.session(ex.registry_url, readonly=True) as db:
@@ -386,6 +391,7 @@ def test_jdx_ingest_process_once(
     monkeypatch.setenv("JDX_WAREHOUSE_DSN", f"chdb://{fresh_wh.path}")
     monkeypatch.setenv("JDX_WAREHOUSE_DATABASE", fresh_wh.database)
     monkeypatch.setenv("JDX_PEPPER", PEPPER.hex())
+    monkeypatch.setenv("JDX_ARCHIVE_KEY", ARCHIVE_KEY.hex())
     root = load_settings().ingest.members_root
     assert root is not None
     ex = make_exchange(root, registry, fresh_wh)
@@ -475,3 +481,322 @@ def test_one_base_names_every_file_of_a_submission() -> None:
         assert base_name(name) == parsed.base == parse_data_name(name).base
         control = ControlFile(file=name, sha256="0" * 64, records=0, as_of=dt.date(2025, 1, 31))
         assert control.name == f"{parsed.base}.ctl" and base_name(control.name) == parsed.base
+
+
+# -- the archive at rest: sealed, opened on record, purged on record; orphan control files ------
+
+
+def _landing(tmp_path: Path, home: Path, members: list[str]) -> Landing:
+    """The real SFTP server over the loader's members root (``<home>/members``), OpenSSH keys
+    for ``members``; its key lookup is a dict, the loader's registry is the real one."""
+    keys = {m: make_key(tmp_path, f"key-{m}") for m in members}
+    registry = {m: [k.public] for m, k in keys.items()}
+    landing = Landing(server=None, home=home, keys=keys, registry=registry)  # type: ignore[arg-type]
+    landing.server = start_server(home, registry, landing)
+    return landing
+
+
+def _send(landing: Landing, member: str, *files: Path) -> None:
+    """Upload each file as ``x.tmp`` and rename it into inbox/, as ``jdx submit`` does."""
+    commands = []
+    for f in files:
+        commands += [f"put {f} inbox/{f.name}.tmp", f"rename inbox/{f.name}.tmp inbox/{f.name}"]
+    done = landing.openssh(member, *commands)
+    assert done.returncode == 0, done.stderr
+
+
+def _identities(data: bytes) -> set[bytes]:
+    import csv
+    import io
+
+    rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    return {
+        r[c].encode() for r in rows for c in ("id_number", "name", "mobile") if r.get(c, "").strip()
+    }
+
+
+def _audit(registry_url: str, action: str) -> list[audit.Entry]:
+    with registry_db.session(registry_url, readonly=True) as db:
+        return [e for e in audit.entries(db) if e.action == action]
+
+
+@needs_openssh
+def test_archive_is_sealed_opens_to_the_bytes_sent_and_purge_deletes_only_expired(
+    registry: str, fresh_wh: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exchange.cli.serve import ingest_group
+    from exchange.settings import load_settings
+    from ingest.archive import run_pass
+    from ingest.settings import from_settings
+
+    monkeypatch.setenv("JDX_ARCHIVE_KEY", ARCHIVE_KEY.hex())
+    home = load_settings().home
+    industry = simulate(members=6, borrowers=600, months=2, seed=5)
+    files = write_files(industry, tmp_path / "files", last_months=2)
+    member = industry.members[0]
+    mine = sorted((f for f in files.files if f.member == member.code), key=lambda f: f.file_date)
+    assert len(mine) == 2
+    landing = _landing(tmp_path, home, [member.code])
+    ex = make_exchange(home / "members", registry, fresh_wh)
+    ex.add_member(member.code, str(member.type))
+    now = dt.datetime.now(dt.UTC)
+    sent: dict[str, bytes] = {}
+    raw: set[bytes] = set()
+    try:
+        for f, received in zip(
+            mine, (now - dt.timedelta(days=200), now - dt.timedelta(days=10)), strict=True
+        ):
+            data, control = tmp_path / "files" / f.data, tmp_path / "files" / f.control
+            _send(landing, member.code, data, control)
+            ex.loader.clock = functools.partial(lambda t: t, received)  # a moved clock
+            [outcome] = ex.process()
+            assert outcome.status == "accepted", outcome
+            sent[data.name.split(".")[0]] = data.read_bytes()
+            raw |= _identities(data.read_bytes())
+    finally:
+        landing.close_clients()
+        landing.server.stop()
+    assert len(raw) > 500
+
+    # at rest: nothing in the archive holds a raw ID number, name or mobile
+    area = home / "members" / member.code
+    archived = sorted(p for p in (area / "archive").rglob("*") if p.is_file())
+    assert [p.name for p in archived if p.name.endswith(".enc")] == sorted(
+        f"{Path(f.data).name}.enc" for f in mine
+    )
+    for path in archived:
+        content = path.read_bytes()
+        assert not [v for v in raw if v in content], path.name
+    assert list((area / "processing").iterdir()) == [] and list((area / "inbox").iterdir()) == []
+
+    # an operator opens one for an investigation: the exact bytes sent, on record
+    first, second = sorted(sent)
+    out = tmp_path / "investigation" / "second.csv"
+    result = CliRunner().invoke(
+        ingest_group,
+        ["archive", "open", member.code, second, "--out", str(out), "--reason", "case 42"],
+        obj=Context(None),
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == sent[second] and "matches the receipt" in result.output
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    [opened] = _audit(registry, "ingest.archive.open")
+    assert opened.details["reason"] == "case 42" and opened.object.startswith(
+        f"archive:{member.code}/"
+    )
+
+    # purge: a dry run changes nothing; the pass deletes only the file past archive_days
+    monkeypatch.setenv("JDX_INGEST_ARCHIVE_DAYS", "180")
+    dry = CliRunner().invoke(ingest_group, ["purge-archive", "--dry-run"], obj=Context(None))
+    assert dry.exit_code == 0, dry.output
+    assert f"would delete {member.code} " in dry.output and f"{first}/" in dry.output
+    assert "dry run: 1 data file(s) past 180 days to delete, 0 to seal, 1 kept" in dry.output
+    assert _audit(registry, "ingest.archive.purge") == []
+    purged = CliRunner().invoke(ingest_group, ["purge-archive"], obj=Context(None))
+    assert purged.exit_code == 0, purged.output
+    assert "1 data file(s) past 180 days deleted, 0 sealed, 1 kept" in purged.output
+    left = {p.name for p in (area / "archive").rglob("*") if p.is_file()}
+    assert f"{first}.ctl" in left and f"{first}.receipt.json" in left  # the answers stay
+    assert not any(n.startswith(first) and n.endswith(".enc") for n in left)
+    assert any(n.startswith(second) and n.endswith(".enc") for n in left)
+    [entry] = _audit(registry, "ingest.archive.purge")
+    assert entry.details["member"] == member.code and entry.details["age_days"] == 200
+    assert entry.details["file"].startswith(first) and entry.details["archive_days"] == 180
+    gone = CliRunner().invoke(
+        ingest_group,
+        ["archive", "open", member.code, first, "--out", str(tmp_path / "first.csv")],
+        obj=Context(None),
+    )
+    assert gone.exit_code != 0 and "holds no data file any more" in str(gone.exception)
+
+    # a clock moved on: the second file expires too (the loader service runs the same pass)
+    _, settings = from_settings(load_settings())
+    assert settings.members_root is not None
+    later = run_pass(
+        settings.members_root,
+        Keyring(ARCHIVE_KEY),
+        registry_url=registry,
+        archive_days=180,
+        now=now + dt.timedelta(days=171),
+    )
+    assert (later.count("purge"), later.kept) == (1, 0)
+    assert len(_audit(registry, "ingest.archive.purge")) == 2
+    with registry_db.session(registry, readonly=True) as db:
+        assert audit.verify(db).ok
+
+
+def test_archives_of_older_versions_and_previous_keys_are_sealed_by_the_pass(
+    registry: str, tmp_path: Path
+) -> None:
+    from ingest.archive import open_archived, run_pass
+    from ingest.sealed import file_key_id, key_id, seal_file
+
+    root = tmp_path / "members"
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    data = csv_bytes([record(account_id="L-1")])
+    legacy = root / MEMBER / "archive" / "2025" / "02" / BASE  # plain, as older versions left it
+    legacy.mkdir(parents=True)
+    (legacy / FILE_NAME).write_bytes(data)
+    (legacy / f"{BASE}.ctl").write_bytes(control_for(FILE_NAME, data, 1))
+    receipt = {"received_at": recent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "load_id": "L1"}
+    (legacy / f"{BASE}.receipt.json").write_text(json.dumps(receipt))
+    old_key, new_key = bytes(32), ARCHIVE_KEY
+    other = root / MEMBER / "archive" / "2025" / "03" / "ACME_20250228_001"
+    other.mkdir(parents=True)
+    (other / "plain.csv").write_bytes(data)
+    seal_file(other / "plain.csv", other / "ACME_20250228_001.loans.csv.enc", Keyring(old_key))
+    (other / "plain.csv").unlink()
+    (other / "ACME_20250228_001.receipt.json").write_text(json.dumps(receipt))
+
+    keys = Keyring(new_key, [old_key])
+    report = run_pass(root, keys, registry_url=registry, archive_days=180, now=recent)
+    assert sorted(a.kind for a in report.actions) == ["reseal", "seal"]
+    assert sorted(p.name for p in legacy.iterdir()) == sorted(
+        [f"{FILE_NAME}.enc", f"{BASE}.ctl", f"{BASE}.receipt.json"]
+    )
+    assert file_key_id(legacy / f"{FILE_NAME}.enc") == key_id(new_key)
+    assert file_key_id(other / "ACME_20250228_001.loans.csv.enc") == key_id(new_key)
+    assert len(_audit(registry, "ingest.archive.seal")) == 2
+    again = run_pass(root, Keyring(new_key), registry_url=registry, archive_days=180, now=recent)
+    assert (again.actions, again.kept) == ([], 2)  # the previous key is no longer needed
+    out = tmp_path / "out.csv"
+    opened = open_archived(
+        root, MEMBER, "2025/03/ACME_20250228_001", out, Keyring(new_key), registry_url=registry,
+        actor="test",
+    )  # fmt: skip
+    assert out.read_bytes() == data and opened.bytes == len(data)
+
+
+def test_a_crash_while_archiving_leaves_nothing_plain_after_the_replay(
+    ex: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest import claims
+
+    data, control = clean_file(3)
+    ex.upload(MEMBER, FILE_NAME, data, control)
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt("killed between sealing and the move into archive/")
+
+    with monkeypatch.context() as m:
+        m.setattr(claims, "archive", crash)
+        with pytest.raises(KeyboardInterrupt):
+            ex.process()
+    claim = ex.root / MEMBER / "processing" / BASE
+    assert f"{FILE_NAME}.enc" in {p.name for p in claim.iterdir()}
+    assert FILE_NAME not in {p.name for p in claim.iterdir()}
+    (claim / FILE_NAME).write_bytes(data)  # as if killed before the plain file was removed
+    [outcome] = ex.process()  # the replay
+    assert outcome.status == "accepted"
+    names = sorted(p.name for p in outcome.archived.iterdir())
+    assert names == sorted(
+        [f"{FILE_NAME}.enc", f"{BASE}.ctl", f"{BASE}.receipt.json", f"{BASE}.errors.csv"]
+    )
+    with (outcome.archived / f"{FILE_NAME}.enc").open("rb") as f:
+        assert b"".join(open_stream(f, Keyring(ARCHIVE_KEY), FILE_NAME)) == data
+    assert ex.counts(MEMBER)["states"] == 3
+
+
+@needs_openssh
+def test_an_orphan_control_file_gets_its_coded_receipt_after_the_configured_time(
+    registry: str, fresh_wh: Warehouse, tmp_path: Path
+) -> None:
+    from exchange.settings import IngestSettings
+
+    cases = Path(__file__).parent / "cases" / "rules"
+    manifest = json.loads((cases / "manifest.json").read_text(encoding="utf-8"))
+    golden = next(c for c in manifest["cases"] if c["id"] == "F117-data-file-missing")
+    home = tmp_path / "home"
+    landing = _landing(tmp_path, home, [MEMBER])
+    config = LoaderConfig.from_settings(IngestSettings(members_root=home / "members"))
+    assert config.control_grace == 24 * 3600  # [ingest] orphan_control_hours' default
+    ex = make_exchange(home / "members", registry, fresh_wh, control_grace=config.control_grace)
+    ex.add_member(MEMBER)
+    ctl = tmp_path / f"{BASE}.ctl"
+    ctl.write_bytes((cases / golden["control"]).read_bytes())
+    batch_ctl = tmp_path / "ACME_20250131_005.ctl"  # a batch lookup's: never an orphan here
+    batch_ctl.write_bytes(control_for("ACME_20250131_005.batch.csv", b"", 0))
+    try:
+        _send(landing, MEMBER, ctl, batch_ctl)
+    finally:
+        landing.close_clients()
+        landing.server.stop()
+    arrived = dt.datetime.now(dt.UTC)
+    inbox = home / "members" / MEMBER / "inbox"
+
+    ex.loader.clock = lambda: arrived + dt.timedelta(hours=23, minutes=59)
+    assert ex.process() == []  # still waiting
+    # a restarted loader counts from the control file's arrival, not from its own start
+    again = make_exchange(home / "members", registry, fresh_wh, control_grace=24 * 3600)
+    again.loader.clock = lambda: arrived + dt.timedelta(hours=24, seconds=5)
+    [outcome] = again.process()
+    assert outcome.status == "rejected" and outcome.records == 0
+    receipt = again.receipt(MEMBER, BASE)
+    assert receipt["status"] == "rejected" and receipt["error_counts"] == {"F117": 1}
+    assert f"no data file {FILE_NAME} arrived" in receipt["message"]
+    issues = again.errors(MEMBER, BASE)
+    assert [f"{i['line']} {i['code']} {i['field']}" for i in issues] == golden["expect"]
+    assert issues[0]["value"] == FILE_NAME and "within 24 h" in issues[0]["message"]
+    assert sorted(p.name for p in outcome.archived.iterdir()) == sorted(
+        [f"{BASE}.ctl", f"{BASE}.receipt.json", f"{BASE}.errors.csv"]
+    )
+    assert sorted(p.name for p in inbox.iterdir()) == ["ACME_20250131_005.ctl"]
+    again.loader.clock = lambda: arrived + dt.timedelta(days=30)
+    assert again.process() == []  # the batch lookup's control file is never answered here
+    # the data file arriving late is not read without a new control file
+    (inbox / FILE_NAME).write_bytes(csv_bytes([record()]))
+    assert again.process() == []
+
+
+def test_the_loader_service_runs_the_archive_pass(ex: Exchange) -> None:
+    from loader_support import RECEIVED
+
+    data, control = clean_file(2)
+    ex.upload(MEMBER, FILE_NAME, data, control)
+    [outcome] = ex.process()
+    sealed = outcome.archived / f"{FILE_NAME}.enc"
+    assert sealed.exists()
+    ex.loader.clock = lambda: RECEIVED + dt.timedelta(days=180)  # archive_days later
+    service = LoaderService(ex.loader, threads=1, poll_interval=60, archive_every=3600)
+    service.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sealed.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        service.stop(10)
+    assert not sealed.exists() and (outcome.archived / f"{BASE}.receipt.json").exists()
+    [entry] = _audit(ex.registry_url, "ingest.archive.purge")
+    assert entry.actor == "loader" and entry.details["file"] == f"{FILE_NAME}.enc"
+
+
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 64 * 5, 1000])
+def test_sealed_files_open_only_whole_and_unaltered(size: int) -> None:
+    import io
+
+    from ingest.sealed import SealBroken, SealKeyUnknown, seal_stream
+
+    keys = Keyring(ARCHIVE_KEY)
+    plain = random.Random(size).randbytes(size)  # seeded: the same bytes on every run
+    sealed = b"".join(seal_stream(iter([plain[:10], plain[10:]]), keys, chunk_size=64))
+    assert b"".join(open_stream(io.BytesIO(sealed), keys, "f")) == plain
+    # a few bytes may turn up in ciphertext by chance; 16 or more do not (2^-128 per place)
+    assert size < 16 or plain not in sealed
+    header = len(sealed) - size - 16 * (size // 64 + 1)
+    tampered = [
+        sealed[:-1] + bytes([sealed[-1] ^ 1]),  # a flipped bit in the last tag
+        sealed[: header + 80],  # cut short at a chunk boundary (if there is one) or inside
+        sealed + b"x" * 80,  # extended
+        sealed[:12] + bytes([sealed[12] ^ 1]) + sealed[13:],  # the key id edited
+    ]
+    if size > 128:  # two chunks swapped
+        tampered.append(sealed[:header] + sealed[header + 80 : header + 160] + sealed[header:header + 80] + sealed[header + 160 :])  # fmt: skip
+    for bad in tampered:
+        if bad == sealed:
+            continue
+        with pytest.raises((SealBroken, SealKeyUnknown)):
+            b"".join(open_stream(io.BytesIO(bad), keys, "f"))
+    with pytest.raises(SealKeyUnknown, match="archive_previous_keys"):
+        b"".join(open_stream(io.BytesIO(sealed), Keyring(bytes(32)), "f"))
+    with pytest.raises(SealBroken, match="not a sealed archive file"):
+        b"".join(open_stream(io.BytesIO(plain + b"plain text"), keys, "f"))

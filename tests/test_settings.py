@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from exchange.errors import ConfigError
-from exchange.keyfiles import ensure_secrets, load_pepper, load_signing_key
+from exchange.keyfiles import ensure_secrets, load_archive_keys, load_pepper, load_signing_key
 from exchange.settings import load_settings
 
 
@@ -82,7 +82,7 @@ def test_secrets_are_masked_in_effective_settings(monkeypatch):
 def test_generated_secrets_are_private_and_stable(tmp_path):
     s = load_settings()
     created = ensure_secrets(s)
-    assert {p.name for p in created} == {"pepper", "signing_key.pem"}
+    assert {p.name for p in created} == {"pepper", "signing_key.pem", "archive_key"}
     for p in created:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert stat.S_IMODE(s.secrets_dir.stat().st_mode) == 0o700
@@ -108,3 +108,43 @@ def test_configured_pepper_wins_and_is_validated(monkeypatch):
         load_pepper(load_settings())
     monkeypatch.setenv("JDX_PEPPER", "cd" * 32)
     assert load_pepper(load_settings()) == bytes.fromhex("cd" * 32)
+
+
+def test_archive_keys_generated_masked_and_rotatable(monkeypatch, tmp_path):
+    s = load_settings()
+    with pytest.raises(ConfigError) as e:
+        load_archive_keys(s)
+    assert "JDX_ARCHIVE_KEY" in e.value.message and "jdx init" in e.value.message
+    ensure_secrets(s)
+    path = s.secrets_dir / "archive_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    current, previous = load_archive_keys(s)
+    assert len(current) == 32 and previous == []
+    eff = s.effective()["secrets"]
+    assert eff["archive_key"] == f"(from file {path}, present)"
+    assert eff["archive_previous_keys"].endswith("archive_key.previous, none)")
+    assert current.hex() not in repr(s.effective())
+    # rotation: the old key moves to archive_key.previous, a new one is configured
+    (s.secrets_dir / "archive_key.previous").write_text(f"# retired\n{current.hex()}\n")
+    monkeypatch.setenv("JDX_ARCHIVE_KEY", "ef" * 32)
+    s = load_settings()
+    assert load_archive_keys(s) == (bytes.fromhex("ef" * 32), [current])
+    eff = s.effective()["secrets"]
+    assert eff["archive_key"] == "*** (set)" and "ef" * 32 not in repr(s.effective())
+    monkeypatch.setenv("JDX_ARCHIVE_PREVIOUS_KEYS", f"{'01' * 32},{'02' * 32}")
+    assert load_archive_keys(load_settings())[1] == [bytes([1] * 32), bytes([2] * 32)]
+    monkeypatch.setenv("JDX_ARCHIVE_KEY", "ef" * 16)
+    with pytest.raises(ConfigError, match=r"32 bytes \(64 hex digits\), one has 16"):
+        load_archive_keys(load_settings())
+
+
+def test_ingest_retention_and_orphan_settings(monkeypatch):
+    s = load_settings()
+    assert (s.ingest.archive_days, s.ingest.orphan_control_hours) == (180, 24.0)
+    monkeypatch.setenv("JDX_INGEST_ARCHIVE_DAYS", "30")
+    monkeypatch.setenv("JDX_INGEST_ORPHAN_CONTROL_HOURS", "0.5")
+    s = load_settings()
+    assert (s.ingest.archive_days, s.ingest.orphan_control_hours) == (30, 0.5)
+    monkeypatch.setenv("JDX_INGEST_ARCHIVE_DAYS", "-1")
+    with pytest.raises(ConfigError, match="JDX_INGEST_ARCHIVE_DAYS"):
+        load_settings()

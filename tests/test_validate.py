@@ -23,6 +23,7 @@ from ingest import catalogue
 from ingest.history import apply_reference
 from ingest.identity import check_ids
 from ingest.parse import parse_file_name, read_records
+from ingest.receipts import missing_data
 from ingest.rules import BY_NAME, CATALOGUE, CLASS_PREFIX, ISSUE_SCHEMA, LOADER_ONLY, RULES
 from ingest.validate import ACCEPTED_SCHEMA, Validation, validate_submission
 
@@ -30,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases" / "rules"
 MANIFEST = json.loads((CASES / "manifest.json").read_text(encoding="utf-8"))
 #: Codes only the loader can decide; at this level they are reached through its inputs
-#: (F115: ``received_sha256``, the hashes of files already received).
-DECIDED_BY_LOADER = {"F115"}
+#: (F115: ``received_sha256``, the hashes of files already received; F117: a case without data,
+#: answered as the loader answers a control file whose data file never arrived).
+DECIDED_BY_LOADER = {"F115", "F117"}
 FULL_RIC = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
@@ -81,6 +83,8 @@ def _hashed_members(path: Path) -> pa.Table:
 def run_case(case: dict[str, Any]) -> Validation:
     defaults = MANIFEST["defaults"]
     name = case.get("file_name", defaults["file_name"])
+    if case["data"] is None:
+        return missing_data(name, (CASES / case["control"]).read_bytes(), waited_hours=24)
     data = (CASES / case["data"]).read_bytes()
     control_spec = case.get("control")
     if isinstance(control_spec, str):
