@@ -61,6 +61,14 @@ def normalise_id(id_type: str, id_number: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", id_number)).upper()
 
 
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` earlier; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def check_id(
     id_type: str, id_number: str, *, today: dt.date | None = None, min_age: int = 16
 ) -> IdProblem | None:
@@ -87,7 +95,7 @@ def check_id(
     except ValueError:
         return IdProblem.BIRTH_DATE
     today = today or dt.date.today()
-    if born > today.replace(year=today.year - min_age) or born.year < today.year - 120:
+    if born > years_before(today, min_age) or born.year < today.year - 120:
         return IdProblem.BIRTH_DATE
     return None if _region_known(number[:6], number[6:10]) else IdProblem.REGION
 

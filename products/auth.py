@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from exchange.domain import ApiProduct, InstitutionType
 from exchange.registry import authenticate_api_key, get_member
@@ -59,6 +60,15 @@ class Authenticator:
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
+
+    def cached(self, token: str) -> Caller | None:
+        """The cached answer for ``token`` while it is fresh, without asking the registry."""
+        if self._ttl <= 0:
+            return None
+        digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+        with self._lock:
+            hit = self._cache.get(digest)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def authenticate(self, token: str) -> Caller | None:
         digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
@@ -106,11 +116,13 @@ def access(product: ApiProduct | str) -> Callable[..., Any]:
         return public
     wanted = ApiProduct(product)
 
-    def dependency(
+    async def dependency(
         request: Request,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         header: Annotated[str | None, Depends(_header)],
     ) -> Caller:
+        # async: a cached key is admitted on the event loop, without a worker-thread hop per
+        # request; only a registry read (a cache miss) goes to a worker thread
         token = _token(bearer, header)
         if token is None:
             raise Unauthenticated(
@@ -118,7 +130,9 @@ def access(product: ApiProduct | str) -> Callable[..., Any]:
                 code="AUTH_REQUIRED",
             )
         authenticator: Authenticator = request.app.state.service.authenticator
-        caller = authenticator.authenticate(token)
+        caller = authenticator.cached(token)
+        if caller is None:
+            caller = await run_in_threadpool(authenticator.authenticate, token)
         if caller is None:
             raise Unauthenticated(
                 "the API key is not valid: unknown, revoked, malformed, or its member is not "

@@ -11,10 +11,11 @@ Invariants:
 * Reciprocity (when ``reciprocity`` is on): a member is refused ``RECIPROCITY_NO_SUBMISSION``
   unless the warehouse's ``submissions`` table has an accepted or partially accepted file it sent
   in the last ``reciprocity_days`` — members who joined less than that many days ago are exempt —
-  and ``RECIPROCITY_DQ`` when its data-quality score (100 × passed / checked over ``dq_daily``
-  in the same window, all dimensions) is under ``reciprocity_min_dq``. A member without DQ rows
-  is not refused for DQ (the submission rule already requires data). The standing is cached per
-  member for ``reciprocity_cache_seconds``.
+  and ``RECIPROCITY_DQ`` when its data-quality score over the same window is under ``[ingest]
+  dq_threshold``. The score is :func:`ingest.dq.member_score`, the weighted 0–100 score the loader
+  reports (docs/ingest.md), so a member sees one figure and one threshold everywhere. A member
+  without DQ rows is not refused for DQ (the submission rule already requires data). The
+  standing is cached per member for ``reciprocity_cache_seconds``.
 * POST_LOAN: allowed only when the caller reports an account (any status) for the borrower;
   decided on the rows the lookup read, so it costs no extra query.
 """
@@ -30,6 +31,7 @@ from typing import Any
 
 from exchange.domain import Purpose
 from exchange.settings import ApiSettings
+from ingest.dq import member_score
 from products.auth import Caller
 from products.errors import Forbidden, RateLimited
 from products.lookups.borrower import BorrowerData
@@ -69,9 +71,10 @@ class Standing:
 class Reciprocity:
     """Give to get: reads the member's standing from the warehouse, cached."""
 
-    def __init__(self, wh: Any, cfg: ApiSettings) -> None:
+    def __init__(self, wh: Any, cfg: ApiSettings, dq_threshold: float) -> None:
         self._wh = wh
         self._cfg = cfg
+        self.dq_threshold = dq_threshold
         self._cache: dict[str, tuple[float, Standing]] = {}
         self._lock = threading.Lock()
 
@@ -82,9 +85,8 @@ class Reciprocity:
         if hit is not None and hit[0] > now:
             return hit[1]
         since = dt.date.today() - dt.timedelta(days=self._cfg.reciprocity_days)
-        row = self._wh.query("reciprocity_standing", member=member_code, since_day=since).one()
-        checked = int(row["dq_checked"] or 0)
-        score = 100.0 * int(row["dq_passed"] or 0) / checked if checked else None
+        row = self._wh.query("reciprocity_standing", member=member_code).one()
+        score = member_score(self._wh, member_code, since)
         last = row["last_accepted"]
         found = Standing(last.replace(tzinfo=dt.UTC) if last else None, score)
         with self._lock:
@@ -110,10 +112,10 @@ class Reciprocity:
                 f"(last accepted: {last}); lookups resume after the next accepted loans/1 file",
                 code="RECIPROCITY_NO_SUBMISSION",
             )
-        if s.dq_score is not None and s.dq_score < cfg.reciprocity_min_dq:
+        if s.dq_score is not None and s.dq_score < self.dq_threshold:
             raise Forbidden(
                 f"member {caller.member_code}'s data-quality score over the last {days} days is "
-                f"{s.dq_score:.1f}, under the threshold {cfg.reciprocity_min_dq:g}; `jdx dq show "
+                f"{s.dq_score:.2f}, under the threshold {self.dq_threshold:g}; `jdx dq show "
                 f"{caller.member_code}` lists what to fix",
                 code="RECIPROCITY_DQ",
             )

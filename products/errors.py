@@ -15,7 +15,7 @@ details. Messages never contain a raw identity number, name or mobile (they echo
 | AUTH_REQUIRED          | 401    | no ``Authorization: Bearer`` or ``X-API-Key`` header |
 | AUTH_INVALID           | 401    | malformed, unknown or revoked key, or the member is not ACTIVE |
 | PRODUCT_FORBIDDEN      | 403    | the key lacks the product the route needs |
-| NOT_OWNER              | 404    | a batch job of another member (answered as if absent) |
+| NOT_OWNER              | 403    | a batch job of another member |
 | NOT_FOUND              | 404    | no such route or resource |
 | METHOD_NOT_ALLOWED     | 405    | the route exists, the method does not |
 | MALFORMED_JSON         | 400    | the body is not JSON (or not UTF-8) |
@@ -32,6 +32,7 @@ details. Messages never contain a raw identity number, name or mobile (they echo
 | BATCH_NOT_READY        | 409    | result asked for before the job is done |
 | UNSUPPORTED_MEDIA      | 415    | batch upload neither JSON nor CSV |
 | UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
+| BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
 | INTERNAL               | 500    | a bug; logged with its traceback |
 """
 

@@ -6,15 +6,12 @@ Every route here serves the caller's own member only: a batch job of another mem
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
 from typing import Annotated, Any
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from exchange.domain import ApiProduct, Purpose
 from products import billing
 from products.auth import Caller, access, access_extra
-from products.batch import parse_rows
+from products.batch import parse_rows, result_csv, rows_from_csv
 from products.errors import ApiError, InvalidField, TooLarge
 from products.lookups.borrower import today_cst
 from products.models import BatchRequest, ErrorBody
@@ -34,25 +31,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 BATCH = access(ApiProduct.BATCH)
 USAGE = access(ApiProduct.USAGE)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_CSV_COLUMNS = {"id_type", "id_number", "consent_ref", "name"}
 
 
-def _rows_from_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = set(reader.fieldnames or [])
-    missing = {"id_type", "id_number", "consent_ref"} - header
-    if missing or header - _CSV_COLUMNS:
-        raise InvalidField(
-            "a batch CSV needs the header id_type,id_number,consent_ref[,name]; "
-            + (f"missing {', '.join(sorted(missing))}" if missing else "")
-            + (
-                f" unknown {', '.join(sorted(header - _CSV_COLUMNS))}"
-                if header - _CSV_COLUMNS
-                else ""
-            ),
-            field="borrowers",
-        )
-    return list(reader)
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError("the body is not UTF-8", code="MALFORMED_JSON", status=400) from None
+
+
+def _json_body(raw: bytes) -> Any:
+    """orjson for speed (100k borrowers: ≈ 0.1 s); what it refuses (a BOM, NaN, a lone
+    surrogate, huge integers) goes to the standard parser, which decides as it always has."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(_utf8(raw))
+    except ValueError:
+        raise ApiError("the body is not valid JSON", code="MALFORMED_JSON", status=400) from None
 
 
 @router.post(
@@ -84,27 +82,19 @@ async def submit_batch(
     service = request.app.state.service
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApiError("the body is not UTF-8", code="MALFORMED_JSON", status=400) from None
     if kind == "application/json":
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            raise ApiError(
-                "the body is not valid JSON", code="MALFORMED_JSON", status=400
-            ) from None
+        doc = _json_body(raw)
         if not isinstance(doc, dict) or not isinstance(doc.get("borrowers"), list):
             raise InvalidField("borrowers: a non-empty list is required", field="borrowers")
         rows, purpose_text, as_of_text = doc["borrowers"], doc.get("purpose"), doc.get("as_of")
         if not all(isinstance(r, dict) for r in rows):
             raise InvalidField("borrowers: every entry must be an object", field="borrowers")
     elif kind in ("text/csv", "application/csv"):
-        rows = _rows_from_csv(text)
+        rows = rows_from_csv(_utf8(raw))
         purpose_text = purpose.value if purpose else None
         as_of_text = as_of.isoformat() if as_of else None
     else:
+        _utf8(raw)  # a body that is not UTF-8 is refused as such whatever its type
         raise ApiError(
             "send the batch as application/json or text/csv", code="UNSUPPORTED_MEDIA", status=415
         )
@@ -130,7 +120,7 @@ async def submit_batch(
     service.limiter.take(caller.key_id, max(1.0, len(rows) / 1000))
     service.reciprocity.check(caller)
     table = await run_in_threadpool(parse_rows, rows, service.pseudonymiser)
-    del rows, raw, text  # raw identities end here
+    del rows, raw  # raw identities end here
     job = await run_in_threadpool(service.batches.submit, caller, chosen, day, table)
     return {"job": job.public(), "poll": f"/v1/batch/{job.id}"}
 
@@ -169,9 +159,7 @@ def batch_result(
     path = request.app.state.service.batches.result_path(caller, job_id)
     if format == "parquet":
         return Response(path.read_bytes(), media_type="application/vnd.apache.parquet")
-    buf = io.BytesIO()
-    pacsv.write_csv(pq.read_table(path), buf)
-    return Response(buf.getvalue(), media_type="text/csv")
+    return Response(result_csv(path), media_type="text/csv")
 
 
 @router.get(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -19,6 +20,7 @@ from exchange.pseudonym import check_id
 from products.auth import Caller, access, access_extra
 from products.control import check_post_loan
 from products.errors import InvalidField, id_error
+from products.identity import quick_valid
 from products.inquiry_log import InquiryRow, new_id, now_ms
 from products.lookups import multi_loan, time_series
 from products.lookups.borrower import BorrowerData, Labels, fetch, today_cst
@@ -29,6 +31,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody} for s in (400, 401, 403, 422, 429, 503)
 }
 MULTI_LOAN = access(ApiProduct.MULTI_LOAN)
+
+
+class FastJSON(JSONResponse):
+    """A JSON answer encoded by orjson (compact UTF-8, as JSONResponse writes it, ≈ 10x faster)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 TIME_SERIES = access(ApiProduct.TIME_SERIES)
 
 
@@ -37,7 +48,11 @@ def _read(
 ) -> tuple[BorrowerData, str | None, str]:
     """Checks, then the borrower's rows; returns them with the name hash and the borrower key."""
     service = request.app.state.service
-    problem = check_id(body.id_type, body.id_number)
+    problem = (
+        None
+        if quick_valid(body.id_type, body.id_number)
+        else check_id(body.id_type, body.id_number)
+    )
     if problem is not None:
         code, field = id_error(problem.value)
         raise InvalidField(
@@ -77,19 +92,19 @@ def _log(request: Request, caller: Caller, body: LookupRequest, key: str, produc
     summary="Multi-loan report of one borrower (DOMAIN.md §3).",
     openapi_extra=access_extra(ApiProduct.MULTI_LOAN),
     responses=ERRORS,
-    response_class=JSONResponse,
+    response_class=FastJSON,
 )
 def multi_loan_lookup(
     request: Request, body: LookupRequest, caller: Annotated[Caller, Depends(MULTI_LOAN)]
-) -> JSONResponse:
+) -> FastJSON:
     """Accounts, institutions (anonymous labels), inquiries by window, alerts. The lookup is
     logged as an inquiry and counts in every later answer at once."""
     data, name_hash, key = _read(request, caller, body)
     cfg = request.app.state.service.cfg
     answer = multi_loan.report(data, Labels(caller, data), cfg, name_hash)
     inquiry_id = _log(request, caller, body, key, "MULTI_LOAN")
-    # a JSONResponse skips FastAPI re-validating the whole answer against the return annotation
-    return JSONResponse({"product": "MULTI_LOAN", "inquiry_id": inquiry_id, **answer})
+    # a response object skips FastAPI re-validating the answer; orjson encodes it ≈ 10x faster
+    return FastJSON({"product": "MULTI_LOAN", "inquiry_id": inquiry_id, **answer})
 
 
 @router.post(
@@ -97,14 +112,14 @@ def multi_loan_lookup(
     summary="24-month grid of every account of one borrower, and monthly totals.",
     openapi_extra=access_extra(ApiProduct.TIME_SERIES),
     responses=ERRORS,
-    response_class=JSONResponse,
+    response_class=FastJSON,
 )
 def time_series_lookup(
     request: Request, body: LookupRequest, caller: Annotated[Caller, Depends(TIME_SERIES)]
-) -> JSONResponse:
+) -> FastJSON:
     """Per account 24 monthly cells (codes N, 1–7, C, G, D, Z, #, *, /) with balance, scheduled
     and paid; the borrower's monthly total balance, open accounts and worst dpd."""
     data, _, key = _read(request, caller, body)
     answer = time_series.report(data, Labels(caller, data), caller.member_code)
     inquiry_id = _log(request, caller, body, key, "TIME_SERIES")
-    return JSONResponse({"product": "TIME_SERIES", "inquiry_id": inquiry_id, **answer})
+    return FastJSON({"product": "TIME_SERIES", "inquiry_id": inquiry_id, **answer})

@@ -4,13 +4,19 @@ Embedded chDB lets one process own the data directory (DOMAIN.md §7), so the AP
 separate process next to the loader: ``jdx serve`` (the owner) builds one
 :class:`ProductService` with the :class:`~warehouse.Warehouse` it already holds and calls
 :meth:`~ProductService.start` / :meth:`~ProductService.stop`; ``jdx api serve`` does the same
-with a warehouse of its own. Interface::
+with a warehouse of its own. It is an :class:`ingest.service.Service` (``name``, ``start``,
+``stop(timeout)``, ``describe``), so ``jdx serve`` runs it in its list after the loader and the
+SFTP server. Interface::
 
     service = ProductService(settings, warehouse=wh)   # wh: None → opened (and migrated) here
-    service.start()          # journal replay, batch worker, uvicorn on a thread; returns when bound
+    service.start()          # journal replay, batch worker, SFTP batch files, uvicorn; returns when bound
     service.url              # "http://127.0.0.1:8400"
     service.app              # the FastAPI app (to mount in another ASGI server instead)
+    service.notify(member, path)   # SFTP server callback: a batch file may have arrived
     service.stop()           # stops uvicorn, finishes the running batch job, flushes inquiries
+
+It also answers batch files members upload over SFTP (:mod:`products.sftp_batch`): their jobs
+need the warehouse, so they run here, in the process that owns it.
 
 Invariants: :meth:`start` returns only once the port is bound (or raises); a warehouse passed
 in must already be migrated (the service migrates only a warehouse it opens itself); :meth:`stop` is
@@ -23,17 +29,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from exchange.errors import ConfigError
 from exchange.keyfiles import load_pepper
 from exchange.pseudonym import Pseudonymiser
 from exchange.settings import ApiSettings, Settings
+from products import identity
 from products.auth import Authenticator
 from products.batch import BatchJobs
 from products.control import RateLimiter, Reciprocity
 from products.errors import Unavailable
 from products.inquiry_log import InquiryLog
+from products.sftp_batch import SftpBatches
 from warehouse import Warehouse, connect, migrate, pending
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,8 @@ log = logging.getLogger(__name__)
 
 class ProductService:
     """Everything the API needs, started and stopped together (see the module docstring)."""
+
+    name = "api"
 
     def __init__(
         self,
@@ -89,17 +100,42 @@ class ProductService:
                     "`jdx init` (or `jdx warehouse migrate`) while no server owns it"
                 )
         self.pseudonymiser = Pseudonymiser(load_pepper(s))
+        identity.warm()
         self.authenticator = Authenticator(s.registry_url, self.cfg.auth_cache_seconds)
         self.limiter = RateLimiter(self.cfg.rate_per_second, self.cfg.rate_burst)
-        self.reciprocity = Reciprocity(self._wh, self.cfg)
+        self.reciprocity = Reciprocity(self._wh, self.cfg, s.ingest.dq_threshold)
         self.inquiries = InquiryLog(
             self._wh, s.registry_url, self.data_dir / "journal", self.cfg.inquiry_flush_seconds
         )
         self.inquiries.start()
-        self.batches = BatchJobs(self._wh, self.inquiries, self.cfg, self.data_dir / "batch")
+        self.sftp_batches = SftpBatches(
+            self, s.ingest.members_root or s.home / "members", s.ingest.poll_interval,
+            s.ingest.control_grace,
+        )  # fmt: skip
+        self.batches = BatchJobs(
+            self._wh, self.inquiries, self.cfg, self.data_dir / "batch", self.sftp_batches.answer
+        )
         self.batches.start()
+        self.sftp_batches.start()
         self._serve()
         self._started = True
+
+    def notify(self, member: str, path: Path) -> None:
+        """SFTP server callback (any thread): a file was closed or renamed in an inbox."""
+        batches = getattr(self, "sftp_batches", None)
+        if batches is not None:
+            batches.notify(member, path)
+
+    def describe(self) -> list[str]:
+        """What ``jdx serve`` prints at start: where the API and its docs are."""
+        return [
+            f"api: {self.url} (OpenAPI docs {self.url}/docs, schema {self.url}/openapi.json), "
+            f"batch jobs and inquiry journal under {self.data_dir}",
+            f"batch files: <base>.batch.csv + <base>.ctl in members' inbox/, answered in "
+            f"outbox/ (scanned every {self.sftp_batches.poll_interval:g} s)"
+            if self.sftp_batches.active
+            else "batch files: answered by another process (it holds the members root's lock)",
+        ]
 
     def _serve(self) -> None:
         import uvicorn
@@ -133,19 +169,19 @@ class ProductService:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         if not self._started:
             return
         self._started = False
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=max(timeout, 30.0))
             self._thread = None
         self._stop_parts()
 
     def _stop_parts(self) -> None:
-        for part in ("batches", "inquiries"):
+        for part in ("sftp_batches", "batches", "inquiries"):
             obj = getattr(self, part, None)
             if obj is not None:
                 try:

@@ -130,6 +130,65 @@ def test_reciprocity(api: Api) -> None:
         assert c.post("/v1/multi-loan", json=api.borrower("B")).status_code == 200
 
 
+def test_reciprocity_dq_uses_the_loaders_score_and_threshold(api: Api) -> None:
+    """The DQ of reciprocity is ingest.dq.member_score against [ingest] dq_threshold (80).
+
+    Two members with three dimensions over two reporting days (the totals rows, ``field = ''``,
+    summed per dimension over the window) and per-field breakdown rows that must not count:
+
+    * DQLO: validity 813/1000, completeness 900/1000, timeliness 1/2 →
+      100 × (.35 × .813 + .25 × .9 + .10 × .5) / .70 = 100 × .55955 / .70 = 79.94 → refused;
+    * DQHI: validity 815/1000, the rest the same →
+      100 × (.35 × .815 + .25 × .9 + .10 × .5) / .70 = 100 × .56025 / .70 = 80.04 → answered.
+    """
+    import datetime as dt
+
+    from api_support import ALL_PRODUCTS, accepted
+
+    from exchange.registry import add_member, issue_api_key
+    from exchange.registry import db as registry_db
+    from ingest.dq import member_score
+
+    assert api.settings.ingest.dq_threshold == 80
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    tokens = {}
+    with registry_db.session(api.settings.registry_url) as db:
+        for code, valid in (("DQLO", 813), ("DQHI", 815)):
+            add_member(db, code=code, name=f"{code} Ltd", type="OTHER", joined="2020-01-01",
+                       actor="test")  # fmt: skip
+            tokens[code] = issue_api_key(db, code, ALL_PRODUCTS, actor="test")[1]
+            accepted(api.wh, code)
+            yesterday = today - dt.timedelta(days=1)
+            rows = [
+                (code, yesterday, "validity", "", valid - 400, 500, now, "L1"),
+                (code, today, "validity", "", 400, 500, now, "L2"),
+                (code, yesterday, "completeness", "", 450, 500, now, "L1"),
+                (code, today, "completeness", "", 450, 500, now, "L2"),
+                (code, yesterday, "timeliness", "", 1, 1, now, "L1"),
+                (code, today, "timeliness", "", 0, 1, now, "L2"),
+                # breakdown rows (one failing field): the score reads the totals only
+                (code, today, "validity", "balance", 0, 500, now, "L2"),
+                (code, today, "timeliness", "arrival", 0, 1, now, "L2"),
+            ]
+            api.wh.insert_rows(
+                "dq_daily", rows,
+                ["member_code", "day", "dimension", "field", "passed", "checked", "computed_at",
+                 "load_id"],
+            )  # fmt: skip
+    since = today - dt.timedelta(days=api.settings.api.reciprocity_days)
+    assert member_score(api.wh, "DQLO", since) == pytest.approx(79.94, abs=0.005)
+    assert member_score(api.wh, "DQHI", since) == pytest.approx(80.04, abs=0.005)
+    with api.client(tokens["DQLO"]) as c:
+        r = c.post("/v1/multi-loan", json=api.borrower("B"))
+    err = shape(r.json())
+    assert r.status_code == 403 and err["code"] == "RECIPROCITY_DQ", r.text
+    assert "79.94" in err["message"] and "threshold 80" in err["message"]
+    with api.client(tokens["DQHI"]) as c:
+        r = c.post("/v1/multi-loan", json=api.borrower("B"))
+    assert r.status_code == 200, r.text
+
+
 def test_rate_limit(api: Api) -> None:
     from products.control import RateLimiter
 

@@ -33,6 +33,14 @@ def rows_of(api: Api, *refs: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in api.borrower(r).items() if k != "purpose"} for r in refs]
 
 
+def units(c: httpx.Client) -> dict[str, int]:
+    """Units per product of this month's usage (summed: the China-time day may turn meanwhile)."""
+    out: dict[str, int] = {}
+    for d in c.get("/v1/usage").json()["days"]:
+        out[d["product"]] = out.get(d["product"], 0) + d["units"]
+    return out
+
+
 def test_json_batch_job(api: Api) -> None:
     bad = {"id_type": "RIC", "id_number": "110101199003070012", "consent_ref": "x"}
     body = {"purpose": "LOAN_APPROVAL", "as_of": "2026-10-31",
@@ -71,7 +79,7 @@ def test_json_batch_job(api: Api) -> None:
 def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
     with api.client(api.tokens["ML001"]) as c:
         before = c.post("/v1/multi-loan", json=api.borrower("B")).json()
-        usage_before = {(d["product"]): d["units"] for d in c.get("/v1/usage").json()["days"]}
+        usage_before = units(c)
         b = api.pop["borrowers"]["B"]
         csv_body = f"id_type,id_number,consent_ref\n{b['id_type']},{b['id_number']},K1\n" * 3
         r = c.post("/v1/batch?purpose=CREDIT_REVIEW", content=csv_body.encode(),
@@ -81,7 +89,7 @@ def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
         assert job["looked_up"] == 3
         after = c.post("/v1/multi-loan", json=api.borrower("B")).json()
         api.service.inquiries.flush()
-        usage = {(d["product"]): d["units"] for d in c.get("/v1/usage").json()["days"]}
+        usage = units(c)
     w0, w1 = before["inquiries"]["windows"]["7d"], after["inquiries"]["windows"]["7d"]
     assert w1["count"] == w0["count"] + 1 + 3  # the lookup before, and the three batch rows
     assert w1["by_purpose"]["CREDIT_REVIEW"] == w0["by_purpose"]["CREDIT_REVIEW"] + 3
@@ -143,3 +151,46 @@ def test_price_list_file(tmp_path: Path) -> None:
     path.write_text('[prices]\nGOLD = "1"\n')
     with pytest.raises(billing.ConfigError, match="unknown product 'GOLD'"):
         billing.load_prices(path)
+
+
+def test_sftp_batch_file_seen_again_is_not_run_twice(api: Api) -> None:
+    """A batch file put in the inbox (here on disk; over the real SFTP server in
+    test_api_serve.py) is one job; the same file found again — as after a crash between taking
+    the job and removing the files — is not run, logged or billed again."""
+    import hashlib
+    import json
+
+    from ingest.areas import ensure_area
+
+    root = api.settings.ingest.members_root
+    assert root is not None
+    area = ensure_area(root, "ML001")
+    b = api.pop["borrowers"]["C"]
+    data = f"id_type,id_number,consent_ref\r\n{b['id_type']},{b['id_number']},S1\r\n".encode()
+    control = json.dumps({"file": "ML001_20261101_201.batch.csv", "purpose": "CREDIT_REVIEW",
+                          "sha256": hashlib.sha256(data).hexdigest(), "records": 1}).encode()  # fmt: skip
+    receipt_path = area.outbox / "ML001_20261101_201.receipt.json"
+    with api.client(api.tokens["ML001"]) as c:
+        before = units(c)
+        for attempt in range(2):
+            (area.inbox / "ML001_20261101_201.batch.csv").write_bytes(data)
+            (area.inbox / "ML001_20261101_201.ctl").write_bytes(control)
+            api.service.sftp_batches.scan()
+            assert not (area.inbox / "ML001_20261101_201.ctl").exists()
+            deadline = time.monotonic() + 60
+            while not receipt_path.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            receipt = json.loads(receipt_path.read_text())
+            assert receipt["status"] == "done" and receipt["looked_up"] == 1, receipt
+            if attempt == 0:
+                first = receipt
+        assert receipt == first  # the same job, answered once
+        jobs = api.service.batches.jobs("sftp")
+        assert [j.id for j in jobs if (j.origin or {}).get("base") == "ML001_20261101_201"] == [
+            first["job_id"]
+        ]
+        job = wait_done(c, receipt["job_id"])
+        assert job["source"] == "sftp" and job["purpose"] == "CREDIT_REVIEW"
+        result = (area.outbox / "ML001_20261101_201.result.csv").read_text()
+        assert b["id_number"] not in result and '"ok"' in result
+        assert units(c)["BATCH"] == before.get("BATCH", 0) + 1

@@ -20,6 +20,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ARGS = ["--members", "8", "--borrowers", "1500", "--months", "6", "--seed", "11"]
+#: a borrower line of the demo's lookups over HTTP: masked RIC, open accounts, institutions
+LOOKUP = re.compile(
+    r"^  (\d\d\*{14}[0-9X]{2})\s+(\d+)\s+(\d+)\s+\d+\.\d\d\s+\d+  [1-7NCGZ*#]", re.M
+)
 FIGURES = re.compile(
     r"^\s+(members reporting|active borrowers|open accounts|months of history|30\+ dpd share \(count\))\s+(\S+)$",
     re.M,
@@ -44,6 +48,7 @@ def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("demo") / "jdx-data"
     first = run(home, "demo", *ARGS)
+    (home.parent / "demo-stdout.txt").write_text(first.stdout)
     return home, first.stdout
 
 
@@ -58,6 +63,11 @@ def test_demo_builds_an_exchange_and_prints_the_summary(demo_home):
     assert "pepper" not in out.lower().replace("secrets/pepper", "")  # path only, never the value
     pepper = (home / "secrets" / "pepper").read_text().strip()
     assert pepper not in out
+    # the API served on this process's warehouse: three borrowers looked up over HTTP, a batch
+    lookups = LOOKUP.findall(out)
+    assert len(lookups) == 3 and all(int(n) >= 1 for _, n, _ in lookups), out
+    assert re.search(r"batch of \d+: \d+ looked up", out), out
+    assert "OpenAPI docs http://127.0.0.1:8400/docs" in out
     members = run(home, "member", "list", "--json")
     assert len(json.loads(members.stdout)) == 8
     assert run(home, "audit", "verify").stdout.startswith("ok:")
@@ -68,6 +78,7 @@ def test_demo_is_idempotent(demo_home):
     second = run(home, "demo", *ARGS).stdout
     assert FIGURES.findall(second) == FIGURES.findall(first)
     assert "0 added, 8 already there" in second
+    assert LOOKUP.findall(second) == LOOKUP.findall(first)  # the same borrowers, the same data
 
 
 def test_no_raw_identity_in_any_warehouse_column(demo_home):
@@ -105,13 +116,19 @@ def test_no_raw_identity_in_any_warehouse_column(demo_home):
                         for m in digits.findall(text):
                             if m in ids or m in mobiles:
                                 found.append((t, col["name"], "embedded"))
+        printed = open(sys.argv[1], encoding="utf-8").read()  # the demo's own output
+        found += [("stdout", "-", "raw") for i in ids if i in printed]
         print(json.dumps({"found": found[:5], "scanned": scanned, "ids": len(ids)}))
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
     env["JDX_HOME"] = str(home)
     out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script, str(home.parent / "demo-stdout.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

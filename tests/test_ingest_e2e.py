@@ -94,6 +94,7 @@ def environment(home: Path) -> dict[str, str]:
         JDX_HOME=str(home),
         JDX_PEPPER=PEPPER.hex(),
         JDX_SFTP_PORT="0",
+        JDX_API_PORT="0",  # jdx serve also runs the API: any free port, never a fixed one
         JDX_INGEST_POLL_INTERVAL="0.5",
         PYTHONPATH=str(REPO),
     )

@@ -96,6 +96,15 @@ def test_check_id(id_type, number, problem):
     assert check_id(id_type, number, today=TODAY) == problem
 
 
+def test_check_id_on_29_february():
+    # 18 years before 29 February 2028 is 2010, a common year: the limit is 28 February 2010
+    leap_day = dt.date(2028, 2, 29)
+    assert check_id("RIC", make_ric("11010520100228123"), today=leap_day, min_age=18) is None
+    assert check_id("RIC", make_ric("11010520100301123"), today=leap_day, min_age=18) == (
+        IdProblem.BIRTH_DATE
+    )
+
+
 def test_ric_facts_and_normalisation():
     f = ric_facts(VALID)
     assert (f.province, f.birth_year, f.sex) == ("11", 1990, "M")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 import pyarrow as pa
@@ -49,8 +50,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     """Build an embedded exchange in JDX_HOME and run a synthetic industry through it.
 
     Initialises the data directory, simulates members and borrowers, registers the members,
-    writes the latest month's member files, loads the history into the warehouse (pseudonymised)
-    and prints the industry summary and where everything is.
+    writes the latest month's member files, loads the history into the warehouse (pseudonymised),
+    lets one member call the lookup API over HTTP (multi-loan, time series, a small batch) and
+    prints the industry summary and where everything is.
     """
     from exchange import registry
     from exchange.cli.reports import echo_result
@@ -128,6 +130,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
             wh.optimize(table)
         month = industry.last_day()
         row = wh.query("industry_summary", month=month).one()
+        step("start the lookup API; one member's risk system looks borrowers up over HTTP")
+        api = lookups_over_http(ctx, wh, industry, receipts)
+        step.done(api.summary)
         step(f"build the industry delinquency release for {industry.month_labels()[-1]}")
         release = build_release(s, wh, latest_month(wh), actor=DEMO_ACTOR)
         step.done(f"release v{release.version} in {release.path}")
@@ -155,6 +160,14 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     if len(receipts) > 6:
         click.echo(f"  … and {len(receipts) - 6} more")
     click.echo("")
+    click.echo(f"Lookups by {api.member} over the API (as of {industry.last_day()}; IDs masked)")
+    click.echo(
+        f"  {'borrower':<20} {'open accts':>10} {'institutions':>12} {'balance':>14} "
+        f"{'worst dpd 24m':>13}  {'worst status (24 months, all accounts)'}"
+    )
+    for line in api.lines:
+        click.echo(f"  {line}")
+    click.echo("")
     click.echo("Industry delinquency release")
     echo_result(release, s.reports.decimals)
     click.echo("")
@@ -166,6 +179,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         f"  ({counts.get('account_months', 0):,} account-months, {size / 1e6:,.0f} MB on disk)"
     )
     click.echo(f"  member files     {files_dir}")
+    api_at = f"http://{s.api.host}:{s.api.port}"
+    click.echo(f"  lookup API       {api_at} while `jdx serve` runs (OpenAPI docs {api_at}/docs,")
+    click.echo(f"                   schema /openapi.json); this demo's API was at {api.url}/docs")
     click.echo(f"  releases         {release.path.parent.parent}")
     click.echo("")
     click.echo(
@@ -174,6 +190,109 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
 
 
 COMMANDS = [demo_cmd]
+
+
+class ApiDemo:
+    """What the demo's lookups over HTTP found (printed at the end)."""
+
+    def __init__(self, member: str, url: str, summary: str, lines: list[str]) -> None:
+        self.member, self.url, self.summary, self.lines = member, url, summary, lines
+
+
+def _worst_status(grids: list[str]) -> str:
+    """The worst code of DOMAIN.md §3's grids: dpd 7…1, then G/Z (ended for less), else N/C."""
+    cells = "".join(grids)
+    for code in ("7", "6", "5", "4", "3", "2", "1", "G", "Z", "N", "*", "C"):
+        if code in cells:
+            return code
+    return "-"
+
+
+def lookups_over_http(ctx: Context, wh: object, industry: object, receipts: dict) -> ApiDemo:
+    """Serve the API on this process's warehouse (real uvicorn on 127.0.0.1, any free port),
+    issue a key to one member, look three multi-institution borrowers up (multi-loan and time
+    series, with consent and purpose) and run a small batch job over HTTP; the key is revoked
+    at the end (each run issues its own)."""
+    import httpx
+    import numpy as np
+
+    from exchange import registry
+    from exchange.pseudonym import mask_id
+    from exchange.registry import db as registry_db
+    from products.service import ProductService
+
+    s = ctx.settings
+    ind: Any = industry
+    loaded = sorted(
+        name.split("_", 1)[0]
+        for name, r in receipts.items()
+        if r.get("status") in ("accepted", "partially_accepted")
+    )
+    member = loaded[0] if loaded else ind.members[0].code
+    accounts = ind.accounts
+    pairs = np.unique(accounts.borrower.astype(np.int64) * 4096 + accounts.member)
+    lenders = np.bincount(pairs // 4096, minlength=len(ind.borrowers))
+    picks = [int(i) for i in np.argsort(-lenders, kind="stable")[:3]]
+    id_types, id_numbers = ind.id_types.to_pylist(), ind.id_numbers
+    as_of = ind.last_day().isoformat()
+    with registry_db.session(s.registry_url) as db:
+        key_id, token = registry.issue_api_key(
+            db, member, ["multi_loan", "time_series", "batch"], "demo", actor=DEMO_ACTOR
+        )
+    service = ProductService(s, warehouse=wh, host="127.0.0.1", port=0)  # type: ignore[arg-type]
+    service.start()
+    lines: list[str] = []
+    try:
+        with httpx.Client(
+            base_url=service.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as c:
+            for n, i in enumerate(picks):
+                who = {"id_type": id_types[i], "id_number": str(id_numbers[i]), "as_of": as_of,
+                       "consent_ref": f"DEMO-CONSENT-{n + 1}", "purpose": "LOAN_APPROVAL"}  # fmt: skip
+                ml = c.post("/v1/multi-loan", json=who)
+                ts = c.post("/v1/time-series", json={**who, "purpose": "CREDIT_REVIEW"})
+                masked = mask_id(id_types[i], str(id_numbers[i]))
+                if ml.status_code != 200 or ts.status_code != 200:
+                    bad = ml if ml.status_code != 200 else ts
+                    lines.append(f"{masked:<20} refused: {bad.json()['error']['code']}")
+                    continue
+                a = ml.json()["accounts"]
+                grids = [x["grid"] for x in ts.json()["accounts"]]
+                lines.append(
+                    f"{masked:<20} {a['open_accounts']:>10} {a['open_institutions']:>12} "
+                    f"{a['total_balance']:>14} {a['worst_dpd']['24m']:>13}  "
+                    f"{_worst_status(grids)} ({len(grids)} accounts)"
+                )
+            batch = [
+                {"id_type": id_types[i], "id_number": str(id_numbers[i]), "consent_ref": f"DB-{i}"}
+                for i in range(0, len(id_types), max(1, len(id_types) // 50))
+            ][:50]
+            r = c.post("/v1/batch", json={"purpose": "LOAN_APPROVAL", "as_of": as_of,
+                                          "borrowers": batch})  # fmt: skip
+            job = r.json().get("job", {}) if r.status_code == 202 else {}
+            deadline = time.monotonic() + 120
+            while job and job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+                time.sleep(0.1)
+                job = c.get(f"/v1/batch/{job['id']}").json()["job"]
+            if job.get("status") == "done":
+                rows = c.get(f"/v1/batch/{job['id']}/result", params={"format": "csv"}).text
+                with_accounts = sum(
+                    1 for row in rows.splitlines()[1:] if row.split(",")[4] not in ('"0"', "0")
+                )
+                batch_text = (
+                    f"batch of {job['borrowers']}: {job['looked_up']} looked up, "
+                    f"{with_accounts} with open accounts"
+                )
+            else:
+                batch_text = f"batch job not done ({r.status_code}: {job.get('status')})"
+    finally:
+        service.stop()
+        with registry_db.session(s.registry_url) as db:
+            registry.revoke_api_key(db, key_id, actor=DEMO_ACTOR)
+    summary = (
+        f"{member}: {len(picks)} borrowers × 2 lookups, {batch_text} (API was at {service.url})"
+    )
+    return ApiDemo(member, service.url, summary, lines)
 
 
 def upload_over_sftp(

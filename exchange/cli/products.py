@@ -34,13 +34,16 @@ def api_serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Serve the API (OpenAPI docs at /docs) until Ctrl-C or SIGTERM.
 
     This process owns the embedded warehouse while it runs; inquiries still in the journal are
-    written before it exits.
+    written before it exits. It also answers batch files (<base>.batch.csv + .ctl) found in the
+    members' inboxes. `jdx serve` runs the same API next to the SFTP server and the loader.
     """
     from products.service import ProductService
 
     service = ProductService(ctx.settings, host=host, port=port)
     service.start()
     click.echo(f"jdx API listening on {service.url} (docs: {service.url}/docs)")
+    for line in service.describe()[1:]:  # the SFTP batch files it answers
+        click.echo(line)
 
     def _term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

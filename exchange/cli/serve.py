@@ -1,9 +1,11 @@
 """``jdx serve`` (the one process that owns the embedded warehouse), ``jdx ingest process`` and
 ``jdx dq show``.
 
-``jdx serve`` opens the warehouse, starts the loader's threads and the members' SFTP server (the
-same server as ``jdx sftp serve``, whose uploads now start loads at once) and runs until SIGTERM
-or Ctrl-C. Later stages add their services (the API, the dashboards) to the same list.
+``jdx serve`` opens the warehouse, starts the loader's threads, the members' SFTP server (the
+same server as ``jdx sftp serve``, whose uploads now start loads at once) and the lookup API
+(:class:`products.service.ProductService`, which also answers SFTP batch files) on the same
+warehouse, and runs until SIGTERM or Ctrl-C. Later stages add their services (the dashboards)
+to the same list.
 ``jdx ingest process --once`` loads what is waiting and exits (cron, tests, the demo); both it
 and ``jdx dq show`` open the warehouse themselves, so with an embedded warehouse they run only
 while ``jdx serve`` does not.
@@ -18,6 +20,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -25,9 +28,11 @@ import click
 
 from exchange.cli import Context, pass_ctx
 from exchange.cli.ingest import build_sftp_server, setup_logging
+from exchange.cli.registry import actor_option
 
 if TYPE_CHECKING:
     from ingest.loader import Loader, Outcome
+    from ingest.sealed import Keyring
     from warehouse import Warehouse
 
 
@@ -63,8 +68,18 @@ def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None =
         registry_url=s.registry_url,
         warehouse=wh,
         pseudonymiser=Pseudonymiser(load_pepper(s)),
+        archive_keys=archive_keyring(ctx),
         stopping=stopping,
     )
+
+
+def archive_keyring(ctx: Context) -> Keyring:
+    """The archive keys from the settings (current and previous)."""
+    from exchange.keyfiles import load_archive_keys
+    from ingest.sealed import Keyring
+
+    current, previous = load_archive_keys(ctx.settings)
+    return Keyring(current, previous)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -91,15 +106,26 @@ def _outcome_line(o: Outcome) -> str:
     type=click.IntRange(1, 64),
     help="Loader threads (default: [ingest] loader_threads, JDX_INGEST_LOADER_THREADS).",
 )
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    help="Lookup API port (default: [api] port, JDX_API_PORT; 0: any free port).",
+)
 @pass_ctx
-def serve_cmd(ctx: Context, host: str | None, port: int | None, threads: int | None) -> None:
-    """Run the exchange: the members' SFTP server and the loader, until SIGTERM or Ctrl-C.
+def serve_cmd(
+    ctx: Context, host: str | None, port: int | None, threads: int | None, api_port: int | None
+) -> None:
+    """Run the exchange: the members' SFTP server, the loader and the lookup API, until SIGTERM
+    or Ctrl-C.
 
     This process owns the embedded warehouse (one process per chDB directory). Uploads start
     loading as soon as their control file arrives; receipts appear in the members' outbox/.
-    A kill -9 is safe: interrupted loads resume, with the same load sequence, at the next start.
+    The API (OpenAPI docs at /docs) reads the same warehouse and answers batch files
+    (<base>.batch.csv + .ctl) uploaded into inbox/. A kill -9 is safe: interrupted loads resume,
+    with the same load sequence, at the next start.
     """
     from ingest.service import LoaderService, SftpService, run
+    from products.service import ProductService
 
     setup_logging()
     s = ctx.settings
@@ -113,8 +139,14 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None, threads: int | N
             threads=threads or ingest.loader_threads,
             poll_interval=ingest.poll_interval,
         )
+        api = ProductService(s, warehouse=wh, port=api_port)
+
+        def notify(member: str, path: Path) -> None:
+            loading.notify(member, path)
+            api.notify(member, path)
+
         server = build_sftp_server(
-            s, host=host, port=port, on_file_closed=loading.notify, on_file_renamed=loading.notify
+            s, host=host, port=port, on_file_closed=notify, on_file_renamed=notify
         )
         where = (
             f"embedded chDB at {wh.path}, owned by this process (pid {os.getpid()})"
@@ -123,7 +155,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None, threads: int | N
         )
         click.echo(f"jdx serve: data directory {s.home}")
         click.echo(f"warehouse: {where}, database {wh.database}")
-        run([loading, SftpService(server)], stop, say=click.echo)
+        run([loading, SftpService(server), api], stop, say=click.echo)
 
 
 @click.group("ingest")
@@ -183,6 +215,112 @@ def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | Non
             if waiting
             else ""
         )
+    )
+
+
+@ingest_group.command("purge-archive")
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option("--member", help="Only this member's archive.")
+@actor_option
+@pass_ctx
+def purge_archive_cmd(ctx: Context, dry_run: bool, member: str | None, actor: str) -> None:
+    """Delete archived data files older than [ingest] archive_days, each deletion recorded in
+    the audit chain first (ingest.archive.purge); seal plain data files left by older versions
+    and re-seal files under a previous archive key (ingest.archive.seal).
+
+    Control files, receipts and errors files stay. The loader service (jdx serve, jdx ingest
+    process) runs the same pass once a day. Needs no warehouse: it may run beside jdx serve.
+    """
+    from exchange.registry import db as registry_db
+    from ingest.archive import run_pass
+    from ingest.areas import check_member_code
+    from ingest.settings import from_settings
+
+    members = [check_member_code(member)] if member else None
+    s = ctx.settings
+    _, ingest = from_settings(s)
+    assert ingest.members_root is not None
+    registry_db.ensure_current(s.registry_url)
+    report = run_pass(
+        ingest.members_root,
+        archive_keyring(ctx),
+        registry_url=s.registry_url,
+        archive_days=ingest.archive_days,
+        now=dt.datetime.now(dt.UTC),
+        dry_run=dry_run,
+        actor=actor,
+        members=members,
+    )
+    verb = {"purge": "delete", "seal": "seal", "reseal": "re-seal"}
+    for a in report.actions:
+        click.echo(
+            f"{'would ' + verb[a.kind] if dry_run else a.kind + 'd'} {a.member} {a.where}/"
+            f"{a.file} ({a.bytes:,} bytes)"
+        )
+    click.echo(
+        ("dry run: " if dry_run else "")
+        + f"{report.count('purge')} data file(s) past {ingest.archive_days} days "
+        + ("to delete" if dry_run else "deleted")
+        + f", {report.count('seal') + report.count('reseal')} "
+        + ("to seal" if dry_run else "sealed")
+        + f", {report.kept} kept"
+    )
+
+
+@ingest_group.group("archive")
+def archive_group() -> None:
+    """Members' archived submissions (data files sealed at rest)."""
+
+
+@archive_group.command("open")
+@click.argument("member")
+@click.argument("base")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="New file to write the decrypted data file to (mode 0600; never overwritten).",
+)
+@click.option("--reason", default="", help="Why it is opened (a dispute or case number).")
+@actor_option
+@pass_ctx
+def archive_open_cmd(
+    ctx: Context, member: str, base: str, out: Path, reason: str, actor: str
+) -> None:
+    """Decrypt the data file of one archived submission for an investigation.
+
+    BASE is the submission's base (MEMBER_YYYYMMDD_SEQ), or YYYY/MM/<dir> when the archive holds
+    the base more than once. The act is recorded in the audit chain (ingest.archive.open) before
+    the file appears; the bytes are exactly those the member sent. Keep the copy no longer than
+    the investigation needs: it holds raw ID numbers, names and mobiles.
+    """
+    from exchange.registry import db as registry_db
+    from ingest.archive import open_archived
+    from ingest.areas import check_member_code
+    from ingest.settings import from_settings
+
+    member = check_member_code(member)
+    s = ctx.settings
+    _, ingest = from_settings(s)
+    assert ingest.members_root is not None
+    registry_db.ensure_current(s.registry_url)
+    opened = open_archived(
+        ingest.members_root,
+        member,
+        base,
+        out,
+        archive_keyring(ctx),
+        registry_url=s.registry_url,
+        actor=actor,
+        reason=reason,
+        say=lambda line: click.echo(line, err=True),
+    )
+    check = (
+        "matches the receipt" if opened.matches_receipt else "does NOT match the receipt's sha256"
+    )
+    click.echo(
+        f"wrote {opened.out} ({opened.bytes:,} bytes) from {member} {opened.archived.where}/"
+        f"{opened.file}; sha256 {opened.sha256} {check}"
     )
 
 

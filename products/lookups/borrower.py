@@ -22,11 +22,12 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
+
+import orjson
 
 from products.auth import Caller
 
@@ -127,7 +128,7 @@ def _latest(rows: Iterable[tuple[str, int, int, str]]) -> dict[str, list[list[An
     """Payloads by kind, each identity at its highest version, deleted identities dropped."""
     best: dict[tuple[str, ...], tuple[int, int, list[Any]]] = {}
     for kind, version, deleted, payload in rows:
-        fields = json.loads(payload)
+        fields = orjson.loads(payload)
         if kind == "A":
             ident: tuple[str, ...] = ("A", fields[0], fields[2])
         elif kind == "M":
