@@ -87,6 +87,13 @@ def _region_index() -> np.ndarray:
     return index
 
 
+def region_known(code: int, year: int) -> bool:
+    """Whether the 6-digit region ``code`` is one ``check_id`` accepts for a birth ``year`` (the
+    table of :func:`region_table`, for one number: the API's single lookups)."""
+    row = int(_region_index()[code]) if 0 <= code < 1_000_000 else -1
+    return row >= 0 and 0 <= year - _YEAR0 < _YEARS and bool(region_table()[1][row, year - _YEAR0])
+
+
 def fixed_width(values: pa.Array, width: int) -> np.ndarray:
     """The bytes of string values that are all exactly ``width`` bytes long, as an n×width matrix."""
     n = len(values)

@@ -16,7 +16,7 @@ import datetime as dt
 from stdnum.cn import ric as _ric
 
 from exchange.pseudonym import years_before
-from ingest.identity import _YEAR0, _YEARS, _region_index, region_table
+from ingest.identity import region_known
 
 
 def quick_valid(id_type: str, id_number: str) -> bool:
@@ -33,11 +33,9 @@ def quick_valid(id_type: str, id_number: str) -> bool:
         return False
     if born > limit or born.year < today.year - 120:
         return False
-    row = int(_region_index()[int(n[:6])])
-    year = born.year - _YEAR0
-    return row >= 0 and 0 <= year < _YEARS and bool(region_table()[1][row, year])
+    return region_known(int(n[:6]), born.year)
 
 
 def warm() -> None:
     """Build the region table once (≈ 0.1 s) at start rather than in the first request."""
-    _region_index()
+    region_known(110105, 1990)

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from exchange.pseudonym import (
@@ -120,3 +122,22 @@ def test_masks_never_show_a_whole_identifier():
     assert mask_id("RIC", "123") == "***"
     assert mask_name("张三丰") == "张**"
     assert mask_mobile("13800138000") == "138******00"
+
+
+@settings(max_examples=2000)
+@given(
+    region=st.sampled_from(["110105", "110199", "990105", "000000", "440300", "320102", "632726"]),
+    born=st.dates(dt.date(1880, 1, 1), dt.date.today()),
+    serial=st.integers(0, 999),
+    corrupt=st.booleans(),
+)
+def test_the_apis_quick_check_never_passes_what_check_id_refuses(region, born, serial, corrupt):
+    from products.identity import quick_valid
+
+    number = make_ric(f"{region}{born:%Y%m%d}{serial:03d}")
+    if corrupt:
+        number = number[:-1] + ("0" if number[-1] != "0" else "1")
+    if quick_valid("RIC", number):
+        assert check_id("RIC", number) is None
+    if check_id("RIC", number) is None:
+        assert quick_valid("RIC", number)  # and it admits every valid number by itself
