@@ -341,7 +341,12 @@ class Loader:
             hours = self.config.control_grace / 3600
             return receipts.missing_data(data_name, control, waited_hours=hours)
         validation = validate_submission(
-            data_name, data, control, uploader=member, pseudonymiser=self.pseudonymiser
+            data_name,
+            data,
+            control,
+            uploader=member,
+            pseudonymiser=self.pseudonymiser,
+            sha256=info.sha256,
         )
         if validation.rows.num_rows:
             history, others = fetch_reference(

@@ -193,15 +193,18 @@ def validate_submission(
     other_members: pa.Table | None = None,
     received_sha256: Container[str] = frozenset(),
     max_bytes: int = MAX_BYTES,
+    sha256: str | None = None,
 ) -> Validation:
     """Validate one data file and its control file as ``uploader`` sent them.
 
     ``received_sha256`` answers "was a file with this SHA-256 received before?" (F115 duplicate:
     nothing else is checked). ``history`` and ``other_members``: see :mod:`ingest.history`.
-    ``max_bytes`` bounds the (decompressed) data file (F116).
+    ``max_bytes`` bounds the (decompressed) data file (F116). ``sha256``: the data's digest when
+    the caller has it already (the loader computes it for its ledger before validating).
     """
+    known = sha256
     with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it overlaps with parsing
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        digest = pool.submit(lambda: known or hashlib.sha256(data).hexdigest())
         name = parse_file_name(file_name)
         file_issues: list[FileIssue] = []
         if name is None:
