@@ -28,6 +28,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from loanfiles import PEPPER, RIC, RIC_2
+from test_sftp import openssh_batch
 
 SFTP = shutil.which("sftp")
 pytestmark = [
@@ -71,16 +72,15 @@ class Served:
     output: list[str]
 
     def sftp(self, *commands: str) -> subprocess.CompletedProcess[str]:
-        script = self.home / "sftp-batch"
-        script.write_text("".join(c + "\n" for c in commands))
-        assert SFTP is not None
-        return subprocess.run(
-            [SFTP, "-b", str(script), "-o", "StrictHostKeyChecking=no",
-             "-o", f"UserKnownHostsFile={self.home / 'known_hosts'}", "-o", "IdentitiesOnly=yes",
-             "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-i", str(self.key),
-             "-P", str(self.sftp_port), f"{MEMBER}@127.0.0.1"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        """``sftp -b`` as the member (stops at the first failing command)."""
+        return openssh_batch(
+            self.home / "sftp-batch",
+            commands,
+            key=self.key,
+            port=self.sftp_port,
+            member=MEMBER,
+            known_hosts=self.home / "known_hosts",
+        )
 
     def fetch(self, name: str, local: Path, timeout: float = 60.0) -> bytes:
         """Poll the outbox over SFTP until ``name`` is there; return its bytes."""

@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from loanfiles import PEPPER, RIC, control_for, csv_bytes, record
+from test_sftp import openssh_batch
 
 SFTP = shutil.which("sftp")
 pytestmark = [
@@ -48,33 +49,13 @@ class Served:
 
     def sftp(self, *commands: str) -> subprocess.CompletedProcess[str]:
         """``sftp -b`` as the member (stops at the first failing command)."""
-        batch = self.home / "batch"
-        batch.write_text("".join(c + "\n" for c in commands))
-        assert SFTP is not None
-        return subprocess.run(
-            [
-                SFTP,
-                "-b",
-                str(batch),
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                f"UserKnownHostsFile={self.home / 'known_hosts'}",
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "LogLevel=ERROR",
-                "-i",
-                str(self.key),
-                "-P",
-                str(self.port),
-                f"{MEMBER}@127.0.0.1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return openssh_batch(
+            self.home / "batch",
+            commands,
+            key=self.key,
+            port=self.port,
+            member=MEMBER,
+            known_hosts=self.home / "known_hosts",
         )
 
     def fetch_receipt(self, base: str, local: Path, timeout: float = 60.0) -> dict[str, object]:

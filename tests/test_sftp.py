@@ -17,7 +17,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -65,6 +65,34 @@ def make_key(directory: Path, name: str) -> MemberKey:
     return MemberKey(path, public.decode() + f" {name}@test")
 
 
+def openssh_batch(
+    script: Path,
+    commands: Iterable[str],
+    *,
+    key: Path,
+    port: int,
+    member: str,
+    known_hosts: Path,
+    options: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run the OpenSSH client's ``sftp -b`` as ``member`` on 127.0.0.1 (stops at the first failing
+    command; ``script`` receives the commands). ``options`` come first, so they win over the
+    defaults (ssh takes the first value)."""
+    script.write_text("".join(c + "\n" for c in commands))
+    assert SFTP is not None
+    return subprocess.run(
+        [
+            SFTP, *options, "-b", str(script),
+            "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={known_hosts}",
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+            "-i", str(key), "-P", str(port), f"{member}@127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+
+
 @dataclass
 class Landing:
     """A running server with its keys, the stand-in registry and the events it reported."""
@@ -108,34 +136,14 @@ class Landing:
 
         ``options`` come first, so they win over the defaults (ssh takes the first value).
         """
-        batch = self.home / "batch"
-        batch.write_text("".join(c + "\n" for c in commands))
-        assert SFTP is not None
-        return subprocess.run(
-            [
-                SFTP,
-                *options,
-                "-b",
-                str(batch),
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                f"UserKnownHostsFile={self.home / 'known_hosts_openssh'}",
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "LogLevel=ERROR",
-                "-i",
-                str(self.keys[key or member].path),
-                "-P",
-                str(self.port),
-                f"{member}@127.0.0.1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return openssh_batch(
+            self.home / "batch",
+            commands,
+            key=self.keys[key or member].path,
+            port=self.port,
+            member=member,
+            known_hosts=self.home / "known_hosts_openssh",
+            options=options,
         )
 
 
