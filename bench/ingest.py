@@ -45,8 +45,8 @@ import ingest.rows  # noqa: E402
 import ingest.store  # noqa: E402
 from exchange import registry  # noqa: E402
 from exchange.pseudonym import Pseudonymiser  # noqa: E402
+from exchange.regions import listed_codes  # noqa: E402
 from exchange.registry import db as registry_db  # noqa: E402
-from ingest.identity import region_table  # noqa: E402
 from ingest.loader import Loader, LoaderConfig  # noqa: E402
 from ingest.sealed import Keyring  # noqa: E402
 from warehouse import Warehouse, connect, migrate  # noqa: E402
@@ -187,7 +187,7 @@ def main() -> None:
         ("BENCH_20250201_001.loans.csv", first, "2025-01-31"),
         ("BENCH_20250301_001.loans.csv", second, "2025-02-28"),
     ]
-    region_table()
+    listed_codes()
     instrument()
     per_month: list[list[dict[str, float]]] = [[], []]
     with tempfile.TemporaryDirectory(prefix="jdx-bench-ingest-") as tmp:

@@ -24,6 +24,9 @@ Invariants:
   ``<MEMBER>_<YYYYMMDD>_<SEQ>`` for ``<base>.loans.csv[.gz]``, ``<base>.ctl``,
   ``<base>.receipt.json`` and ``<base>.errors.csv`` (the same base as
   :attr:`ingest.parse.FileName.base`).
+- Receipts and errors files in ``outbox/`` are never overwritten: a later upload under a base
+  already answered (a duplicate, a corrected file) is answered as ``<base>.resend-NNN.*``
+  (:func:`answer_tag`), which sorts after the original.
 - The loader writes ``outbox/`` files atomically (write ``.<name>.tmp``, then rename), so a member
   never reads half a receipt; names starting with ``.`` are not listed to members.
 """
@@ -130,9 +133,37 @@ def base_name(file_name: str) -> str:
     return file_name.split(".", 1)[0]
 
 
-def receipt_name(base: str) -> str:
-    return f"{base}.receipt.json"
+RECEIPT_SUFFIX = ".receipt.json"
+ERRORS_SUFFIX = ".errors.csv"
+#: Tag of a later answer for a base already answered: ``<base>.resend-001.receipt.json`` …
+RESEND = ".resend-"
 
 
-def errors_name(base: str) -> str:
-    return f"{base}.errors.csv"
+def receipt_name(tag: str) -> str:
+    return f"{tag}{RECEIPT_SUFFIX}"
+
+
+def errors_name(tag: str) -> str:
+    return f"{tag}{ERRORS_SUFFIX}"
+
+
+def answer_tag(outbox: Path, base: str) -> str:
+    """The name stem of a new answer (receipt and errors file) for submission ``base``.
+
+    ``base`` itself unless ``outbox/`` holds a receipt of that base already (an earlier upload of
+    the same name: a duplicate or a corrected file); then ``<base>.resend-NNN`` with the first
+    free NNN. Answers are never overwritten, and a later answer's names sort after the original's
+    and after earlier resends (``.resend-`` sorts after ``.receipt``/``.errors``).
+    """
+    tag, n = base, 0
+    while (outbox / receipt_name(tag)).exists():
+        n += 1
+        tag = f"{base}{RESEND}{n:03d}"
+    return tag
+
+
+def is_receipt_of(name: str, base: str) -> bool:
+    """Whether outbox file ``name`` is a receipt of submission ``base`` (original or resend)."""
+    return name == receipt_name(base) or (
+        name.startswith(f"{base}{RESEND}") and name.endswith(RECEIPT_SUFFIX)
+    )

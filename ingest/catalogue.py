@@ -19,7 +19,7 @@ CHOICES = (
     "Besides the columns DOMAIN.md marks required, `A` records need opened_date, credit_amount, installments, frequency, as_of_date, the amounts, dpd, overdue_installments and status (the warehouse keeps them as non-nullable columns). guarantee defaults to NONE and currency to CNY.",
     f"Dates are ISO `YYYY-MM-DD` between {MIN_YEAR} and {MAX_YEAR}. Amounts are plain decimals (optional leading `-`, no `+`, exponent or thousands separator), at most 2 decimal places and 16 integer digits. Counts are plain integers.",
     "Values are taken exactly as written: no trimming, codes are case-sensitive. For free text (name, consent_ref) a value of spaces only counts as empty.",
-    "An RIC's birth date must make the holder 16–120 years old on the file date; its region code must have existed in the birth year (python-stdnum's GB/T 2260 table).",
+    "An RIC's birth date must make the holder 16–120 years old on the file date; its region code must be one GB/T 2260 has ever listed (python-stdnum's table): the code of the registration place when the number was issued, which may postdate the birth.",
     "Every copy of a repeated (account_id, as_of_date) is rejected (W401), since the exchange cannot tell which one the member meant.",
     "A state dated on or before the account's last loaded as_of_date is a correction (H504, info), including the same day; its dpd growth is not judged.",
     "A UTF-8 byte-order mark, CRLF line ends and quoted values with commas, quotes or line breaks are accepted (RFC 4180). A `.gz` file may hold several gzip members.",

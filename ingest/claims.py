@@ -33,8 +33,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 from exchange.errors import TransientError
+from ingest.areas import (
+    ERRORS_SUFFIX,
+    MemberArea,
+    base_name,
+    check_member_code,
+    errors_name,
+    receipt_name,
+)
 from ingest.areas import InvalidMemberCode as BadCode
-from ingest.areas import MemberArea, base_name, check_member_code, errors_name, receipt_name
 from ingest.sealed import SEALED_SUFFIX
 
 CONTROL_SUFFIX = ".ctl"
@@ -215,11 +222,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def publish(area: MemberArea, found: Claim) -> None:
     """Copy the claim's errors file, then its receipt, into ``outbox/`` (receipt last: its
-    appearance tells the member the answer is complete)."""
-    for source, name in (
-        (found.errors, errors_name(found.base)),
-        (found.receipt, receipt_name(found.base)),
-    ):
+    appearance tells the member the answer is complete), under the names the receipt chose
+    (its ``errors_file``: ``<base>`` or ``<base>.resend-NNN``, :func:`ingest.areas.answer_tag`)."""
+    tag = found.base
+    if found.receipt.exists():
+        named = json.loads(found.receipt.read_bytes()).get("errors_file")
+        if isinstance(named, str) and named.endswith(ERRORS_SUFFIX):
+            tag = named[: -len(ERRORS_SUFFIX)]
+    for source, name in ((found.errors, errors_name(tag)), (found.receipt, receipt_name(tag))):
         if source.exists():
             write_atomic(area.outbox / name, source.read_bytes())
 

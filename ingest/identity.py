@@ -2,8 +2,8 @@
 
 A fast path decides most rows with numpy: a RIC in canonical form (18 ASCII characters, 17
 digits and a digit or ``X``) is valid when its ISO 7064 MOD 11-2 check digit, its birth date
-(a real date, holder aged 16–120 on the file date) and its region (a GB/T 2260 code from
-python-stdnum's table that existed in the birth year) all hold. Other documents are valid when
+(a real date, holder aged 16–120 on the file date) and its region (a code GB/T 2260 has ever
+listed: :mod:`exchange.regions`) all hold. Other documents are valid when
 they are 5–20 of ``A–Z0–9``. Only rows the fast path does not pass go to ``check_id`` one by one,
 for the precise problem.
 
@@ -18,13 +18,12 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from stdnum import numdb
 
+from exchange import regions
 from exchange.pseudonym import ID_TYPES, IdProblem, check_id, normalise_id
 
 #: Problem codes in the array :func:`check_ids` returns (0: valid or not checked).
@@ -39,59 +38,8 @@ PROBLEMS: tuple[IdProblem | None, ...] = (
 )
 _CODE = {p: i for i, p in enumerate(PROBLEMS)}
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_YEAR0, _YEARS = 1800, 500
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _OTHER_ID = r"^[A-Z0-9]{5,20}$"
-
-
-@lru_cache(maxsize=1)
-def region_table() -> tuple[np.ndarray, np.ndarray]:
-    """Sorted 6-digit region codes and, per code, which birth years ``check_id`` accepts.
-
-    Built from the same python-stdnum table and the same reading of its ``[start-end]`` ranges
-    as ``stdnum.cn.ric.get_birth_place``.
-    """
-    counties: dict[int, str] = {}
-    for _length, low, _high, _props, children in numdb.get("cn/loc").prefixes:
-        for _clen, clow, chigh, cprops, _grand in children:
-            for county in range(int(clow), int(chigh) + 1):
-                # numdb lets a later entry for the same code override an earlier one
-                counties[int(f"{low}{county:04d}")] = cprops.get("county", "")
-    codes: list[int] = []
-    rows: list[np.ndarray] = []
-    for code, entries in counties.items():
-        years = np.zeros(_YEARS, dtype=bool)
-        for entry in entries.split(","):
-            if not entry:
-                continue
-            if not entry.startswith("["):
-                years[:] = True
-                break
-            start, end = entry[1:].split("]")[0].split("-")
-            first = max(int(start) - _YEAR0, 0) if start else 0
-            last = min(int(end) - _YEAR0, _YEARS - 1) if end else _YEARS - 1
-            years[first : last + 1] = True
-        codes.append(code)
-        rows.append(years)
-    order = np.argsort(codes, kind="stable")
-    table = np.array(rows)[order] if rows else np.zeros((0, _YEARS), dtype=bool)
-    return np.array(codes, dtype=np.int64)[order], table
-
-
-@lru_cache(maxsize=1)
-def _region_index() -> np.ndarray:
-    """Row of each 6-digit code in :func:`region_table`, -1 for codes not in it (a 4 MB lookup)."""
-    codes, _ = region_table()
-    index = np.full(1_000_000, -1, dtype=np.int32)
-    index[codes] = np.arange(len(codes), dtype=np.int32)
-    return index
-
-
-def region_known(code: int, year: int) -> bool:
-    """Whether the 6-digit region ``code`` is one ``check_id`` accepts for a birth ``year`` (the
-    table of :func:`region_table`, for one number: the API's single lookups)."""
-    row = int(_region_index()[code]) if 0 <= code < 1_000_000 else -1
-    return row >= 0 and 0 <= year - _YEAR0 < _YEARS and bool(region_table()[1][row, year - _YEAR0])
 
 
 def fixed_width(values: pa.Array, width: int) -> np.ndarray:
@@ -189,11 +137,7 @@ def _ric_fast(numbers: pa.Array, today: dt.date) -> np.ndarray:
         year >= today.year - 120
     )
     birth_ok = checksum_ok & date_ok & age_ok
-    _codes, years = region_table()
-    at = _region_index()[np.clip(digits(m, 0, 6), 0, 999_999)]
-    year_at = np.clip(year - _YEAR0, 0, _YEARS - 1)
-    in_table = (year >= _YEAR0) & (year < _YEAR0 + _YEARS)
-    region_ok = (at >= 0) & in_table & years[np.maximum(at, 0), year_at]
+    region_ok = regions.listed_mask()[np.clip(digits(m, 0, 6), 0, 999_999)]
     problem[right_length] = _CODE[IdProblem.FORMAT]
     problem[formatted] = _CODE[IdProblem.CHECKSUM]
     problem[checksum_ok] = _CODE[IdProblem.BIRTH_DATE]

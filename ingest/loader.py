@@ -59,7 +59,7 @@ from exchange.registry.errors import MemberNotFound
 from exchange.registry.models import SubmissionStatus
 from exchange.settings import IngestSettings
 from ingest import archive, claims, dq, receipts, store
-from ingest.areas import MemberArea, ensure_area, errors_name, member_area
+from ingest.areas import MemberArea, answer_tag, ensure_area, errors_name, member_area
 from ingest.history import apply_reference
 from ingest.parse import parse_control, parse_file_name
 from ingest.reference import drop_leftover_scratch, fetch_reference
@@ -265,7 +265,7 @@ class Loader:
             "as_of": as_of.isoformat() if as_of else None,
             "file_date": file_date.isoformat() if file_date else None,
             "load_id": info.load_id,
-            "errors_file": errors_name(found.base),
+            "errors_file": errors_name(answer_tag(area.outbox, found.base)),
             "received_at": receipts.timestamp(info.received_at),
         }
         if info.status is SubmissionStatus.DUPLICATE:
@@ -389,8 +389,13 @@ class Loader:
         info: ledger.SubmissionInfo,
         base_receipt: dict[str, Any],
     ) -> Outcome:
+        with registry_db.session(self.registry_url, readonly=True) as db:
+            original = ledger.get_submission(db, info.duplicate_of) if info.duplicate_of else None
         receipt = receipts.for_duplicate(
-            base_receipt, info.duplicate_of, self.clock(), self.config.dq_threshold
+            base_receipt,
+            original,
+            self.clock(),
+            self.config.dq_threshold,
         )
         claims.write_atomic(
             found.errors, receipts.errors_csv(receipts.duplicate_issues(info.sha256))

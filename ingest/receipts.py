@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from exchange.registry.submissions import SubmissionInfo
 from ingest.dq import counts_by_code
 from ingest.issues import IssueSink
 from ingest.parse import parse_control, parse_file_name
@@ -96,12 +97,14 @@ def message(
     errors_file: str,
     missing_data: str | None = None,
     duplicate_of: str | None = None,
+    original_file: str | None = None,
 ) -> str:
     """One sentence a member's operator can act on."""
     if duplicate_of is not None:
         return (
-            f"this file was loaded before (load {duplicate_of}); nothing was loaded again. "
-            "A corrected file must differ in content"
+            f"this file's {records} records were received before ({original_file}, load "
+            f"{duplicate_of}, whose receipt and errors file stay in outbox/); nothing was loaded "
+            "again. A corrected file must differ in content"
         )
     if missing_data is not None:
         return (
@@ -176,22 +179,31 @@ def for_validation(
 
 
 def for_duplicate(
-    common: dict[str, Any], duplicate_of: str | None, processed_at: dt.datetime, dq_threshold: float
+    common: dict[str, Any],
+    original: SubmissionInfo | None,
+    processed_at: dt.datetime,
+    dq_threshold: float,
 ) -> dict[str, Any]:
-    """The receipt of a file whose bytes were loaded before: nothing loaded, F115 reported."""
+    """The receipt of a file whose bytes were loaded before: nothing loaded, F115 reported.
+
+    ``records`` is what the file holds (the same bytes as the ``original`` load, whose records
+    the ledger counted); ``duplicate_of`` and the message point to that load and its answer."""
+    duplicate_of = original.load_id if original else None
+    records = original.records if original else 0
     return build(
         **common,
         status="duplicate",
         message=message(
             "duplicate",
-            records=0,
+            records=records,
             accepted=0,
             rejected=0,
             file_errors=[],
             errors_file=str(common["errors_file"]),
             duplicate_of=duplicate_of,
+            original_file=original.file_name if original else None,
         ),
-        records=0,
+        records=records,
         accepted=0,
         rejected=0,
         warnings=0,

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from stdnum import numdb
-
+from exchange import regions
 from exchange.domain import (
     LOANS_V1_COLUMNS,
     MEMBER_CODE_PATTERN,
@@ -67,7 +66,7 @@ ISO_4217 = frozenset(
 )  # fmt: skip
 
 #: Two-digit GB/T 2260 province codes: python-stdnum's table, the one RIC checks use.
-PROVINCES = frozenset(prefix[1] for prefix in numdb.get("cn/loc").prefixes)
+PROVINCES = regions.provinces()
 
 
 class Kind(StrEnum):

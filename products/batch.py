@@ -45,10 +45,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from exchange import regions
 from exchange.domain import Purpose
 from exchange.pseudonym import ID_TYPES, IdProblem, Pseudonymiser
 from exchange.settings import ApiSettings
-from ingest.identity import PROBLEMS, check_ids, region_table
+from ingest.identity import PROBLEMS, check_ids
 from products.auth import Caller
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
 from products.inquiry_log import InquiryLog, now_ms
@@ -217,7 +218,7 @@ class BatchJobs:
     def start(self) -> None:
         self._root.mkdir(parents=True, exist_ok=True)
         os.chmod(self._root, 0o700)
-        region_table()  # built once (0.1 s) here rather than in the first job's request
+        regions.listed_mask()  # built once here rather than in the first job's request
         for meta in sorted(self._root.glob("*/job.json")):
             job = Job(**json.loads(meta.read_text()))
             self._jobs[job.id] = job

@@ -177,10 +177,24 @@ def test_same_file_twice_is_a_duplicate_and_counts_once(ex: Exchange) -> None:
     ex.upload(MEMBER, other, data, control_for(other, data, 3))  # same bytes, another name
     second, third = ex.process()
     assert (first.status, second.status, third.status) == ("accepted", "duplicate", "duplicate")
-    receipt = ex.receipt(MEMBER, BASE)
+    # the original answer stays; the re-sent file's answer has its own names, sorting after it
+    original = ex.receipt(MEMBER, BASE)
+    assert original["status"] == "accepted" and original["load_id"] == first.load_id
+    resend = f"{BASE}.resend-001"
+    receipt = ex.receipt(MEMBER, resend)
     assert receipt["duplicate_of"] == first.load_id and receipt["accepted"] == 0
+    assert receipt["records"] == 3 and first.load_id in receipt["message"]
     assert receipt["error_counts"] == {"F115": 1}
-    assert [i["code"] for i in ex.errors(MEMBER, BASE)] == ["F115"]
+    assert receipt["errors_file"] == f"{resend}.errors.csv"
+    assert [i["code"] for i in ex.errors(MEMBER, resend)] == ["F115"]
+    assert ex.errors(MEMBER, BASE) == []
+    outbox = sorted(p.name for p in (ex.root / MEMBER / "outbox").iterdir())
+    assert outbox[:4] == [
+        f"{BASE}.errors.csv",
+        f"{BASE}.receipt.json",
+        f"{resend}.errors.csv",
+        f"{resend}.receipt.json",
+    ]
     assert ex.receipt(MEMBER, "ACME_20250131_002")["status"] == "duplicate"
     counts = ex.counts(MEMBER)
     assert counts["states"] == counts["raw_states"] == 3  # nothing written twice

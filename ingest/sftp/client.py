@@ -6,8 +6,9 @@ Order of work, each step finished before the next:
 2. upload the data file as ``inbox/<name>.tmp`` and rename it to ``inbox/<name>``;
 3. upload ``inbox/<base>.ctl.tmp`` and rename it to ``inbox/<base>.ctl`` — only now may the
    exchange start, and it starts only if the checksum matches;
-4. poll ``outbox/<base>.receipt.json`` until a receipt *different from any receipt already there*
-   appears, or the timeout ends (then the upload itself still stands).
+4. poll ``outbox/`` until a receipt of the base that was not there before appears
+   (``<base>.receipt.json``, or ``<base>.resend-NNN.receipt.json`` when the base was answered
+   before), or the timeout ends (then the upload itself still stands).
 
 The host key is checked against a known_hosts file (default ``~/.ssh/known_hosts``); an unknown
 host is refused unless ``accept_new_host_key`` (then it is recorded, like OpenSSH's
@@ -28,7 +29,7 @@ from typing import Any
 import paramiko
 
 from exchange.errors import JdxError
-from ingest.areas import INBOX, OUTBOX, check_member_code, receipt_name
+from ingest.areas import INBOX, OUTBOX, check_member_code, is_receipt_of
 from ingest.sftp.control import ControlFile, build_control, parse_data_name
 from ingest.sftp.hostkey import fingerprint
 
@@ -175,31 +176,29 @@ def upload_then_rename(sftp: paramiko.SFTPClient, local: Path | bytes, name: str
     sftp.posix_rename(tmp, final)
 
 
-def read_receipt(sftp: paramiko.SFTPClient, base: str) -> bytes | None:
-    """The receipt's bytes, or None if there is none yet."""
-    try:
-        with sftp.open(f"{OUTBOX}/{receipt_name(base)}", "rb") as f:
-            return bytes(f.read())
-    except FileNotFoundError:
-        return None
+def receipts_of(sftp: paramiko.SFTPClient, base: str) -> set[str]:
+    """Names of the receipts of ``base`` in ``outbox/``: the original and any resends."""
+    return {name for name in sftp.listdir(OUTBOX) if is_receipt_of(name, base)}
 
 
 def wait_for_receipt(
     sftp: paramiko.SFTPClient,
     base: str,
-    previous: bytes | None,
+    previous: set[str],
     timeout: float,
     poll: float = 1.0,
 ) -> dict[str, Any] | None:
-    """Poll for a receipt other than ``previous``; None when ``timeout`` seconds pass first."""
+    """Poll for a receipt of ``base`` not among ``previous`` (receipts are never overwritten: a
+    new upload under an answered base gets ``<base>.resend-NNN.receipt.json``); None when
+    ``timeout`` seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:
-        data = read_receipt(sftp, base)
-        if data is not None and data != previous:
+        for name in sorted(receipts_of(sftp, base) - previous):
             try:
-                receipt = json.loads(data)
-            except ValueError:
-                receipt = None  # written as we read it: look again
+                with sftp.open(f"{OUTBOX}/{name}", "rb") as f:
+                    receipt = json.loads(f.read())
+            except (FileNotFoundError, ValueError):
+                receipt = None
             if isinstance(receipt, dict):
                 return receipt
         left = deadline - time.monotonic()
@@ -251,7 +250,7 @@ def submit(
     )
     try:
         sftp = open_sftp(client)
-        previous = read_receipt(sftp, name.base)
+        previous = receipts_of(sftp, name.base)
         started = time.monotonic()
         upload_then_rename(sftp, data_file, data_file.name)
         took = max(time.monotonic() - started, 1e-6)
