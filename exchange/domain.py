@@ -6,7 +6,11 @@ one spelling of every code.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+
+#: China Standard Time (UTC+8): the calendar of reporting days, deadlines and lookups' days.
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 class InstitutionType(StrEnum):

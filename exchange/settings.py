@@ -265,8 +265,9 @@ class IngestSettings(_Section):
         2,
         ge=0,
         le=365,
-        description="DQ timeliness: a file is on time when the loader receives it at most this "
-        "many days after its control file's as_of date.",
+        description="DQ timeliness, the spec's deadline: a file is on time when the loader "
+        "receives it by the end of the day (China Standard Time) this many days after its own "
+        "as_of date (the control file's).",
     )
     max_report_gap_days: int = Field(
         31,

@@ -27,6 +27,8 @@ Invariants:
 - Receipts and errors files in ``outbox/`` are never overwritten: a later upload under a base
   already answered (a duplicate, a corrected file) is answered as ``<base>.resend-NNN.*``
   (:func:`answer_tag`), which sorts after the original.
+- ``outbox/<CODE>_<YYYYMMDD>.dq.json`` is the member's data-quality report of that day (China
+  Standard Time), rewritten after each round of its files (:func:`dq_file_name`).
 - The loader writes ``outbox/`` files atomically (write ``.<name>.tmp``, then rename), so a member
   never reads half a receipt; names starting with ``.`` are not listed to members.
 """
@@ -37,6 +39,7 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from exchange.domain import MEMBER_CODE_PATTERN
@@ -145,6 +148,11 @@ def receipt_name(tag: str) -> str:
 
 def errors_name(tag: str) -> str:
     return f"{tag}{ERRORS_SUFFIX}"
+
+
+def dq_file_name(code: str, day: date) -> str:
+    """The member's daily data-quality report in ``outbox/``: ``<MEMBER>_<YYYYMMDD>.dq.json``."""
+    return f"{code}_{day:%Y%m%d}.dq.json"
 
 
 def answer_tag(outbox: Path, base: str) -> str:

@@ -13,8 +13,9 @@ Dimensions, each a pass rate ``passed / checked`` over a file's records:
   how a member should fix history and does not count against it;
 * **identity** — agreement with other members: M601 (the same borrower key with another name
   hash elsewhere);
-* **timeliness** — two checks per file: ``arrival`` (received at most ``timely_days`` after the
-  control file's as_of) and ``continuity`` (at most ``max_report_gap_days`` since the member's
+* **timeliness** — two checks per file: ``arrival`` (received by the spec's deadline: the end of
+  the day ``timely_days`` after the file's own as_of — the control file's — in China Standard
+  Time) and ``continuity`` (at most ``max_report_gap_days`` since the member's
   previous reporting date, i.e. no reporting period missing).
 
 A record fails a dimension once however many of its issues belong to it; warnings and infos count
@@ -41,6 +42,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.rules import RULES
 from ingest.validate import Validation
 from warehouse import Warehouse
 
@@ -86,7 +88,7 @@ class DqRow:
 class Timing:
     """What timeliness is judged on."""
 
-    received: dt.date  # when the loader received the file (UTC day)
+    received: dt.date  # the day the loader received the file, in China Standard Time (UTC+8)
     as_of: dt.date | None  # the control file's as_of (None: unreadable control file)
     previous_as_of: dt.date | None  # the member's latest as_of loaded before
     timely_days: int
@@ -220,8 +222,17 @@ class DayScore:
 
 
 @dataclass(frozen=True)
+class Lift:
+    """How many points the window's score would gain if one dimension passed everything."""
+
+    dimension: str
+    rate: float
+    points: float
+
+
+@dataclass(frozen=True)
 class MemberReport:
-    """A member's DQ over a window: per day, overall, worst fields and rules."""
+    """A member's DQ over a window: per day, overall, worst fields and rules, what would lift it."""
 
     member: str
     since: dt.date
@@ -230,18 +241,54 @@ class MemberReport:
     rates: dict[str, float]
     worst_fields: list[tuple[str, str, int]]  # dimension, field, failed
     worst_rules: list[tuple[str, str, int]]  # code, severity, issues
+    corrected: int = 0  # records whose failures a later accepted correction lifted
+    lifts: tuple[Lift, ...] = ()
+
+
+def lifts(dimension_rates: dict[str, float]) -> tuple[Lift, ...]:
+    """Per dimension that is not perfect, the points a perfect dimension would add to the score,
+    most first: ``100 · w_d · (1 − rate_d) / Σ w`` over the dimensions checked."""
+    total = sum(WEIGHTS[d] for d in dimension_rates)
+    if not total:
+        return ()
+    found = [
+        Lift(d, r, round(100 * WEIGHTS[d] * (1 - r) / total, 2))
+        for d, r in dimension_rates.items()
+        if r < 1
+    ]
+    return tuple(sorted(found, key=lambda x: (-x.points, x.dimension)))
+
+
+def _totals(wh: Warehouse, member: str, since: dt.date) -> tuple[list[dict[str, Any]], int]:
+    """``dq_member_days`` with the failures that later corrections replaced counted as passed,
+    and how many records that lifted (docs/ingest.md "Corrections")."""
+    superseded = [str(r[0]) for r in wh.query("dq_member_superseded", member=member)]
+    params = {"member": member, "since": since, "superseded": superseded}
+    totals = wh.query("dq_member_days", **params).dicts()
+    corrected: dict[tuple[dt.date, str], set[tuple[str, int]]] = {}
+    for row in wh.query("dq_member_corrected", **params).dicts():
+        dim = dimension_of(str(row["code"]))
+        if dim is not None:
+            corrected.setdefault((row["day"], dim), set()).add((row["load_id"], int(row["line"])))
+    records: set[tuple[str, int]] = set()
+    for row in totals:
+        lifted = corrected.get((row["day"], str(row["dimension"])), set())
+        if lifted:
+            row["passed"] = min(int(row["checked"]), int(row["passed"]) + len(lifted))
+            records |= lifted
+    return totals, len(records)
 
 
 def member_score(wh: Warehouse, member: str, since: dt.date) -> float | None:
     """A member's score over the reporting days since ``since`` (None: no DQ data): the figure
     reciprocity ("give to get") should compare with its threshold."""
-    totals = wh.query("dq_member_days", member=member, since=since).dicts()
+    totals, _ = _totals(wh, member, since)
     return score(rates((str(x["dimension"]), int(x["passed"]), int(x["checked"])) for x in totals))
 
 
 def member_report(wh: Warehouse, member: str, since: dt.date, *, limit: int = 10) -> MemberReport:
     """Read a member's DQ since ``since`` from the warehouse (named queries ``dq_member_*``)."""
-    totals = wh.query("dq_member_days", member=member, since=since).dicts()
+    totals, corrected = _totals(wh, member, since)
     per_day: dict[dt.date, list[dict[str, Any]]] = {}
     for row in totals:
         per_day.setdefault(row["day"], []).append(row)
@@ -261,7 +308,9 @@ def member_report(wh: Warehouse, member: str, since: dt.date, *, limit: int = 10
         (str(c), str(s), int(n))
         for c, s, n in wh.query("dq_member_rules", member=member, since=since, limit=limit)
     ]
-    return MemberReport(member, since, days, score(window), window, fields, rules)
+    return MemberReport(
+        member, since, days, score(window), window, fields, rules, corrected, lifts(window)
+    )
 
 
 def counts_by_code(issues: pa.Table) -> dict[str, int]:
@@ -270,3 +319,59 @@ def counts_by_code(issues: pa.Table) -> dict[str, int]:
         return {}
     counted = pc.value_counts(issues.column("code")).to_pylist()
     return {c["values"]: int(c["counts"]) for c in sorted(counted, key=lambda c: c["values"])}
+
+
+#: What a member can do about each dimension (the DQ file and ``GET /v1/dq``).
+ADVICE = {
+    "validity": "fix the rules listed under worst_rules; a record's failure stops counting once a "
+    "corrected record with the same account_id and as_of_date is accepted",
+    "completeness": "fill the required values listed under worst_fields (consent_ref, closed_date "
+    "of ended accounts, negative_notice_date when dpd first turns positive)",
+    "consistency": "keep each account's history consistent: dpd grows at most by the days "
+    "elapsed; to change an account's identity send D, then A",
+    "timeliness": "send each day's file by the deadline (timely_days after its as_of, China "
+    "Standard Time) and leave no reporting gap longer than max_report_gap_days",
+    "identity": "check the names you report against the borrowers' identity documents",
+}
+
+
+def report_doc(report: MemberReport, *, threshold: float, until: dt.date) -> dict[str, Any]:
+    """A member's DQ report as JSON: the daily DQ file in its outbox and ``GET /v1/dq``."""
+    rule = RULES
+    return {
+        "member": report.member,
+        "window": {"from": report.since.isoformat(), "to": until.isoformat()},
+        "score": report.score,
+        "threshold": threshold,
+        "below_threshold": report.score is not None and report.score < threshold,
+        "dimensions": {d: round(r, 6) for d, r in report.rates.items()},
+        "weights": WEIGHTS,
+        "corrected_records": report.corrected,
+        "days": [
+            {"day": d.day.isoformat(), "files": d.files, "records": d.records, "score": d.score}
+            for d in report.days
+        ],
+        "worst_fields": [
+            {"dimension": dim, "field": name, "failed": failed}
+            for dim, name, failed in report.worst_fields
+        ],
+        "worst_rules": [
+            {
+                "code": code,
+                "name": rule[code].name if code in rule else "",
+                "severity": severity,
+                "issues": issues,
+                "rule": rule[code].description if code in rule else "",
+            }
+            for code, severity, issues in report.worst_rules
+        ],
+        "lift": [
+            {
+                "dimension": x.dimension,
+                "rate": round(x.rate, 6),
+                "points": x.points,
+                "advice": ADVICE[x.dimension],
+            }
+            for x in report.lifts
+        ],
+    }

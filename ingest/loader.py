@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exchange.domain import SPEC_LOANS_V1
+from exchange.domain import CST, SPEC_LOANS_V1
 from exchange.pseudonym import Pseudonymiser
 from exchange.registry import db as registry_db
 from exchange.registry import get_member
@@ -59,7 +59,14 @@ from exchange.registry.errors import MemberNotFound
 from exchange.registry.models import SubmissionStatus
 from exchange.settings import IngestSettings
 from ingest import archive, claims, dq, receipts, store
-from ingest.areas import MemberArea, answer_tag, ensure_area, errors_name, member_area
+from ingest.areas import (
+    MemberArea,
+    answer_tag,
+    dq_file_name,
+    ensure_area,
+    errors_name,
+    member_area,
+)
 from ingest.history import apply_reference
 from ingest.parse import parse_control, parse_file_name
 from ingest.reference import drop_leftover_scratch, fetch_reference
@@ -82,9 +89,10 @@ class LoaderConfig:
     dq_threshold: float = 80.0
     timely_days: int = 2
     max_report_gap_days: int = 31
+    dq_window_days: int = 35  # the DQ file's window: [api] reciprocity_days
 
     @classmethod
-    def from_settings(cls, ingest: IngestSettings) -> LoaderConfig:
+    def from_settings(cls, ingest: IngestSettings, *, dq_window_days: int = 35) -> LoaderConfig:
         assert ingest.members_root is not None, "resolve the settings' paths first"
         return cls(
             members_root=ingest.members_root,
@@ -94,6 +102,7 @@ class LoaderConfig:
             dq_threshold=ingest.dq_threshold,
             timely_days=ingest.timely_days,
             max_report_gap_days=ingest.max_report_gap_days,
+            dq_window_days=dq_window_days,
         )
 
 
@@ -213,7 +222,26 @@ class Loader:
             log.info(
                 "member %s: stopping; the current submission resumes at the next start", member
             )
+        if done:
+            self.write_dq_file(area)
         return done
+
+    def write_dq_file(self, area: MemberArea) -> Path | None:
+        """The member's DQ report over ``dq_window_days`` as ``outbox/<MEMBER>_<YYYYMMDD>.dq.json``
+        (today, China Standard Time), written after each round of its files: score, rates,
+        worst fields and rules, corrections counted, and what would lift the score. The same
+        document as ``GET /v1/dq``. A failure is logged, never fatal to the loads."""
+        today = self.clock().astimezone(CST).date()
+        since = today - dt.timedelta(days=self.config.dq_window_days)
+        try:
+            report = dq.member_report(self.wh, area.code, since)
+        except Exception as exc:
+            log.warning("member %s: DQ file not written (%s)", area.code, type(exc).__name__)
+            return None
+        doc = dq.report_doc(report, threshold=self.config.dq_threshold, until=today)
+        path = area.outbox / dq_file_name(area.code, today)
+        claims.write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n")
+        return path
 
     @staticmethod
     def _collect(done: list[Outcome], outcome: Outcome | None) -> None:
@@ -272,7 +300,7 @@ class Loader:
             return self._answer_duplicate(area, found, info, base_receipt)
         validation = self._validate(area.code, data_name, data, control_bytes, info)
         timing = dq.Timing(
-            received=info.received_at.date(),
+            received=info.received_at.astimezone(CST).date(),
             as_of=as_of or file_date,
             previous_as_of=previous,
             timely_days=self.config.timely_days,

@@ -11,7 +11,8 @@ Invariants (sql/migrations/0001_initial.sql, 0002_ingest.sql):
   filled with empty strings, zeros and 1970-01-01 (the views mark the account deleted, readers
   use FINAL and never see those values).
 * ``rejections`` holds every issue (errors, warnings and infos) with ``issue`` = its position
-  in ``<base>.errors.csv``; values are the validator's (identity fields masked).
+  in ``<base>.errors.csv``; values are the validator's (identity fields masked); ``as_of_date``
+  and ``load_seq`` say which record of which load it was (DQ corrections, migration 0005).
 * :func:`version` is the warehouse's ``days(as_of_date) << 40 | load_seq``.
 """
 
@@ -165,11 +166,21 @@ def loan_states(
 
 
 def rejections(
-    issues: pa.Table, *, member: str, load_id: str, file_name: str, created_at: dt.datetime
+    issues: pa.Table,
+    *,
+    member: str,
+    load_id: str,
+    load_seq: int,
+    file_name: str,
+    created_at: dt.datetime,
+    as_of_dates: pa.Array | None = None,
 ) -> pa.Table:
-    """``rejections`` rows of every issue (ISSUE_SCHEMA columns)."""
+    """``rejections`` rows of every issue (ISSUE_SCHEMA columns); ``as_of_dates`` is each issue's
+    record's as_of_date (null: the file, the header, or an unreadable date)."""
     issues = issues.select(ISSUE_SCHEMA.names).cast(ISSUE_SCHEMA)
     n = issues.num_rows
+    if as_of_dates is None:
+        as_of_dates = pa.nulls(n, pa.date32())
     return pa.table(
         {
             "load_id": constant(load_id, pa.string(), n),
@@ -184,6 +195,8 @@ def rejections(
             "message": issues.column("message"),
             "created_at": constant(created_at, _TS, n),
             "issue": pa.array(np.arange(n, dtype=np.uint32)),
+            "as_of_date": as_of_dates,
+            "load_seq": constant(load_seq, pa.uint64(), n),
         }
     )
 

@@ -69,8 +69,10 @@ def write_load(
             validation.issues,
             member=member,
             load_id=info.load_id,
+            load_seq=info.load_seq,
             file_name=info.file_name,
             created_at=info.received_at,
+            as_of_dates=validation.issue_as_of_dates,
         )
         wh.insert_arrow("rejections", issues, in_memory=True)
     table = dq.dq_table(

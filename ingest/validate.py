@@ -110,6 +110,16 @@ class Validation:
         """ISSUE_SCHEMA: line, account_id, field, code, severity, value (masked), message."""
         return self.issue_table.drop_columns(["row"]).cast(ISSUE_SCHEMA)
 
+    @property
+    def issue_as_of_dates(self) -> pa.Array:
+        """Per issue, the as_of_date of its record (null: no record, or none readable)."""
+        rows = np.asarray(self.issue_table.column("row"), dtype=np.int64)
+        if "as_of_date" not in self.rows.column_names or self.rows.num_rows == 0:
+            return pa.nulls(len(rows), pa.date32())
+        dates = self.rows.column("as_of_date").combine_chunks()
+        picked = pc.take(dates, pa.array(np.maximum(rows, 0)))
+        return pc.if_else(pa.array(rows >= 0), picked, pa.scalar(None, pa.date32()))
+
     @cached_property
     def counts(self) -> dict[str, int]:
         """Issues by code."""

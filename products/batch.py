@@ -63,7 +63,7 @@ INPUT_SCHEMA = pa.schema(
      ("error_code", pa.string()), ("error_field", pa.string())]
 )  # fmt: skip
 FIGURES = (
-    "open_accounts", "open_institutions", "total_credit_amount", "total_balance",
+    "open_accounts", "open_institutions", "total_credit_amount", "open_balance",
     "overdue_accounts", "overdue_amount", "max_current_dpd", "written_off", "settled",
     "opened_3m", "new_account_institutions_3m", "inquiries_7d", "inquiry_institutions_7d",
     "inquiries_1m", "inquiries_3m", "inquiries_12m",

@@ -32,8 +32,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from exchange.domain import CST
 from exchange.errors import ConfigError
-from products.lookups.borrower import CST
 
 FREE = frozenset({"SELF", "DISPUTE"})
 DEFAULT_PRICES: dict[str, Decimal] = {

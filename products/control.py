@@ -10,9 +10,10 @@ Invariants:
   ``429 RATE_LIMITED`` with ``Retry-After``. Buckets live in this process's memory.
 * Reciprocity (when ``reciprocity`` is on): a member is refused ``RECIPROCITY_NO_SUBMISSION``
   unless the warehouse's ``submissions`` table has an accepted or partially accepted file it sent
-  in the last ``reciprocity_days`` — members who joined less than that many days ago are exempt —
-  and ``RECIPROCITY_DQ`` when its data-quality score over the same window is under ``[ingest]
-  dq_threshold``. The score is :func:`ingest.dq.member_score`, the weighted 0–100 score the loader
+  in the last ``reciprocity_days``, and ``RECIPROCITY_DQ`` when its data-quality score over the
+  same window is under ``[ingest] dq_threshold``. Members who joined less than
+  ``reciprocity_days`` ago are exempt from both (a new member's first files are its learning
+  curve). The refusal points to ``GET /v1/dq`` and the member's daily DQ file. The score is :func:`ingest.dq.member_score`, the weighted 0–100 score the loader
   reports (docs/ingest.md), so a member sees one figure and one threshold everywhere. A member
   without DQ rows is not refused for DQ (the submission rule already requires data). The
   standing is cached per member for ``reciprocity_cache_seconds``.
@@ -34,7 +35,7 @@ from exchange.settings import ApiSettings
 from ingest.dq import member_score
 from products.auth import Caller
 from products.errors import Forbidden, RateLimited
-from products.lookups.borrower import BorrowerData
+from products.lookups.borrower import BorrowerData, today_cst
 
 
 class RateLimiter:
@@ -84,7 +85,7 @@ class Reciprocity:
             hit = self._cache.get(member_code)
         if hit is not None and hit[0] > now:
             return hit[1]
-        since = dt.date.today() - dt.timedelta(days=self._cfg.reciprocity_days)
+        since = today_cst() - dt.timedelta(days=self._cfg.reciprocity_days)
         row = self._wh.query("reciprocity_standing", member=member_code).one()
         score = member_score(self._wh, member_code, since)
         last = row["last_accepted"]
@@ -103,7 +104,7 @@ class Reciprocity:
             return
         days = cfg.reciprocity_days
         s = self.standing(caller.member_code)
-        new_member = (dt.date.today() - caller.joined).days < days
+        new_member = (today_cst() - caller.joined).days < days
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
         if not new_member and (s.last_accepted is None or s.last_accepted < cutoff):
             last = s.last_accepted.date().isoformat() if s.last_accepted else "never"
@@ -112,11 +113,13 @@ class Reciprocity:
                 f"(last accepted: {last}); lookups resume after the next accepted loans/1 file",
                 code="RECIPROCITY_NO_SUBMISSION",
             )
-        if s.dq_score is not None and s.dq_score < self.dq_threshold:
+        if not new_member and s.dq_score is not None and s.dq_score < self.dq_threshold:
             raise Forbidden(
                 f"member {caller.member_code}'s data-quality score over the last {days} days is "
-                f"{s.dq_score:.2f}, under the threshold {self.dq_threshold:g}; `jdx dq show "
-                f"{caller.member_code}` lists what to fix",
+                f"{s.dq_score:.2f}, under the threshold {self.dq_threshold:g}; GET /v1/dq (and "
+                f"the daily {caller.member_code}_YYYYMMDD.dq.json in your SFTP outbox) lists "
+                "what to fix and what would lift the score; corrected records count once "
+                "accepted",
                 code="RECIPROCITY_DQ",
             )
 

@@ -1,4 +1,4 @@
-"""Member-scoped routes: batch jobs, usage and monthly statements.
+"""Member-scoped routes: batch jobs, usage, data quality and monthly statements.
 
 Every route here serves the caller's own member only: a batch job of another member is refused
 (403 ``NOT_OWNER``); usage and statements take no member parameter at all.
@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exchange.domain import ApiProduct, Purpose
+from ingest import dq
 from products import billing
 from products.auth import Caller, access, access_extra
 from products.batch import parse_rows, result_csv, rows_from_csv
@@ -182,6 +183,33 @@ def get_usage(
     days = billing.usage(request.app.state.service.wh, caller.member_code, first, last)
     return {"member": caller.member_name, "from": first.isoformat(), "to": last.isoformat(),
             "days": days}  # fmt: skip
+
+
+@router.get(
+    "/dq",
+    tags=["billing"],
+    summary="Your own data-quality score, the figure reciprocity compares with its threshold.",
+    openapi_extra=access_extra(ApiProduct.USAGE),
+    responses=ERRORS,
+)
+def get_dq(
+    request: Request,
+    caller: Annotated[Caller, Depends(USAGE)],
+    days: Annotated[
+        int | None, Query(ge=1, le=366, description="window in days (default reciprocity_days)")
+    ] = None,
+) -> dict[str, Any]:
+    """Score over the window, pass rate per dimension, per day, worst fields and rules, records
+    whose failures a later accepted correction lifted, and per dimension the points a perfect
+    dimension would add (``lift``, with advice). The same document as the daily
+    ``<MEMBER>_YYYYMMDD.dq.json`` in the member's SFTP outbox (docs/ingest.md)."""
+    service = request.app.state.service
+    today = today_cst()
+    window = days or service.cfg.reciprocity_days
+    since = today - dt.timedelta(days=window)
+    report = dq.member_report(service.wh, caller.member_code, since)
+    doc = dq.report_doc(report, threshold=service.reciprocity.dq_threshold, until=today)
+    return {**doc, "member": caller.member_name, "member_code": caller.member_code}
 
 
 @router.get(

@@ -60,7 +60,7 @@ def test_json_batch_job(api: Api) -> None:
     a, b, cc, d = rows
     # borrower A: the same figures as the golden multi-loan answer
     assert (a["status"], a["open_accounts"], a["open_institutions"]) == ("ok", 3, 3)
-    assert (str(a["total_credit_amount"]), str(a["total_balance"])) == ("37000.00", "16500.00")
+    assert (str(a["total_credit_amount"]), str(a["open_balance"])) == ("37000.00", "16500.00")
     assert (a["overdue_accounts"], str(a["overdue_amount"]), a["max_current_dpd"]) == (
         1,
         "1200.00",
@@ -70,7 +70,7 @@ def test_json_batch_job(api: Api) -> None:
     assert (a["inquiries_7d"], a["inquiry_institutions_7d"], a["inquiries_12m"]) == (5, 4, 7)
     assert a["alerts"] == "INQUIRY_INSTITUTIONS_7D;CURRENT_DPD"
     assert (b["status"], b["open_accounts"], b["inquiries_12m"]) == ("ok", 0, 0)
-    assert (cc["status"], cc["open_accounts"], str(cc["total_balance"])) == ("ok", 1, "60000.00")
+    assert (cc["status"], cc["open_accounts"], str(cc["open_balance"])) == ("ok", 1, "60000.00")
     assert (d["status"], d["error_code"], d["error_field"]) == ("error", "ID_CHECKSUM", "id_number")
     assert "borrower_key" not in table.column_names and "110101" not in csv_text
     assert pacsv.read_csv(io.BytesIO(csv_text.encode())).num_rows == 4

@@ -76,7 +76,8 @@ def test_time_series_golden(api: Api) -> None:
         ), (index, month)  # fmt: skip
         assert len(account["months"]) == 24
     totals = [
-        [t["month"], t["total_balance"], t["open_accounts"], t["worst_dpd"]] for t in got["totals"]
+        [t["month"], t["reported_balance"], t["open_accounts"], t["worst_dpd"]]
+        for t in got["totals"]
     ]
     assert totals == expected["totals"]
     for m in api.pop["members"][1:]:
@@ -96,7 +97,7 @@ def test_borrower_without_data_has_zeros(api: Api) -> None:
         r = c.post("/v1/multi-loan", json=api.borrower("B", as_of=AS_OF))
     got = r.json()
     assert r.status_code == 200
-    assert got["accounts"]["open_accounts"] == 0 and got["accounts"]["total_balance"] == "0.00"
+    assert got["accounts"]["open_accounts"] == 0 and got["accounts"]["open_balance"] == "0.00"
     assert got["inquiries"]["days_since_first"] is None and got["alerts"] == []
 
 

@@ -260,7 +260,7 @@ def lookups_over_http(ctx: Context, wh: object, industry: object, receipts: dict
                 grids = [x["grid"] for x in ts.json()["accounts"]]
                 lines.append(
                     f"{masked:<20} {a['open_accounts']:>10} {a['open_institutions']:>12} "
-                    f"{a['total_balance']:>14} {a['worst_dpd']['24m']:>13}  "
+                    f"{a['open_balance']:>14} {a['worst_dpd']['24m']:>13}  "
                     f"{_worst_status(grids)} ({len(grids)} accounts)"
                 )
             batch = [

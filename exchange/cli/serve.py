@@ -64,7 +64,7 @@ def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None =
         )
     _, ingest = from_settings(s)
     return Loader(
-        LoaderConfig.from_settings(ingest),
+        LoaderConfig.from_settings(ingest, dq_window_days=s.api.reciprocity_days),
         registry_url=s.registry_url,
         warehouse=wh,
         pseudonymiser=Pseudonymiser(load_pepper(s)),

@@ -29,9 +29,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from exchange.domain import CST
 from products.auth import Caller
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 MONTHS = 24
 
 

@@ -66,7 +66,7 @@ def accounts_section(data: BorrowerData, labels: Labels) -> dict[str, Any]:
         "open_accounts": len(open_),
         "open_institutions": len({a.member_code for a in open_}),
         "total_credit_amount": money(sum((a.credit_amount for a in open_), Decimal(0))),
-        "total_balance": money(sum((a.balance for a in open_), Decimal(0))),
+        "open_balance": money(sum((a.balance for a in open_), Decimal(0))),
         "by_institution_type": {
             k: {
                 "open_accounts": v["open_accounts"],

@@ -109,7 +109,7 @@ def report(data: BorrowerData, labels: Labels, own_member: str) -> dict[str, Any
         totals.append(
             {
                 "month": month.strftime("%Y-%m"),
-                "total_balance": money(sum((r.balance for r in reported), Decimal(0))),
+                "reported_balance": money(sum((r.balance for r in reported), Decimal(0))),
                 "open_accounts": sum(1 for r in reported if r.status in ("NORMAL", "OVERDUE")),
                 "worst_dpd": max((r.dpd for r in reported), default=0),
             }

@@ -3,7 +3,7 @@
 --   own accounts, for the POST_LOAN rule); {as_of:Date} reference day; {since_3m:Date} the day
 --   before the 90-day window starts (opened_date > since_3m is "opened in 3 months").
 -- Result: one row per borrower of the job that has any account (others have none):
---   borrower_key, open_accounts, open_institutions, total_credit_amount, total_balance,
+--   borrower_key, open_accounts, open_institutions, total_credit_amount, open_balance,
 --   overdue_accounts, overdue_amount, max_current_dpd, written_off, settled, opened_3m,
 --   new_account_institutions_3m, own_accounts — the multi-loan definitions (docs/api.md).
 -- GLOBAL IN is plain IN on one node and ships the key set once to every shard on a cluster.
@@ -12,7 +12,7 @@ SELECT
     countIf(status IN ('NORMAL', 'OVERDUE')) AS open_accounts,
     uniqExactIf(member_code, status IN ('NORMAL', 'OVERDUE')) AS open_institutions,
     sumIf(credit_amount, status IN ('NORMAL', 'OVERDUE')) AS total_credit_amount,
-    sumIf(balance, status IN ('NORMAL', 'OVERDUE')) AS total_balance,
+    sumIf(balance, status IN ('NORMAL', 'OVERDUE')) AS open_balance,
     countIf(status IN ('NORMAL', 'OVERDUE') AND dpd > 0) AS overdue_accounts,
     sumIf(overdue_amount, status IN ('NORMAL', 'OVERDUE') AND dpd > 0) AS overdue_amount,
     maxIf(dpd, status IN ('NORMAL', 'OVERDUE')) AS max_current_dpd,

@@ -1,6 +1,7 @@
--- dq_member_days: a member's data-quality figures per reporting day and dimension (jdx dq show;
--- the score formula is in docs/ingest.md and ingest.dq).
--- Parameters: {member:String} the member; {since:Date} the first day shown.
+-- dq_member_days: a member's data-quality figures per reporting day and dimension (jdx dq show,
+-- GET /v1/dq, reciprocity; the score formula is in docs/ingest.md and ingest.dq).
+-- Parameters: {member:String} the member; {since:Date} the first day shown;
+--   {superseded:Array(String)} loads left out (dq_member_superseded).
 -- Result: one row per day and dimension with data:
 --   day Date, dimension String, passed UInt64, checked UInt64 (summed over the day's files),
 --   files UInt64 (loads that reported on that day).
@@ -13,5 +14,6 @@ SELECT
     uniqExact(load_id) AS files
 FROM dq_daily FINAL
 WHERE member_code = {member:String} AND day >= {since:Date} AND field = ''
+    AND load_id NOT IN {superseded:Array(String)}
 GROUP BY day, dimension
 ORDER BY day, dimension
