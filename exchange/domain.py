@@ -9,6 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+#: The dates the warehouse stores (ClickHouse ``Date``: 1970-01-01 to 2149-06-06). Every date a
+#: member sends — in a record, a control file or a file name — is checked against this range
+#: before anything is written, so no date can make an insert fail (issue 17).
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(2149, 6, 6)
+
 #: China Standard Time (UTC+8): the calendar of reporting days, deadlines and lookups' days.
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 

@@ -247,6 +247,45 @@ class IngestSettings(_Section):
         "then deletes it, recorded in the audit chain. Control files, receipts and errors files "
         "stay. 180 days: disputes and re-loads of the last half year can use the raw file.",
     )
+    max_file_bytes: int = Field(
+        (2 << 30) - 1,
+        ge=1 << 10,
+        le=(2 << 30) - 1,
+        description="Most bytes of content one data file may hold (decompressed), checked as the "
+        "file streams (F116); a gzip bomb is stopped there without being expanded whole.",
+    )
+    max_line_bytes: int = Field(
+        1 << 16,
+        ge=1 << 10,
+        le=1 << 24,
+        description="Longest line of a data file, in bytes, checked as the file streams (F118): "
+        "a record is a few hundred bytes.",
+    )
+    max_records: int = Field(
+        5_000_000,
+        ge=1,
+        le=100_000_000,
+        description="Most records one data file may hold (F119); a larger day is sent as "
+        "several files (SEQ 001, 002 …).",
+    )
+    validate_memory_mb: int = Field(
+        6144,
+        ge=256,
+        le=1 << 20,
+        description="Memory one file's validation may use, in MiB. Validation runs in a child "
+        "process watched by the loader: above this it is stopped and the file answered F120, so "
+        "no file can take the serving process's memory. About 1.2 KB per record is needed, measured "
+        "(docs/ingest.md, Limits).",
+    )
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Times the loader tries a submission that fails on its side (an error, or "
+        "the process stopping while it validates) before answering it rejected (F121) and "
+        "moving on to the member's next file. An outage of the warehouse or registry is not "
+        "counted.",
+    )
     insert_block_rows: int = Field(
         500_000,
         ge=1_000,

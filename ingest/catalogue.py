@@ -9,7 +9,7 @@ Invariant: the document is a pure function of :mod:`ingest.rules` and :mod:`inge
 from __future__ import annotations
 
 from ingest.rules import CATALOGUE, CLASS_PREFIX, ISSUE_SCHEMA, RuleClass
-from ingest.spec import FILE_NAME_FORMAT, LOANS_V1, MAX_YEAR, MIN_YEAR, Required
+from ingest.spec import FILE_NAME_FORMAT, LOANS_V1, MAX_DAY, MIN_DAY, Required
 
 CHOICES = (
     "A record line is the physical line where the record starts (the header is line 1; blank lines are skipped but counted); file-level issues have line 0 (F108: the first line that is not UTF-8), header issues line 1.",
@@ -17,7 +17,7 @@ CHOICES = (
     "A file-class error rejects the whole file; its record-level issues are still all reported so the member can fix everything in one upload.",
     "`D` records need record_type, account_id, id_type, id_number and as_of_date; their other fields are checked only when present, and cross-field rules (except X306) apply to `A` records only.",
     "Besides the columns DOMAIN.md marks required, `A` records need opened_date, credit_amount, installments, frequency, as_of_date, the amounts, dpd, overdue_installments and status (the warehouse keeps them as non-nullable columns). guarantee defaults to NONE and currency to CNY.",
-    f"Dates are ISO `YYYY-MM-DD` between {MIN_YEAR} and {MAX_YEAR}. Amounts are plain decimals (optional leading `-`, no `+`, exponent or thousands separator), at most 2 decimal places and 16 integer digits. Counts are plain integers.",
+    f"Dates are ISO `YYYY-MM-DD` from {MIN_DAY} to {MAX_DAY} (the dates the warehouse stores); so are the file name's date and the control file's `as_of`. Amounts are plain decimals (optional leading `-`, no `+`, exponent or thousands separator), at most 2 decimal places and 16 integer digits. Counts are plain integers.",
     "Values are taken exactly as written: no trimming, codes are case-sensitive. For free text (name, consent_ref) a value of spaces only counts as empty.",
     "An RIC's birth date must make the holder 16–120 years old on the file date; its region code must be one GB/T 2260 has ever listed (python-stdnum's table): the code of the registration place when the number was issued, which may postdate the birth.",
     "Every copy of a repeated (account_id, as_of_date) is rejected (W401), since the exchange cannot tell which one the member meant.",

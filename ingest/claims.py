@@ -16,6 +16,10 @@ Invariants:
   base. Others of the same base stay in ``inbox/``.
 * Files for the member are written atomically — a hidden ``.<name>.tmp`` in the same directory,
   flushed and fsynced, then renamed — so a member never reads half a receipt.
+* A claim counts its failed attempts (``.attempts.json``, written *before* each attempt so a
+  crash counts too); the loader answers a claim that failed ``max_attempts`` times with a
+  rejected receipt (F121), unless the load had begun writing rows (``.writes``): those attempts
+  are replays and go on. Hidden notes are removed when the claim is archived.
 * Archiving renames ``processing/<base>`` to ``archive/YYYY/MM/<base>`` (``<base>.<load id>``
   when that month already holds the base), after :func:`ingest.archive.archive_claim` has sealed
   the data file there as ``<name>.enc``. Names ending in ``.enc`` are reserved for sealed files:
@@ -53,6 +57,10 @@ LOCK_FILE = ".loader.lock"
 TEMP_SUFFIX = ".tmp"
 #: The claim's note of its ledger entry (load id), written once the ledger has it.
 LEDGER_NOTE = ".ledger.json"
+#: The claim's count of failed attempts and the last reason (:func:`attempts`).
+ATTEMPTS_NOTE = ".attempts.json"
+#: Present once the load began writing rows (then a failed attempt is replayed, never given up).
+WRITES_NOTE = ".writes"
 
 
 def is_control(name: str) -> bool:
@@ -96,6 +104,10 @@ class Claim:
     @property
     def ledger_note(self) -> Path:
         return self.path / LEDGER_NOTE
+
+    @property
+    def notes(self) -> tuple[Path, ...]:
+        return tuple(self.path / n for n in (LEDGER_NOTE, ATTEMPTS_NOTE, WRITES_NOTE))
 
 
 def named_file(control: bytes | None) -> str | None:
@@ -206,6 +218,39 @@ def release(area: MemberArea, found: Claim) -> None:
     found.path.rmdir()
 
 
+def read_bounded(path: Path, limit: int) -> tuple[bytes, int]:
+    """At most ``limit`` bytes of ``path`` and its size (a control file is small; a huge one is
+    refused without being read)."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        return f.read(limit), size
+
+
+def attempts(found: Claim) -> tuple[int, str]:
+    """Failed attempts at this claim so far and the last reason (0 and "" at first)."""
+    try:
+        doc = json.loads((found.path / ATTEMPTS_NOTE).read_bytes())
+        return int(doc["attempts"]), str(doc["reason"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return 0, ""
+
+
+def note_attempts(found: Claim, count: int, reason: str) -> None:
+    """Record ``count`` attempts; written before an attempt, so a crash in it counts too."""
+    doc = {"attempts": count, "reason": reason}
+    write_atomic(found.path / ATTEMPTS_NOTE, json.dumps(doc).encode())
+
+
+def note_writes(found: Claim) -> None:
+    """Mark that the load began writing warehouse rows (:func:`writes_began`)."""
+    if not (found.path / WRITES_NOTE).exists():
+        write_atomic(found.path / WRITES_NOTE, b"")
+
+
+def writes_began(found: Claim) -> bool:
+    return (found.path / WRITES_NOTE).exists()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
@@ -242,8 +287,9 @@ def archive(area: MemberArea, found: Claim, day: date, load_id: str) -> Path:
     while target.exists():
         target = month / (f"{found.base}.{load_id}" + (f".{n}" if n > 1 else ""))
         n += 1
-    with contextlib.suppress(FileNotFoundError):
-        found.ledger_note.unlink()
+    for note in found.notes:
+        with contextlib.suppress(FileNotFoundError):
+            note.unlink()
     os.rename(found.path, target)
     return target
 

@@ -35,7 +35,7 @@ from ingest.identity import (
     only_bytes,
 )
 from ingest.issues import IssueSink
-from ingest.spec import COLUMNS, MAX_YEAR, MIN_YEAR, PROVINCES, Column, Kind, Required
+from ingest.spec import COLUMNS, MAX_DAY, MIN_DAY, PROVINCES, Column, Kind, Required
 
 DECIMAL = pa.decimal128(18, 2)
 _DECIMAL_COMMON = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
@@ -55,8 +55,10 @@ _ID_ALLOWED = {
     "V212": ("17 digits then a digit or X", "letters A–Z and digits"),
 }
 _DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
-_FIRST_DAY = pa.scalar(dt.date(MIN_YEAR, 1, 1), pa.date32())
-_LAST_DAY = pa.scalar(dt.date(MAX_YEAR, 12, 31), pa.date32())
+_FIRST_DAY = pa.scalar(MIN_DAY, pa.date32())
+_LAST_DAY = pa.scalar(MAX_DAY, pa.date32())
+_FIRST_STAMP = (MIN_DAY - dt.date(1970, 1, 1)).days
+_LAST_STAMP = (MAX_DAY - dt.date(1970, 1, 1)).days
 _PARALLEL_FROM = 20_000  # rows; below this, threads cost more than they save
 _DIGITS = byte_class("0123456789")
 _DIGITS_DOT = byte_class("0123456789.")
@@ -103,13 +105,14 @@ def parse_dates(text: pa.Array, present: np.ndarray) -> tuple[np.ndarray, np.nda
     month_ok = (month >= 1) & (month <= 12)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    real = formed & month_ok & (day >= 1) & (day <= dim) & (year >= MIN_YEAR) & (year <= MAX_YEAR)
+    real = formed & month_ok & (day >= 1) & (day <= dim) & (year >= 1) & (year <= 9999)
     months = np.where(real, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
     stamp = (
         (months.astype("datetime64[D]") + np.where(real, day - 1, 0))
         .astype(np.int64)
         .astype(np.int32)
     )
+    real &= (stamp >= _FIRST_STAMP) & (stamp <= _LAST_STAMP)
     return formed, real, pa.array(stamp, pa.date32(), mask=~real)
 
 

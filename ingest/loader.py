@@ -40,17 +40,17 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from exchange.domain import CST, SPEC_LOANS_V1
+from exchange.errors import TransientError
 from exchange.pseudonym import Pseudonymiser
 from exchange.registry import db as registry_db
 from exchange.registry import get_member
@@ -68,12 +68,15 @@ from ingest.areas import (
     member_area,
 )
 from ingest.history import apply_reference
-from ingest.parse import parse_control, parse_file_name
+from ingest.limits import Limits
+from ingest.limits import scan as scan_file
+from ingest.parse import FileIssue, parse_control, parse_file_name
 from ingest.reference import drop_leftover_scratch, fetch_reference
 from ingest.sealed import Keyring
 from ingest.store import Abandoned
-from ingest.validate import Validation, validate_submission
-from warehouse import Warehouse
+from ingest.validate import Validation
+from ingest.worker import InProcessValidator, MemoryLimit, Request, Validator, ValidatorFailed
+from warehouse import Warehouse, WarehouseError
 
 log = logging.getLogger("jdx.ingest.loader")
 
@@ -90,6 +93,8 @@ class LoaderConfig:
     timely_days: int = 2
     max_report_gap_days: int = 31
     dq_window_days: int = 35  # the DQ file's window: [api] reciprocity_days
+    limits: Limits = field(default_factory=Limits)
+    max_attempts: int = 5
 
     @classmethod
     def from_settings(cls, ingest: IngestSettings, *, dq_window_days: int = 35) -> LoaderConfig:
@@ -103,6 +108,12 @@ class LoaderConfig:
             timely_days=ingest.timely_days,
             max_report_gap_days=ingest.max_report_gap_days,
             dq_window_days=dq_window_days,
+            limits=Limits(
+                max_file_bytes=ingest.max_file_bytes,
+                max_line_bytes=ingest.max_line_bytes,
+                max_records=ingest.max_records,
+            ),
+            max_attempts=ingest.max_attempts,
         )
 
 
@@ -139,11 +150,13 @@ class Loader:
         archive_keys: Keyring,
         stopping: threading.Event | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
+        validator: Validator | None = None,
     ) -> None:
         self.config = config
         self.registry_url = registry_url
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
+        self.validator: Validator = validator or InProcessValidator(pseudonymiser)
         self.archive_keys = archive_keys
         self.stopping = stopping or threading.Event()
         self.clock = clock
@@ -159,7 +172,8 @@ class Loader:
         return drop_leftover_scratch(self.wh)
 
     def close(self) -> None:
-        """Let another loader take the member areas."""
+        """Let another loader take the member areas (and stop validation children)."""
+        self.validator.close()
         if self._held is not None:
             os.close(self._held)
             self._held = None
@@ -272,8 +286,8 @@ class Loader:
             return self._finalize(area, found, json.loads(found.receipt.read_bytes()))
         claims.complete(area, found)
         data_path = found.data
-        control_bytes = control.read_bytes()
-        data = data_path.read_bytes() if data_path is not None else None
+        limits = self.config.limits
+        control_bytes, control_size = claims.read_bounded(control, limits.max_control_bytes)
         data_name = (
             data_path.name
             if data_path is not None
@@ -283,7 +297,11 @@ class Loader:
         parsed, _ = parse_control(control_bytes)
         file_date = name.file_date if name else None
         as_of = parsed.as_of if parsed else None
-        sha256 = hashlib.sha256(data or b"").hexdigest()
+        scan = None
+        if data_path is not None:
+            compressed = name.compressed if name else data_name.endswith(".gz")
+            scan = scan_file(data_path, compressed=compressed, limits=limits)
+        sha256 = scan.sha256 if scan else receipts.EMPTY_SHA256
         info, previous = self._ledger_entry(found, data_name, sha256, file_date, as_of)
         base_receipt: dict[str, Any] = {
             "file": data_name,
@@ -298,7 +316,48 @@ class Loader:
         }
         if info.status is SubmissionStatus.DUPLICATE:
             return self._answer_duplicate(area, found, info, base_receipt)
-        validation = self._validate(area.code, data_name, data, control_bytes, info)
+        tries, last = claims.attempts(found)
+        if tries >= self.config.max_attempts and not claims.writes_began(found):
+            # a file that failed max_attempts times on the exchange's side: answered, not retried
+            issue = FileIssue("F121", value=last, params={"attempts": tries})
+            validation = receipts.file_rejected(data_name, control_bytes, [issue], sha256)
+            return self._load_and_answer(area, found, member_type, info, validation, previous,
+                                         base_receipt, as_of, file_date, data_path is None)  # fmt: skip
+        claims.note_attempts(found, tries + 1, "the exchange stopped while processing it")
+        try:
+            if control_size > limits.max_control_bytes:
+                validation = receipts.file_rejected(
+                    data_name, b"", [receipts.control_too_large(control_size, limits)], sha256
+                )
+            elif scan is not None and scan.issue is not None:
+                validation = receipts.file_rejected(
+                    data_name, control_bytes, [scan.issue], sha256, file_name=name
+                )
+            else:
+                validation = self._validate(area.code, data_name, data_path, control_bytes, info)
+            return self._load_and_answer(area, found, member_type, info, validation, previous,
+                                         base_receipt, as_of, file_date, data_path is None)  # fmt: skip
+        except (Abandoned, TransientError):
+            claims.note_attempts(found, tries, last)  # not the file's doing: not counted
+            raise
+        except Exception as exc:
+            claims.note_attempts(found, tries + 1, _reason(exc))
+            raise
+
+    def _load_and_answer(
+        self,
+        area: MemberArea,
+        found: claims.Claim,
+        member_type: str,
+        info: ledger.SubmissionInfo,
+        validation: Validation,
+        previous: dt.date | None,
+        base_receipt: dict[str, Any],
+        as_of: dt.date | None,
+        file_date: dt.date | None,
+        missing: bool,
+    ) -> Outcome:
+        """DQ rows, the load, the receipt and errors file in the claim, then :meth:`_finalize`."""
         timing = dq.Timing(
             received=info.received_at.astimezone(CST).date(),
             as_of=as_of or file_date,
@@ -308,14 +367,14 @@ class Loader:
         )
         dq_rows = dq.file_rows(validation, timing)
         score, dq_rates = dq.file_score(dq_rows)
-        self._load(area.code, member_type, info, validation, dq_rows, file_date or as_of)
+        self._load(found, area.code, member_type, info, validation, dq_rows, file_date or as_of)
         receipt = receipts.for_validation(
             base_receipt,
             validation,
             dq_score=score,
             dq_rates=dq_rates,
             dq_threshold=self.config.dq_threshold,
-            missing_data=data_name if data is None else None,
+            missing_data=validation.file_name if missing else None,
             processed_at=self.clock(),
         )
         claims.write_atomic(found.errors, receipts.errors_csv(validation.issues))
@@ -361,21 +420,29 @@ class Loader:
         self,
         member: str,
         data_name: str,
-        data: bytes | None,
+        data_path: Path | None,
         control: bytes,
         info: ledger.SubmissionInfo,
     ) -> Validation:
-        if data is None:  # the control file waited control_grace in vain: F117
+        if data_path is None:  # the control file waited control_grace in vain: F117
             hours = self.config.control_grace / 3600
             return receipts.missing_data(data_name, control, waited_hours=hours)
-        validation = validate_submission(
+        request = Request(
             data_name,
-            data,
+            str(data_path),
             control,
-            uploader=member,
-            pseudonymiser=self.pseudonymiser,
-            sha256=info.sha256,
+            member,
+            info.sha256,
+            self.config.limits.max_file_bytes,
         )
+        try:
+            validation: Validation = self.validator.validate(request, self.stopping)
+        except MemoryLimit as exc:
+            limit = getattr(self.validator, "memory_mb", 0)
+            issue = FileIssue(
+                "F120", value=f"more than {exc.peak_mb:,.0f} MiB", params={"limit": limit}
+            )
+            return receipts.file_rejected(data_name, control, [issue], info.sha256)
         if validation.rows.num_rows:
             history, others = fetch_reference(
                 self.wh, member, validation.rows, info.load_seq, info.load_id
@@ -385,6 +452,7 @@ class Loader:
 
     def _load(
         self,
+        found: claims.Claim,
         member: str,
         member_type: str,
         info: ledger.SubmissionInfo,
@@ -398,6 +466,7 @@ class Loader:
         store.write_submission(
             self.wh, info, "loading", (validation.records, 0, 0, 0), {}, None, self.clock()
         )
+        claims.note_writes(found)  # from here a failed attempt may have written rows: no give-up
         store.write_load(
             self.wh,
             member=member,
@@ -476,3 +545,13 @@ class Loader:
         return Outcome(
             area.code, found.base, status, info.load_id, *counts, receipt["dq_score"], archived
         )
+
+
+def _reason(exc: BaseException) -> str:
+    """What a member's receipt may say about a failure on the exchange's side (no class names,
+    no data: the log has the details)."""
+    if isinstance(exc, ValidatorFailed):
+        return "the validation process failed"
+    if isinstance(exc, WarehouseError):
+        return "a warehouse write failed"
+    return "an internal error"

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from exchange.domain import FIRST_DAY, LAST_DAY
 from ingest.spec import COLUMNS, FILE_NAME_PATTERN, SPEC
 
 #: A data file larger than this (once decompressed) is refused with F116: one string column of a
@@ -78,6 +79,8 @@ def parse_file_name(name: str) -> FileName | None:
         day = dt.datetime.strptime(match["date"], "%Y%m%d").date()
     except ValueError:
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return None  # no date the warehouse could store: F101
     return FileName(name, match["member"], day, int(match["seq"]), bool(match["gz"]))
 
 
@@ -136,6 +139,14 @@ def parse_control(raw: bytes | None) -> tuple[Control | None, list[FileIssue]]:
             day = None
         if day is None:
             issues.append(bad("as_of", "not a date YYYY-MM-DD", as_of))
+        elif not FIRST_DAY <= day <= LAST_DAY:
+            issues.append(
+                bad(
+                    "as_of",
+                    f"not a date from {FIRST_DAY} to {LAST_DAY} (what the exchange stores)",
+                    as_of,
+                )
+            )
     if issues:
         return None, issues
     assert isinstance(spec, str) and isinstance(name, str) and isinstance(sha, str)

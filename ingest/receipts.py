@@ -32,7 +32,8 @@ import pyarrow.csv as pa_csv
 from exchange.registry.submissions import SubmissionInfo
 from ingest.dq import counts_by_code
 from ingest.issues import IssueSink
-from ingest.parse import parse_control, parse_file_name
+from ingest.limits import Limits
+from ingest.parse import FileIssue, FileName, check_control, parse_control, parse_file_name
 from ingest.rules import ISSUE_SCHEMA, RULES, Severity
 from ingest.validate import ROW_SCHEMA, Validation
 
@@ -218,17 +219,49 @@ def for_duplicate(
 def missing_data(data_name: str, control: bytes, *, waited_hours: float) -> Validation:
     """The validation of a control file whose data file never arrived (F117): the control file's
     own issues (F103, F105) besides, nothing read, nothing loaded; status ``rejected``."""
-    name = parse_file_name(data_name)
+    issue = FileIssue("F117", field="file", value=data_name, params={"hours": f"{waited_hours:g}"})
+    return file_rejected(data_name, control, [issue], EMPTY_SHA256, check=False)
+
+
+def file_rejected(
+    data_name: str,
+    control: bytes,
+    issues: list[FileIssue],
+    sha256: str,
+    *,
+    file_name: FileName | None = None,
+    check: bool = True,
+) -> Validation:
+    """The validation of a file rejected before its records were read (a bound crossed as it
+    streamed, a failed validation, a missing data file): ``issues``, then the file name's and
+    the control file's own problems (F101–F106, F114 with ``check``); nothing read or loaded."""
+    name = file_name or parse_file_name(data_name)
     parsed, control_issues = parse_control(control)
+    found = list(issues)
+    if check and name is None:
+        found.append(FileIssue("F101", value=data_name))
+    found += control_issues
+    if check and parsed is not None:
+        found += check_control(parsed, data_name, sha256, None, name.file_date if name else None)
     sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
-    sink.add_file("F117", field="file", value=data_name, params={"hours": f"{waited_hours:g}"})
-    for issue in control_issues:
+    for issue in found:
         sink.add_file(
             issue.code, field=issue.field, value=issue.value, line=issue.line, params=issue.params
         )
     file_date = name.file_date if name else parsed.as_of if parsed else None
-    return Validation(
-        data_name, name, EMPTY_SHA256, 0, ROW_SCHEMA.empty_table(), sink.table(), file_date
+    return Validation(data_name, name, sha256, 0, ROW_SCHEMA.empty_table(), sink.table(), file_date)
+
+
+def control_too_large(size: int, limits: Limits) -> FileIssue:
+    """F103 for a control file too large to be read."""
+    return FileIssue(
+        "F103",
+        value=f"{size} bytes",
+        params={
+            "problem": f"larger than {limits.max_control_bytes} bytes",
+            "allowed": "a small JSON object (spec, file, sha256, records, as_of)",
+            "key": "",
+        },
     )
 
 

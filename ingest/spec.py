@@ -10,7 +10,7 @@ Invariants:
   their :mod:`exchange.pseudonym` mask.
 * Choices DOMAIN.md leaves open are written here and in ``docs/rules.md``: amounts, counts,
   status and frequency are required on ``A`` records (the warehouse columns are not nullable);
-  dates must lie in 1900–2199; free text is limited in length.
+  dates must lie in 1970-01-01–2149-06-06 (what the warehouse stores); free text is limited in length.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from enum import StrEnum
 
 from exchange import regions
 from exchange.domain import (
+    FIRST_DAY,
+    LAST_DAY,
     LOANS_V1_COLUMNS,
     MEMBER_CODE_PATTERN,
     SPEC_LOANS_V1,
@@ -41,8 +43,9 @@ FILE_NAME_PATTERN = re.compile(
 )
 FILE_NAME_FORMAT = "<MEMBER>_<YYYYMMDD>_<SEQ>.loans.csv[.gz]"
 
-#: Dates outside these years are refused as implausible (a typo such as 0202-01-31 or 2922-…).
-MIN_YEAR, MAX_YEAR = 1900, 2199
+#: Dates outside the range the warehouse stores are refused (V205): a typo such as 0202-01-31 or
+#: 2922-…, or a date no ClickHouse ``Date`` column can hold (exchange.domain.FIRST_DAY/LAST_DAY).
+MIN_DAY, MAX_DAY = FIRST_DAY, LAST_DAY
 #: Decimal(18, 2) in the warehouse: at most 16 digits before the point.
 MAX_DECIMAL = Decimal("9999999999999999.99")
 
@@ -109,7 +112,7 @@ class Column:
                 return f"one of {len(self.allowed)} codes such as {', '.join(self.allowed[:3])}"
             return "one of " + ", ".join(self.allowed)
         if self.kind is Kind.DATE:
-            return f"an ISO date YYYY-MM-DD in {MIN_YEAR}–{MAX_YEAR}"
+            return f"an ISO date YYYY-MM-DD from {MIN_DAY} to {MAX_DAY}"
         if self.kind in (Kind.DECIMAL, Kind.INTEGER):
             what = (
                 "a decimal number with at most 2 decimal places"

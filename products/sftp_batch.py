@@ -13,6 +13,8 @@ its ``outbox/``. docs/api.md ("Batch by SFTP") is the members' description.
   checks per row (codes in the result), reciprocity, the same inquiry log (product ``BATCH``,
   ``api_key_id = "sftp"``, audit actor ``sftp:<CODE>``) and so the same billing. The member's
   SFTP account is its authority, as for uploads; a member that is not ACTIVE is refused.
+* Each file is handled on its own: one that cannot be read for any unforeseen reason is refused
+  (``BATCH_FILE_INVALID``) and the scan goes on with the member's other files and other members.
 * File-level refusals (bad control file, wrong checksum, purpose, header, too many rows,
   reciprocity) are a receipt with ``status = "rejected"`` and ``error`` in the API's shape; no
   job runs and nothing is billed. A control file waiting for its data file waits ``[ingest]
@@ -46,7 +48,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exchange.domain import MemberStatus, Purpose
+from exchange.domain import FIRST_DAY, MemberStatus, Purpose
 from exchange.registry import db as registry_db
 from exchange.registry import get_member
 from exchange.registry.errors import MemberNotFound
@@ -129,6 +131,10 @@ def _control(raw: bytes, data: Path, digest: str) -> tuple[Purpose, dt.date, int
         as_of = dt.date.fromisoformat(doc["as_of"]) if doc.get("as_of") else today_cst()
     except (TypeError, ValueError):
         raise Refused("as_of must be a date YYYY-MM-DD", code="INVALID", field="as_of") from None
+    latest = today_cst() + dt.timedelta(days=1)
+    if not FIRST_DAY <= as_of <= latest:
+        raise Refused(f"as_of must be a date from {FIRST_DAY} to {latest}", code="INVALID",
+                      field="as_of")  # fmt: skip
     records = doc.get("records")
     if records is not None and (not isinstance(records, int) or isinstance(records, bool)):
         raise Refused("records must be a whole number", code="BATCH_CONTROL_INVALID",
@@ -202,7 +208,11 @@ class SftpBatches:
     # -- finding and submitting ----------------------------------------------------------------
 
     def scan(self) -> int:
-        """Submit (or refuse) every complete batch file waiting; return how many were taken."""
+        """Submit (or refuse) every complete batch file waiting; return how many were taken.
+
+        Each member and each file on its own: a file that cannot be handled (whatever the
+        reason) is refused with its own coded receipt (``BATCH_FILE_INVALID``) and the scan goes
+        on with the other files and members."""
         taken = 0
         for code in members(self.members_root):
             if self._stopping.is_set():
@@ -212,13 +222,34 @@ class SftpBatches:
                 found = sorted(
                     p for p in area.inbox.iterdir() if is_control(p.name) and p.is_file()
                 )
-            except FileNotFoundError:
+            except OSError:
                 continue
             for control in found:
-                data = batch_file(area.inbox, control)
-                if data is not None:
-                    taken += self._take(area, control, data)
+                try:
+                    data = batch_file(area.inbox, control)
+                    if data is not None:
+                        taken += self._take_isolated(area, control, data)
+                except Exception as exc:  # one member's file never stops the others
+                    log.error("member %s: batch control %s not handled (%s)", area.code,
+                              control.name, type(exc).__name__)  # fmt: skip
         return taken
+
+    def _take_isolated(self, area: MemberArea, control: Path, data: Path) -> int:
+        """:meth:`_take`, with anything unexpected answered as a refusal of this file alone."""
+        try:
+            return self._take(area, control, data)
+        except Exception as exc:
+            log.error(
+                "member %s: batch file %s could not be read (%s); refused",
+                area.code, data.name, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG),
+            )  # fmt: skip
+            self._refuse(area, base_name(control.name), control, data, Refused(
+                f"{data.name} could not be read as a batch file (header "
+                "id_type,id_number,consent_ref[,name], RFC 4180 CSV in UTF-8, one borrower per "
+                "line); correct it and upload it again with its control file",
+                code="BATCH_FILE_INVALID", field="file",
+            ))  # fmt: skip
+            return 1
 
     def _take(self, area: MemberArea, control: Path, data: Path) -> int:
         base = base_name(control.name)

@@ -22,8 +22,9 @@ from exchange.pseudonym import check_id
 from ingest import catalogue
 from ingest.history import apply_reference
 from ingest.identity import check_ids
-from ingest.parse import parse_file_name, read_records
-from ingest.receipts import missing_data
+from ingest.limits import Limits, scan
+from ingest.parse import FileIssue, parse_file_name, read_records
+from ingest.receipts import file_rejected, missing_data
 from ingest.rules import BY_NAME, CATALOGUE, CLASS_PREFIX, ISSUE_SCHEMA, LOADER_ONLY, RULES
 from ingest.validate import ACCEPTED_SCHEMA, Validation, validate_submission
 
@@ -32,8 +33,9 @@ CASES = ROOT / "tests" / "cases" / "rules"
 MANIFEST = json.loads((CASES / "manifest.json").read_text(encoding="utf-8"))
 #: Codes only the loader can decide; at this level they are reached through its inputs
 #: (F115: ``received_sha256``, the hashes of files already received; F117: a case without data,
-#: answered as the loader answers a control file whose data file never arrived).
-DECIDED_BY_LOADER = {"F115", "F117"}
+#: answered as the loader answers a control file whose data file never arrived; F118/F119: the
+#: loader's streaming bounds; F120/F121: its memory-bounded child and its attempts).
+DECIDED_BY_LOADER = {"F115", "F117", "F118", "F119", "F120", "F121"}
 FULL_RIC = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
@@ -81,11 +83,24 @@ def _hashed_members(path: Path) -> pa.Table:
 
 
 def run_case(case: dict[str, Any]) -> Validation:
+    """A case as the loader answers it: the streaming bounds first (``limits``), an answer only
+    the loader gives (``loader_issue``: its memory-bounded child, its attempts), else the
+    validator on the bytes."""
     defaults = MANIFEST["defaults"]
     name = case.get("file_name", defaults["file_name"])
     if case["data"] is None:
         return missing_data(name, (CASES / case["control"]).read_bytes(), waited_hours=24)
     data = (CASES / case["data"]).read_bytes()
+    ctl = control_for(name, data, _data_count(data, name.endswith(".gz")))
+    sha = __import__("hashlib").sha256(data).hexdigest()
+    if "limits" in case:
+        found = scan(CASES / case["data"], compressed=name.endswith(".gz"),
+                     limits=Limits(**case["limits"]))  # fmt: skip
+        assert found.issue is not None and found.sha256 == sha
+        return file_rejected(name, ctl, [found.issue], sha)
+    if "loader_issue" in case:
+        issue = FileIssue(**case["loader_issue"])
+        return file_rejected(name, ctl, [issue], sha)
     control_spec = case.get("control")
     if isinstance(control_spec, str):
         control = (CASES / control_spec).read_bytes()

@@ -52,6 +52,7 @@ def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None =
     from exchange.registry import db as registry_db
     from ingest.loader import Loader, LoaderConfig
     from ingest.settings import from_settings
+    from ingest.worker import IsolatedValidator
     from warehouse import MigrationError, pending
 
     s = ctx.settings
@@ -63,13 +64,15 @@ def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None =
             "`jdx warehouse migrate`) before loading"
         )
     _, ingest = from_settings(s)
+    pepper = load_pepper(s)
     return Loader(
         LoaderConfig.from_settings(ingest, dq_window_days=s.api.reciprocity_days),
         registry_url=s.registry_url,
         warehouse=wh,
-        pseudonymiser=Pseudonymiser(load_pepper(s)),
+        pseudonymiser=Pseudonymiser(pepper),
         archive_keys=archive_keyring(ctx),
         stopping=stopping,
+        validator=IsolatedValidator(pepper, memory_mb=ingest.validate_memory_mb),
     )
 
 

@@ -1,0 +1,262 @@
+"""Validation of a member's file in a child process with a memory bound.
+
+Parsing and validating a file costs memory in proportion to what the member sent. In the
+process that serves everybody (``jdx serve``: SFTP, loader, API), one hostile or careless file
+could take all of it and the kernel would stop the whole exchange. So the loader's
+:class:`IsolatedValidator` hands each file to a child process (``python -m ingest.worker``) and
+watches it:
+
+* the child reads the data file itself and runs :func:`ingest.validate.validate_submission`;
+  the :class:`~ingest.validate.Validation` comes back over a pipe (pickled Arrow tables);
+* its resident memory is read from ``/proc`` every 20 ms; above ``memory_mb`` the child is
+  killed and the file answered F120 (:class:`MemoryLimit`, terminal: the same file would do it
+  again); a child that dies otherwise or outlives ``timeout`` raises :class:`ValidatorFailed`
+  (counted by the loader's attempts, :mod:`ingest.loader`);
+* a child is reused for the next file, and replaced after a file that grew it beyond a quarter
+  of ``memory_mb`` (so an idle exchange does not keep a big child's memory); the pepper reaches
+  it over the pipe, never through its command line or environment;
+* a stop request (``stopping``) kills the child and raises :class:`ingest.store.Abandoned`: the
+  claim is resumed at the next start, as for any interrupted load.
+
+:class:`InProcessValidator` is the same interface without the child (tools and tests that
+validate trusted files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+from exchange.errors import JdxError
+from exchange.pseudonym import Pseudonymiser
+
+POLL = 0.02
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a validator needs to validate one submission."""
+
+    data_name: str
+    data_path: str
+    control: bytes
+    uploader: str
+    sha256: str
+    max_bytes: int
+
+
+class MemoryLimit(JdxError):
+    """The file needed more memory than one file may use (terminal: F120)."""
+
+    code = "ING030"
+
+    def __init__(self, message: str, *, peak_mb: float) -> None:
+        super().__init__(message)
+        self.peak_mb = peak_mb
+
+
+class ValidatorFailed(JdxError):
+    """The child died or timed out for another reason (counted as a failed attempt)."""
+
+    code = "ING031"
+
+
+class Validator(Protocol):
+    def validate(self, request: Request, stopping: threading.Event) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessValidator:
+    """Validation in the calling process (no memory bound)."""
+
+    def __init__(self, pseudonymiser: Pseudonymiser) -> None:
+        self.pseudonymiser = pseudonymiser
+
+    def validate(self, request: Request, stopping: threading.Event) -> Any:
+        return _validate(request, self.pseudonymiser)
+
+    def close(self) -> None:
+        pass
+
+
+def _validate(request: Request, pseudonymiser: Pseudonymiser) -> Any:
+    from ingest.validate import validate_submission
+
+    data = Path(request.data_path).read_bytes()
+    return validate_submission(
+        request.data_name,
+        data,
+        request.control,
+        uploader=request.uploader,
+        pseudonymiser=pseudonymiser,
+        sha256=request.sha256,
+        max_bytes=request.max_bytes,
+    )
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class _Child:
+    def __init__(self, pepper: bytes) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest.worker", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.send = Connection(to_child_w, readable=False)
+        self.recv = Connection(from_child_r, writable=False)
+        self.send.send(("pepper", pepper))
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        for conn in (self.send, self.recv):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+class IsolatedValidator:
+    """Validation in a watched child process, one child per calling thread (see the module doc)."""
+
+    def __init__(self, pepper: bytes, *, memory_mb: int, timeout: float = 3600.0) -> None:
+        self._pepper = pepper
+        self.memory_mb = memory_mb
+        self.timeout = timeout
+        self._local = threading.local()
+        self._children: set[_Child] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"IsolatedValidator(memory_mb={self.memory_mb}, pepper=***)"
+
+    def _child(self) -> _Child:
+        child: _Child | None = getattr(self._local, "child", None)
+        if child is None or child.proc.poll() is not None:
+            if child is not None:
+                self._drop(child)
+            child = _Child(self._pepper)
+            self._local.child = child
+            with self._lock:
+                self._children.add(child)
+        return child
+
+    def _drop(self, child: _Child) -> None:
+        child.kill()
+        with self._lock:
+            self._children.discard(child)
+        if getattr(self._local, "child", None) is child:
+            self._local.child = None
+
+    def validate(self, request: Request, stopping: threading.Event) -> Any:
+        from ingest.store import Abandoned
+
+        child = self._child()
+        limit = self.memory_mb << 20
+        try:
+            child.send.send(("validate", request))
+        except OSError as exc:
+            self._drop(child)
+            raise ValidatorFailed(f"the validation process could not be reached ({exc})") from None
+        started, peak = time.monotonic(), 0
+        while True:
+            try:
+                ready = child.recv.poll(POLL)
+            except OSError:
+                ready = False
+            if ready:
+                try:
+                    kind, payload = child.recv.recv()
+                except (EOFError, OSError):
+                    kind, payload = "died", None
+                break
+            peak = max(peak, rss_bytes(child.proc.pid))
+            if peak > limit:
+                self._drop(child)
+                raise MemoryLimit(
+                    f"validating {request.data_name} needed more than {self.memory_mb} MiB",
+                    peak_mb=peak / 2**20,
+                )
+            if stopping.is_set():
+                self._drop(child)
+                raise Abandoned
+            if child.proc.poll() is not None:
+                kind, payload = "died", None
+                break
+            if time.monotonic() - started > self.timeout:
+                self._drop(child)
+                raise ValidatorFailed(f"validation took longer than {self.timeout:g} s")
+        if kind == "ok":
+            if rss_bytes(child.proc.pid) > limit // 4:
+                self._drop(child)  # give a big child's memory back
+            return payload
+        code = child.proc.poll()
+        self._drop(child)
+        if kind == "memory":
+            raise MemoryLimit(
+                f"validating {request.data_name} ran out of memory", peak_mb=peak / 2**20
+            )
+        if kind == "died":
+            raise ValidatorFailed(f"the validation process ended (exit status {code})")
+        raise ValidatorFailed(f"validation failed ({payload})")
+
+    def close(self) -> None:
+        with self._lock:
+            children = list(self._children)
+            self._children.clear()
+        for child in children:
+            child.kill()
+
+
+def main(argv: list[str]) -> None:
+    """The child: validate requests from the parent until its pipe closes."""
+    incoming = Connection(int(argv[0]), writable=False)
+    outgoing = Connection(int(argv[1]), readable=False)
+    pseudonymiser: Pseudonymiser | None = None
+    while True:
+        try:
+            kind, payload = incoming.recv()
+        except (EOFError, OSError):
+            return
+        if kind == "pepper":
+            pseudonymiser = Pseudonymiser(payload)
+            continue
+        assert pseudonymiser is not None
+        try:
+            result = _validate(payload, pseudonymiser)
+        except MemoryError:
+            outgoing.send(("memory", None))
+            continue
+        except Exception as exc:  # the parent decides; only the class name, never data
+            outgoing.send(("error", type(exc).__name__))
+            continue
+        outgoing.send(("ok", result))
+        del result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
