@@ -78,6 +78,15 @@ class RegistrySettings(_Section):
         "Default: sqlite:///<home>/registry.sqlite3. PostgreSQL: postgresql+psycopg://user:pw@host/db.",
     )
     echo: bool = Field(False, description="Log every SQL statement (never use in production).")
+    audit_anchor_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="Seconds between anchors of the audit chain's head while jdx serve runs: "
+        "the head signed with the release key and appended to <home>/audit/anchors.jsonl, "
+        "outside the database (jdx audit verify checks them). Entries newer than the latest "
+        "anchor are protected from the next one on.",
+    )
 
 
 class WarehouseSettings(_Section):

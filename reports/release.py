@@ -142,6 +142,7 @@ def build(
 ) -> BuildResult:
     """Build the release of ``month`` (first day) from ``wh``; see the module docstring."""
     from exchange import audit
+    from exchange.anchor import anchor, anchor_path
     from exchange.keyfiles import load_signing_key
     from exchange.registry import db as registry_db
 
@@ -181,7 +182,8 @@ def build(
     )
     version = (same_month[-1].version + 1) if same_month else 1
     with registry_db.session(settings.registry_url, readonly=True) as db:
-        head_seq, head_hash = audit.head(db)
+        anchored = anchor(db, signing_key, anchor_path(settings.home))  # carried by the release
+    head_seq, head_hash = (anchored.seq, anchored.hash) if anchored else (0, audit.GENESIS_HASH)
     created_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     releases.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,14 @@ import json
 import threading
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from exchange import audit
+from exchange import anchor, audit
 from exchange.domain import ApiProduct
 from exchange.registry import db as registry_db
 
@@ -170,3 +172,43 @@ def test_missing_head_row_is_reported(registry: str) -> None:
     assert verify(registry).broken_seq == 3
     with pytest.raises(audit.AuditHeadMissing), registry_db.session(registry) as db:
         audit.append(db, actor="ops", action="test.step", obj="x")
+
+
+def test_an_anchor_catches_entries_cut_from_the_end_with_the_head_rewritten(
+    registry: str, tmp_path: Path
+) -> None:
+    """Deleting the last entries and rewriting ``audit_head`` to match passes ``verify``; the
+    signed anchor outside the database does not."""
+    key = Ed25519PrivateKey.generate()
+    path = anchor.anchor_path(tmp_path)
+    entries = fill(registry, 5)
+    with registry_db.session(registry, readonly=True) as db:
+        first = anchor.anchor(db, key, path)
+        assert anchor.anchor(db, key, path) == first  # the head did not move: no new line
+    assert first is not None and (first.seq, first.hash) == (5, entries[-1].hash)
+    fill(registry, 2)
+    with registry_db.session(registry, readonly=True) as db:
+        assert anchor.anchor(db, key, path).seq == 7
+        assert str(anchor.check(db, key.public_key(), path)) == (
+            "2 anchor(s) hold, the latest at seq 7"
+        )
+    sql(registry, "DELETE FROM audit_entries WHERE seq > 4")
+    sql(registry, "UPDATE audit_head SET seq = 4, hash = :h WHERE id = 1", h=entries[3].hash)
+    assert verify(registry).ok  # the chain alone cannot tell
+    with registry_db.session(registry, readonly=True) as db:
+        found = anchor.check(db, key.public_key(), path)
+    assert not found.ok and "entry 5" in str(found) and "removed from the end" in str(found)
+
+
+def test_a_forged_or_rewritten_anchor_is_refused(registry: str, tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    path = anchor.anchor_path(tmp_path)
+    fill(registry, 3)
+    with registry_db.session(registry, readonly=True) as db:
+        anchor.anchor(db, key, path)
+        assert anchor.check(db, key.public_key(), path).ok
+        other = Ed25519PrivateKey.generate().public_key()
+        assert "no valid signature" in str(anchor.check(db, other, path))
+    sql(registry, "UPDATE audit_entries SET hash = :h WHERE seq = 3", h="f" * 64)
+    with registry_db.session(registry, readonly=True) as db:
+        assert "the chain was rewritten" in str(anchor.check(db, key.public_key(), path))

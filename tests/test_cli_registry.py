@@ -193,7 +193,7 @@ def test_audit_show_and_verify(registry: str) -> None:
     ok("member", "suspend", "CF001", "--reason", "audit")
     ok("member", "reinstate", "CF001")
     verified = ok("audit", "verify")
-    assert re.fullmatch(r"ok: 3 entries, head [0-9a-f]{64}\n", verified)
+    assert re.fullmatch(r"ok: 3 entries, head [0-9a-f]{64}; no anchor yet .*\n", verified)
     shown = ok("audit", "show", "--limit", "2")
     assert "member.suspend" in shown and "member.reinstate" in shown and "member.add" not in shown
     entries = json.loads(ok("audit", "show", "--json"))

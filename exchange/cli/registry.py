@@ -378,19 +378,52 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @pass_ctx
 def audit_verify(ctx: Context) -> None:
-    """Check every link of the audit chain; exit 1 naming the first broken one.
+    """Check every link of the audit chain and its anchors; exit 1 naming the first broken one.
 
-    Finds edited, removed, inserted or reordered entries and entries removed from the end.
-    Prints "ok: N entries, head <hash>" when the chain is whole.
+    Finds edited, removed, inserted or reordered entries and entries removed from the end; and,
+    against the signed anchors in <home>/audit/anchors.jsonl (outside the database), entries
+    removed from the end with the head rewritten to match. Prints "ok: N entries, head <hash>;
+    K anchor(s) hold …" when the chain is whole.
     """
+    from exchange.anchor import anchor_path, check
+    from exchange.keyfiles import load_signing_key
+
+    path = anchor_path(ctx.settings.home)
     with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
         result = audit.verify(db)
+        anchored = (
+            check(db, load_signing_key(ctx.settings).public_key(), path) if path.exists() else None
+        )
     if not result.ok:
         raise audit.AuditChainBroken(
             f"audit chain broken at seq {result.broken_seq}: {result.reason} "
             f"({result.checked} earlier entr{'y' if result.checked == 1 else 'ies'} verified)"
         )
-    click.echo(str(result))
+    if anchored is not None and not anchored.ok:
+        raise audit.AuditChainBroken(
+            f"audit chain does not match its anchors ({path}): {anchored.reason}"
+        )
+    click.echo(f"{result}; {anchored or 'no anchor yet (jdx audit anchor, jdx serve, releases)'}")
+
+
+@audit_group.command("anchor")
+@pass_ctx
+def audit_anchor(ctx: Context) -> None:
+    """Sign the chain's head with the release key and append it to <home>/audit/anchors.jsonl.
+
+    jdx serve does this every [registry] audit_anchor_seconds and releases do it too; copy the
+    file to write-once storage to keep it out of reach of the database's administrators.
+    """
+    from exchange.anchor import anchor, anchor_path
+    from exchange.keyfiles import load_signing_key
+
+    key = load_signing_key(ctx.settings)
+    with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+        found = anchor(db, key, anchor_path(ctx.settings.home))
+    if found is None:
+        click.echo("the audit chain is empty: nothing to anchor")
+        return
+    click.echo(f"anchored seq {found.seq}, hash {found.hash} at {found.ts}")
 
 
 @audit_group.command("show")

@@ -127,6 +127,8 @@ def serve_cmd(
     (<base>.batch.csv + .ctl) uploaded into inbox/. A kill -9 is safe: interrupted loads resume,
     with the same load sequence, at the next start.
     """
+    from exchange.anchor import AnchorService, anchor_path
+    from exchange.keyfiles import load_signing_key
     from ingest.service import LoaderService, SftpService, run
     from products.service import ProductService
 
@@ -158,7 +160,13 @@ def serve_cmd(
         )
         click.echo(f"jdx serve: data directory {s.home}")
         click.echo(f"warehouse: {where}, database {wh.database}")
-        run([loading, SftpService(server), api], stop, say=click.echo)
+        anchors = AnchorService(
+            s.registry_url,
+            load_signing_key(s),
+            anchor_path(s.home),
+            s.registry.audit_anchor_seconds,
+        )
+        run([anchors, loading, SftpService(server), api], stop, say=click.echo)
 
 
 @click.group("ingest")
