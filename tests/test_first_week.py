@@ -30,22 +30,14 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import re
 import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from loanfiles import control_for, csv_bytes, make_ric, record
-from test_ingest_e2e import JDX, environment, make_key
-from test_sftp import openssh_batch
+from loanfiles import csv_bytes, make_ric, record
+from serve_support import Exchange, running_exchange
 
 from exchange.domain import CST
 
@@ -60,116 +52,11 @@ TODAY = dt.datetime.now(CST).date()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
 
-@dataclass
-class Exchange:
-    home: Path
-    proc: subprocess.Popen[str]
-    sftp_port: int
-    api: str
-    keys: dict[str, Path]
-    tokens: dict[str, str]
-    output: list[str] = field(default_factory=list)
-
-    def sftp(self, member: str, *commands: str) -> subprocess.CompletedProcess[str]:
-        return openssh_batch(
-            self.home / f"batch-{member}",
-            commands,
-            key=self.keys[member],
-            port=self.sftp_port,
-            member=member,
-            known_hosts=self.home / "known_hosts",
-        )
-
-    def upload(self, member: str, local: Path, records: int, as_of: dt.date) -> None:
-        """Data file then control file, each uploaded as .tmp and renamed (as jdx submit does)."""
-        ctl = local.with_name(local.name.split(".")[0] + ".ctl")
-        ctl.write_bytes(
-            control_for(local.name, local.read_bytes(), records, as_of=as_of.isoformat())
-        )
-        done = self.sftp(
-            member,
-            f"put {local} inbox/{local.name}.tmp",
-            f"rename inbox/{local.name}.tmp inbox/{local.name}",
-            f"put {ctl} inbox/{ctl.name}.tmp",
-            f"rename inbox/{ctl.name}.tmp inbox/{ctl.name}",
-        )
-        assert done.returncode == 0, done.stderr
-
-    def fetch(self, member: str, name: str, local: Path, timeout: float = 90.0) -> Path:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.sftp(member, f"get outbox/{name} {local}").returncode == 0:
-                return local
-            time.sleep(0.3)
-        pytest.fail(f"no outbox/{name} for {member} within {timeout} s: {self.output}")
-
-    def receipt(self, member: str, name: str, local: Path) -> dict[str, Any]:
-        return dict(json.loads(self.fetch(member, name, local).read_text()))
-
-    def client(self, member: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.api,
-            headers={"Authorization": f"Bearer {self.tokens[member]}"},
-            timeout=60,
-        )
-
-
-def _jdx(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*JDX, *args], env=_env(home), capture_output=True, text=True, timeout=120
-    )
-
-
-def _env(home: Path) -> dict[str, str]:
-    return {**environment(home), "JDX_API_RECIPROCITY_CACHE_SECONDS": "0"}
-
-
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
-    root = tmp_path_factory.mktemp("first_week")
-    home = root / "home"
-    assert _jdx(home, "init").returncode == 0
     members = {"NEWCO": (TODAY, "MICROLOAN"), "OLDCO": (dt.date(2020, 1, 2), "CONSUMER_FINANCE")}
-    keys: dict[str, Path] = {}
-    tokens: dict[str, str] = {}
-    for code, (joined, kind) in members.items():
-        added = _jdx(home, "member", "add", code, "--name", f"{code} Ltd", "--type", kind,
-                     "--joined", joined.isoformat())  # fmt: skip
-        assert added.returncode == 0, added.stderr
-        folder = root / code
-        folder.mkdir()
-        private, public = make_key(folder)
-        assert _jdx(home, "key", "add-ssh", code, str(public)).returncode == 0
-        keys[code] = private
-        issued = _jdx(home, "key", "issue-api", code, "--product", "multi_loan", "--product",
-                      "batch", "--product", "usage")  # fmt: skip
-        assert issued.returncode == 0, issued.stderr
-        tokens[code] = issued.stdout.strip()
-    proc = subprocess.Popen(
-        [*JDX, "serve"], env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    sftp_port, api = 0, ""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        output.append(line.rstrip())
-        if found := re.match(r"sftp: 127\.0\.0\.1:(\d+), host key", line):
-            sftp_port = int(found.group(1))
-        if found := re.match(r"api: (http://127\.0\.0\.1:\d+) ", line):
-            api = found.group(1)
-        if line.startswith("serving"):
-            break
-    assert sftp_port and api, output
-    try:
-        yield Exchange(home, proc, sftp_port, api, keys, tokens, output)
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)  # only if it did not stop: this test's own process
-            proc.wait(timeout=30)
+    with running_exchange(tmp_path_factory.mktemp("first_week"), members) as exchange:
+        yield exchange
 
 
 def _rec(account: str, id_number: str, day: dt.date) -> dict[str, str]:
