@@ -20,6 +20,7 @@ PEPPER_FILE = "pepper"
 SIGNING_KEY_FILE = "signing_key.pem"
 ARCHIVE_KEY_FILE = "archive_key"
 ARCHIVE_PREVIOUS_FILE = "archive_key.previous"
+ADMIN_TOKEN_FILE = "admin_token"
 MIN_PEPPER_BYTES = 32
 ARCHIVE_KEY_BYTES = 32
 
@@ -58,7 +59,23 @@ def ensure_secrets(settings: Settings) -> list[Path]:
     if settings.secrets.archive_key is None and not (d / ARCHIVE_KEY_FILE).exists():
         _write_private(d / ARCHIVE_KEY_FILE, _random.token_hex(ARCHIVE_KEY_BYTES).encode() + b"\n")
         created.append(d / ARCHIVE_KEY_FILE)
+    created += ensure_admin_token(settings)
     return created
+
+
+def ensure_admin_token(settings: Settings) -> list[Path]:
+    """Generate the admin channel's token if it is neither configured nor on disk (``jdx serve``
+    calls this too, so a data directory from before the admin channel gets one)."""
+    path = settings.secrets_dir / ADMIN_TOKEN_FILE
+    if settings.secrets.admin_token is not None or path.exists():
+        return []
+    _write_private(path, _random.token_urlsafe(32).encode() + b"\n")
+    return [path]
+
+
+def load_admin_token(settings: Settings) -> str:
+    """The admin channel's staff token (``jdx init`` generates it)."""
+    return _read(settings, "admin_token", ADMIN_TOKEN_FILE)
 
 
 def _read(settings: Settings, field: str, filename: str) -> str:

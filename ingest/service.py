@@ -1,8 +1,5 @@
-"""Long-running services of ``jdx serve`` and how they are composed.
-
-A :class:`Service` starts, says what it serves and where, and stops. :func:`run` starts services
-in order, waits for a stop request (SIGTERM/SIGINT in the CLI) and stops them in reverse order, so
-later issues add the API or the dashboards as one more service in the list.
+"""The ingest stage's long-running services (each a :class:`runtime.services.Service`: started
+once, stopped once, saying what it serves; ``runtime`` composes and runs them).
 
 :class:`LoaderService` runs the :class:`~ingest.loader.Loader` on worker threads;
 :class:`SftpService` is the members' SFTP server.
@@ -31,9 +28,9 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ingest import archive
 from ingest.claims import is_control
@@ -49,20 +46,6 @@ _DIGITS = re.compile(r"[0-9]{11,}")
 def redact(text: str) -> str:
     """``text`` without runs of 11+ digits (identity or mobile numbers quoted by an error)."""
     return _DIGITS.sub("<digits>", text)[:300]
-
-
-class Service(Protocol):
-    """Something ``jdx serve`` runs: started once, stopped once."""
-
-    name: str
-
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = 10.0) -> None: ...
-
-    def describe(self) -> list[str]:
-        """Lines saying what the service serves and where (printed at start)."""
-        ...
 
 
 class LoaderService:
@@ -241,37 +224,6 @@ class LoaderService:
                         self._queued.add(member)
                         self._queue.put(member)
                     self._idle.notify_all()
-
-
-def run(
-    services: Sequence[Service],
-    stop: threading.Event,
-    *,
-    say: Callable[[str], None] = print,
-    timeout: float = 10.0,
-) -> None:
-    """Start ``services`` in order, print what they serve, wait for ``stop``, stop them in reverse.
-
-    If one fails to start, those already started are stopped and the error propagates.
-    """
-    started: list[Service] = []
-    try:
-        for service in services:
-            service.start()
-            started.append(service)
-            for line in service.describe():
-                say(line)
-        say("serving; SIGTERM or Ctrl-C stops")
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for service in reversed(started):
-            try:
-                service.stop(timeout)
-            except Exception:
-                log.exception("stopping %s failed", service.name)
-        if started:
-            say("stopped")
 
 
 class SftpService:

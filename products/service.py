@@ -4,7 +4,7 @@ Embedded chDB lets one process own the data directory (DOMAIN.md §7), so the AP
 separate process next to the loader: ``jdx serve`` (the owner) builds one
 :class:`ProductService` with the :class:`~warehouse.Warehouse` it already holds and calls
 :meth:`~ProductService.start` / :meth:`~ProductService.stop`; ``jdx api serve`` does the same
-with a warehouse of its own. It is an :class:`ingest.service.Service` (``name``, ``start``,
+with a warehouse of its own. It is a :class:`runtime.services.Service` (``name``, ``start``,
 ``stop(timeout)``, ``describe``), so ``jdx serve`` runs it in its list after the loader and the
 SFTP server. Interface::
 

@@ -472,8 +472,8 @@ def test_registry_keys_and_suspension(
     registry: str, tmp_path: Path, member_keys: dict[str, MemberKey]
 ) -> None:
     reg = pytest.importorskip("exchange.registry")
-    from exchange.cli.ingest import registry_authorized_keys
     from exchange.registry import db as registry_db
+    from runtime.build import registry_authorized_keys
 
     with registry_db.session(registry) as db:
         reg.add_member(db, code="AAA", name="Member A", type="MICROLOAN", actor="test")

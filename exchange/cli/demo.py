@@ -307,11 +307,10 @@ def upload_over_sftp(
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from exchange import registry
-    from exchange.cli.ingest import build_sftp_server
-    from exchange.cli.serve import build_loader
     from exchange.registry import db as registry_db
     from ingest.service import LoaderService
     from ingest.sftp.client import submit
+    from runtime.build import build_loader, build_sftp_server
 
     s = ctx.settings
     keys_dir = s.home / "demo" / "member-keys"
@@ -335,7 +334,7 @@ def upload_over_sftp(
                 )
                 registry.add_ssh_key(db, code, public.decode() + f" {code}@demo", actor=DEMO_ACTOR)
     stop = threading.Event()
-    loader = build_loader(ctx, wh, stop)  # type: ignore[arg-type]
+    loader = build_loader(ctx.settings, wh, stop)  # type: ignore[arg-type]
     loading = LoaderService(loader, threads=2, poll_interval=1.0)
     server = build_sftp_server(
         s, host="127.0.0.1", port=0, on_file_closed=loading.notify, on_file_renamed=loading.notify

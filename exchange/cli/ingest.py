@@ -7,11 +7,9 @@ removed with ``jdx member``/``jdx key`` commands is refused at once, without a r
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -20,61 +18,15 @@ from typing import TYPE_CHECKING
 import click
 
 from exchange.cli import Context, pass_ctx
-from exchange.settings import Settings
+from runtime.build import build_sftp_server, setup_logging
 
 if TYPE_CHECKING:
-    from ingest.sftp.filesystem import FileEvent
-    from ingest.sftp.server import SFTPLandingServer
-
-
-def registry_authorized_keys(url: str) -> Callable[[str], list[str]]:
-    """``member_code → OpenSSH key lines`` read from the registry now (one short session each)."""
-    from exchange.registry import active_ssh_keys
-    from exchange.registry import db as registry_db
-
-    registry_db.ensure_current(url)  # a missing or outdated registry fails here, not at login
-
-    def authorized_keys(member_code: str) -> list[str]:
-        with registry_db.session(url, readonly=True) as db:
-            return [key.openssh for key in active_ssh_keys(db, member_code)]
-
-    return authorized_keys
+    pass
 
 
 @click.group("sftp")
 def sftp_group() -> None:
     """The members' SFTP landing service (inbox/ and outbox/ per member)."""
-
-
-def setup_logging() -> None:
-    """INFO for the exchange's own loggers (connections, logins, uploads, loads), WARNING else."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("jdx").setLevel(logging.INFO)
-
-
-def build_sftp_server(
-    settings: Settings,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    on_file_closed: FileEvent | None = None,
-    on_file_renamed: FileEvent | None = None,
-) -> SFTPLandingServer:
-    """The members' SFTP server from the settings (``host``/``port`` override them), checking
-    keys against the registry at every login. Used by ``jdx sftp serve`` and ``jdx serve``."""
-    from ingest.settings import from_settings
-    from ingest.sftp.server import SFTPLandingServer
-
-    sftp, ingest = from_settings(settings)
-    if host is not None:
-        sftp = sftp.model_copy(update={"host": host})
-    if port is not None:
-        sftp = sftp.model_copy(update={"port": port})
-    keys = registry_authorized_keys(settings.registry_url)
-    return SFTPLandingServer.from_settings(
-        sftp, ingest, keys, on_file_closed=on_file_closed, on_file_renamed=on_file_renamed
-    )
 
 
 @sftp_group.command("serve")

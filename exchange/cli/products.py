@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from exchange.cli import Context, pass_ctx
-from exchange.errors import InvalidInput
+from exchange.cli.registry import actor_option
+from exchange.cli.runtime import admin_command
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -72,39 +73,19 @@ def billing_group() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Directory for the files (default <home>/statements/<CODE>).",
 )
+@actor_option
 @pass_ctx
-def billing_statement(ctx: Context, code: str, month: str, out_dir: Path | None) -> None:
-    """Write <CODE>_<YYYY-MM>.statement.csv and .pdf from the inquiry log and the price list."""
-    from exchange import audit
-    from exchange.registry import db as registry_db
-    from exchange.registry import get_member
-    from products import billing
-    from warehouse import connect
-
-    if not _MONTH.match(month):
-        raise InvalidInput(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10")
-    s = ctx.settings
-    with registry_db.session(s.registry_url, readonly=True) as db:
-        member = get_member(db, code)
-    prices = billing.load_prices(s.api.price_list)
-    with connect(s.warehouse_dsn, s.warehouse.database, cluster=s.warehouse.cluster) as wh:
-        statement = billing.statement(wh, member.code, member.name, month, prices)
-    folder = out_dir or s.home / "statements" / member.code
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{member.code}_{month}.statement"
-    csv_path, pdf_path = folder / f"{stem}.csv", folder / f"{stem}.pdf"
-    csv_path.write_text(billing.to_csv(statement), encoding="utf-8")
-    pdf_path.write_bytes(billing.to_pdf(statement))
-    with registry_db.session(s.registry_url) as db:
-        audit.append(
-            db,
-            actor="cli",
-            action="billing.statement",
-            obj=f"member:{member.code}",
-            details={"month": month, "total": str(statement.total), "prices": prices.source},
-        )
-    click.echo(f"{csv_path}\n{pdf_path}")
-    click.echo(f"total {statement.total:.2f} {prices.currency} ({prices.source} prices)")
+def billing_statement(
+    ctx: Context, code: str, month: str, out_dir: Path | None, actor: str
+) -> None:
+    """Write <CODE>_<YYYY-MM>.statement.csv and .pdf from the inquiry log and the price list.
+    Runs in jdx serve when it runs (admin channel)."""
+    params = {
+        "member": code,
+        "month": month,
+        "out_dir": str(out_dir.absolute()) if out_dir else None,
+    }
+    admin_command(ctx, "billing.statement", params, actor)
 
 
 @billing_group.command("prices")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from exchange.cli import Context, pass_ctx
+from exchange.cli.registry import actor_option
+from exchange.cli.runtime import admin_command
 
 if TYPE_CHECKING:
     from reports.release import BuildResult
@@ -26,52 +28,25 @@ def report_group() -> None:
 @report_group.command("build")
 @click.option("--month", metavar="YYYY-MM", help="Release month (default: the latest with data).")
 @click.option("--timings", is_flag=True, help="Also print the seconds each stage took.")
+@actor_option
 @pass_ctx
-def build_cmd(ctx: Context, month: str | None, timings: bool) -> None:
+def build_cmd(ctx: Context, month: str | None, timings: bool, actor: str) -> None:
     """Build the release of a month: HTML, PDF, CSV tables, signed manifest.
 
     Writes <releases_dir>/<YYYY-MM>/v<N>/ and never changes an existing version: a rebuild
     after late or corrected data makes version N+1 showing the revisions; a rebuild with
-    unchanged figures writes nothing. Prints the headline and where the release is.
+    unchanged figures writes nothing. Prints the headline and where the release is. Runs in
+    jdx serve when it runs (admin channel), its progress streamed here.
     """
-    from reports.months import parse_month
-    from reports.release import build, latest_month
-    from warehouse import connect
-
-    s = ctx.settings
-    with connect(s.warehouse_dsn, s.warehouse.database, cluster=s.warehouse.cluster) as wh:
-        wanted = parse_month(month) if month else latest_month(wh)
-        result = build(s, wh, wanted)
-    echo_result(result, s.reports.decimals, timings=timings)
+    admin_command(ctx, "report.build", {"month": month, "timings": timings}, actor)
 
 
 def echo_result(result: BuildResult, decimals: int, *, timings: bool = False) -> None:
     """Print what ``jdx report build`` prints (also for ``jdx demo``): where, headline, counts."""
-    from reports.render.html import headline_text
+    from runtime.commands import result_lines
 
-    pub = result.publication
-    assert pub is not None
-    if result.created:
-        click.echo(f"published {result.month} v{result.version}: {result.path}")
-    else:
-        click.echo(
-            f"{result.month}: figures unchanged since v{result.version} ({result.path}); "
-            "nothing written"
-        )
-    for line in headline_text(pub, decimals):
-        click.echo(f"  {line}")
-    protection = pub.protection
-    click.echo(
-        f"  disclosure: {len(protection.status)} cells, {protection.primary} suppressed by the "
-        f"rule, {protection.secondary} to protect them"
-    )
-    if result.created and result.previous:
-        click.echo(f"  revisions against {result.previous.name}: {len(result.revisions)}")
-    for series, adj in pub.seasonal.items():
-        click.echo(f"  seasonal {series}: {adj.method}")
-    if timings:
-        for stage, seconds in result.timings.items():
-            click.echo(f"  {stage:<36} {seconds:8.2f} s")
+    for line in result_lines(result, decimals, timings=timings):
+        click.echo(line)
 
 
 @report_group.command("list")

@@ -14,12 +14,9 @@ while ``jdx serve`` does not.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -27,62 +24,12 @@ from typing import TYPE_CHECKING
 import click
 
 from exchange.cli import Context, pass_ctx
-from exchange.cli.ingest import build_sftp_server, setup_logging
 from exchange.cli.registry import actor_option
+from exchange.cli.runtime import admin_command
+from runtime.build import archive_keyring, build_loader, open_warehouse, setup_logging
 
 if TYPE_CHECKING:
-    from ingest.loader import Loader, Outcome
-    from ingest.sealed import Keyring
-    from warehouse import Warehouse
-
-
-@contextmanager
-def open_warehouse(ctx: Context) -> Iterator[Warehouse]:
-    from warehouse import connect
-
-    s = ctx.settings
-    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
-        yield wh
-
-
-def build_loader(ctx: Context, wh: Warehouse, stopping: threading.Event | None = None) -> Loader:
-    """The loader over ``wh`` with the settings' member areas, registry and pepper."""
-    from exchange.keyfiles import load_pepper
-    from exchange.pseudonym import Pseudonymiser
-    from exchange.registry import db as registry_db
-    from ingest.loader import Loader, LoaderConfig
-    from ingest.settings import from_settings
-    from ingest.worker import IsolatedValidator
-    from warehouse import MigrationError, pending
-
-    s = ctx.settings
-    registry_db.ensure_current(s.registry_url)
-    missing = [m.name for m in pending(wh)]
-    if missing:
-        raise MigrationError(
-            f"the warehouse schema lacks {', '.join(missing)}; run `jdx init` (or "
-            "`jdx warehouse migrate`) before loading"
-        )
-    _, ingest = from_settings(s)
-    pepper = load_pepper(s)
-    return Loader(
-        LoaderConfig.from_settings(ingest, dq_window_days=s.api.reciprocity_days),
-        registry_url=s.registry_url,
-        warehouse=wh,
-        pseudonymiser=Pseudonymiser(pepper),
-        archive_keys=archive_keyring(ctx),
-        stopping=stopping,
-        validator=IsolatedValidator(pepper, memory_mb=ingest.validate_memory_mb),
-    )
-
-
-def archive_keyring(ctx: Context) -> Keyring:
-    """The archive keys from the settings (current and previous)."""
-    from exchange.keyfiles import load_archive_keys
-    from ingest.sealed import Keyring
-
-    current, previous = load_archive_keys(ctx.settings)
-    return Keyring(current, previous)
+    from ingest.loader import Outcome
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -127,32 +74,15 @@ def serve_cmd(
     (<base>.batch.csv + .ctl) uploaded into inbox/. A kill -9 is safe: interrupted loads resume,
     with the same load sequence, at the next start.
     """
-    from exchange.anchor import AnchorService, anchor_path
-    from exchange.keyfiles import load_signing_key
-    from ingest.service import LoaderService, SftpService, run
-    from products.service import ProductService
+    from runtime.build import serving
+    from runtime.services import run
 
     setup_logging()
     s = ctx.settings
     stop = threading.Event()
     _stop_on_signals(stop)
-    with open_warehouse(ctx) as wh:
-        loader = build_loader(ctx, wh, stop)
-        ingest = s.ingest
-        loading = LoaderService(
-            loader,
-            threads=threads or ingest.loader_threads,
-            poll_interval=ingest.poll_interval,
-        )
-        api = ProductService(s, warehouse=wh, port=api_port)
-
-        def notify(member: str, path: Path) -> None:
-            loading.notify(member, path)
-            api.notify(member, path)
-
-        server = build_sftp_server(
-            s, host=host, port=port, on_file_closed=notify, on_file_renamed=notify
-        )
+    with open_warehouse(s) as wh:
+        built = serving(s, wh, stop, host=host, port=port, threads=threads, api_port=api_port)
         where = (
             f"embedded chDB at {wh.path}, owned by this process (pid {os.getpid()})"
             if wh.is_embedded
@@ -160,13 +90,7 @@ def serve_cmd(
         )
         click.echo(f"jdx serve: data directory {s.home}")
         click.echo(f"warehouse: {where}, database {wh.database}")
-        anchors = AnchorService(
-            s.registry_url,
-            load_signing_key(s),
-            anchor_path(s.home),
-            s.registry.audit_anchor_seconds,
-        )
-        run([anchors, loading, SftpService(server), api], stop, say=click.echo)
+        run(built.services, stop, say=click.echo)
 
 
 @click.group("ingest")
@@ -191,13 +115,14 @@ def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | Non
     the inboxes every [ingest] poll_interval seconds until SIGTERM or Ctrl-C.
     """
     from ingest.areas import check_member_code
-    from ingest.service import LoaderService, run
+    from ingest.service import LoaderService
+    from runtime.services import run
 
     setup_logging()
     stop = threading.Event()
     _stop_on_signals(stop)
-    with open_warehouse(ctx) as wh:
-        loader = build_loader(ctx, wh, stop)
+    with open_warehouse(ctx.settings) as wh:
+        loader = build_loader(ctx.settings, wh, stop)
         if not once:
             service = LoaderService(
                 loader,
@@ -254,7 +179,7 @@ def purge_archive_cmd(ctx: Context, dry_run: bool, member: str | None, actor: st
     registry_db.ensure_current(s.registry_url)
     report = run_pass(
         ingest.members_root,
-        archive_keyring(ctx),
+        archive_keyring(ctx.settings),
         registry_url=s.registry_url,
         archive_days=ingest.archive_days,
         now=dt.datetime.now(dt.UTC),
@@ -320,7 +245,7 @@ def archive_open_cmd(
         member,
         base,
         out,
-        archive_keyring(ctx),
+        archive_keyring(ctx.settings),
         registry_url=s.registry_url,
         actor=actor,
         reason=reason,
@@ -348,51 +273,12 @@ def _pct(value: float | None) -> str:
 @click.argument("member")
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@actor_option
 @pass_ctx
-def dq_show_cmd(ctx: Context, member: str, days: int, as_json: bool) -> None:
+def dq_show_cmd(ctx: Context, member: str, days: int, as_json: bool, actor: str) -> None:
     """A member's DQ score per reporting day over the last DAYS days, with its worst fields and
-    the rules its files broke most."""
-    from dataclasses import asdict
-
-    from exchange.registry import db as registry_db
-    from exchange.registry import get_member
-    from ingest.dq import DIMENSIONS, member_report
-
-    s = ctx.settings
-    with registry_db.session(s.registry_url, readonly=True) as db:
-        code = get_member(db, member).code
-    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
-    with open_warehouse(ctx) as wh:
-        report = member_report(wh, code, since)
-    threshold = s.ingest.dq_threshold
-    if as_json:
-        click.echo(json.dumps({**asdict(report), "threshold": threshold}, default=str, indent=2))
-        return
-    click.echo(f"DQ of member {code} since {since} (threshold {threshold:g})")
-    if not report.days:
-        click.echo("no files loaded in this window")
-        return
-    header = "day          files   records  score " + " ".join(f"{d:>12}" for d in DIMENSIONS)
-    click.echo(header)
-    for day in report.days:
-        score = "    -" if day.score is None else f"{day.score:5.1f}"
-        flag = " *" if day.score is not None and day.score < threshold else ""
-        cells = " ".join(f"{_pct(day.rates.get(d)):>12}" for d in DIMENSIONS)
-        click.echo(f"{day.day}  {day.files:5d}  {day.records:8,d}  {score} {cells}{flag}")
-    overall = "-" if report.score is None else f"{report.score:.1f}"
-    below = report.score is not None and report.score < threshold
-    click.echo(
-        f"score over the window: {overall}"
-        + (" — BELOW the threshold (* marks such days)" if below else "")
-    )
-    if report.worst_fields:
-        click.echo("worst fields (dimension, field, records failing):")
-        for dim, name, failed in report.worst_fields:
-            click.echo(f"  {dim:<13} {name:<22} {failed:,}")
-    if report.worst_rules:
-        click.echo("rules broken most (code, severity, issues):")
-        for code_, severity, issues in report.worst_rules:
-            click.echo(f"  {code_}  {severity:<8} {issues:,}")
+    the rules its files broke most. Runs in jdx serve when it runs (admin channel)."""
+    admin_command(ctx, "dq.show", {"member": member, "days": days}, actor, as_json=as_json)
 
 
 COMMANDS = [serve_cmd, ingest_group, dq_group]

@@ -1,0 +1,291 @@
+"""Staff commands that need the warehouse, one implementation each.
+
+With the embedded warehouse only the serving process may open it, so a command runs where the
+warehouse is: inside ``jdx serve`` when it runs (the CLI sends it over the admin channel,
+:mod:`runtime.admin`), in the CLI's own process otherwise (:func:`run_local`). Either way the
+same function below runs, with the same parameters, and returns the same JSON-able result:
+``{"lines": [...], "data": {...}}`` — ``lines`` what the CLI prints, ``data`` what ``--json``
+prints. Long commands report progress through ``progress(text)``, which the channel streams.
+
+Every command run through here is recorded in the audit chain with the staff actor
+(``admin.<command>``), on top of the records the acts themselves make (a release, a statement).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from exchange.errors import InvalidInput
+from exchange.settings import Settings
+
+Progress = Callable[[str], None]
+Result = dict[str, Any]
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class UnknownCommand(InvalidInput):
+    code = "ADM004"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    run: Callable[[Settings, Any, dict[str, Any], str, Progress], Result]
+    reads_only: bool = False  # may run (unaudited) where no registry exists yet
+    check: Callable[[dict[str, Any]], None] | None = None  # parameters, before anything runs
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def dq_show(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """A member's DQ per reporting day over ``days`` days, worst fields and rules."""
+    from exchange.registry import db as registry_db
+    from exchange.registry import get_member
+    from ingest.dq import DIMENSIONS, member_report
+
+    days = int(params.get("days", 30))
+    with registry_db.session(settings.registry_url, readonly=True) as db:
+        code = get_member(db, str(params["member"])).code
+    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    report = member_report(wh, code, since)
+    threshold = settings.ingest.dq_threshold
+    lines = [f"DQ of member {code} since {since} (threshold {threshold:g})"]
+    if not report.days:
+        lines.append("no files loaded in this window")
+    else:
+        pct = lambda v: "     -" if v is None else f"{100 * v:5.1f}%"  # noqa: E731
+        lines.append(
+            "day          files   records  score " + " ".join(f"{d:>12}" for d in DIMENSIONS)
+        )
+        for day in report.days:
+            score = "    -" if day.score is None else f"{day.score:5.1f}"
+            flag = " *" if day.score is not None and day.score < threshold else ""
+            cells = " ".join(f"{pct(day.rates.get(d)):>12}" for d in DIMENSIONS)
+            lines.append(f"{day.day}  {day.files:5d}  {day.records:8,d}  {score} {cells}{flag}")
+        overall = "-" if report.score is None else f"{report.score:.1f}"
+        below = report.score is not None and report.score < threshold
+        lines.append(
+            f"score over the window: {overall}"
+            + (" — BELOW the threshold (* marks such days)" if below else "")
+        )
+        if report.corrected:
+            lines.append(f"records lifted by later accepted corrections: {report.corrected:,}")
+        if report.worst_fields:
+            lines.append("worst fields (dimension, field, records failing):")
+            lines += [f"  {d:<13} {f:<22} {n:,}" for d, f, n in report.worst_fields]
+        if report.worst_rules:
+            lines.append("rules broken most (code, severity, issues):")
+            lines += [f"  {c}  {s:<8} {n:,}" for c, s, n in report.worst_rules]
+    data = _jsonable({**dataclasses.asdict(report), "threshold": threshold})
+    return {"lines": lines, "data": data}
+
+
+def warehouse_status(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Where the warehouse is, schema version, pending migrations, rows and size per table."""
+    from warehouse import pending
+
+    tables = wh.table_stats()
+    status = {
+        "dsn": wh.dsn_masked,
+        "mode": "embedded" if wh.is_embedded else "server",
+        "path": str(wh.path) if wh.path else None,
+        "database": wh.database,
+        "cluster": wh.cluster,
+        "schema_version": wh.schema_version(),
+        "pending": [m.name for m in pending(wh)],
+        "tables": [
+            {
+                "table": t["table"],
+                "engine": t["engine"],
+                "rows": t["rows"],
+                "parts": t["active_parts"],
+                "bytes_on_disk": t["bytes_on_disk"],
+            }
+            for t in tables
+        ],
+        "disk_bytes": sum(int(t["bytes_on_disk"]) for t in tables),
+    }
+    where = f"embedded chDB at {status['path']}" if status["mode"] == "embedded" else "server"
+    lines = [
+        f"warehouse: {status['dsn']} ({where})",
+        f"database: {status['database']}"
+        + (f", cluster {status['cluster']}" if status["cluster"] else ""),
+        f"schema version: {status['schema_version']}",
+        "pending migrations: "
+        + (
+            ", ".join(status["pending"]) + " (run: jdx warehouse migrate)"
+            if status["pending"]
+            else "none"
+        ),
+    ]
+    stored = [t for t in status["tables"] if t["rows"] is not None]
+    if stored:
+        width = max(len(t["table"]) for t in stored)
+        lines.append(f"{'TABLE'.ljust(width)}  {'ROWS':>14}  {'PARTS':>5}  {'ON DISK':>10}")
+        lines += [
+            f"{t['table'].ljust(width)}  {t['rows']:>14,}  {t['parts']:>5}  {size(t['bytes_on_disk']):>10}"
+            for t in stored
+        ]
+    lines.append(f"size on disk: {size(status['disk_bytes'])}")
+    return {"lines": lines, "data": _jsonable(status)}
+
+
+def size(n: int | None) -> str:
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def report_build(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Build a month's delinquency release (the latest month with data by default)."""
+    from reports.months import parse_month
+    from reports.release import build, latest_month
+
+    month = params.get("month")
+    wanted = parse_month(str(month)) if month else latest_month(wh)
+    progress(f"building the release of {wanted:%Y-%m} (statistics, disclosure, seasonal, files)")
+    result = build(settings, wh, wanted, actor=actor)
+    lines = result_lines(result, settings.reports.decimals, timings=bool(params.get("timings")))
+    data = {"month": result.month, "version": result.version, "path": str(result.path),
+            "created": result.created, "revisions": len(result.revisions)}  # fmt: skip
+    return {"lines": lines, "data": data}
+
+
+def result_lines(result: Any, decimals: int, *, timings: bool = False) -> list[str]:
+    """What ``jdx report build`` prints (also ``jdx demo``): where, headline, counts."""
+    from reports.render.html import headline_text
+
+    pub = result.publication
+    assert pub is not None
+    if result.created:
+        lines = [f"published {result.month} v{result.version}: {result.path}"]
+    else:
+        lines = [
+            f"{result.month}: figures unchanged since v{result.version} ({result.path}); "
+            "nothing written"
+        ]
+    lines += [f"  {line}" for line in headline_text(pub, decimals)]
+    protection = pub.protection
+    lines.append(
+        f"  disclosure: {len(protection.status)} cells, {protection.primary} suppressed by the "
+        f"rule, {protection.secondary} to protect them"
+    )
+    if result.created and result.previous:
+        lines.append(f"  revisions against {result.previous.name}: {len(result.revisions)}")
+    lines += [f"  seasonal {series}: {adj.method}" for series, adj in pub.seasonal.items()]
+    if timings:
+        lines += [f"  {stage:<36} {seconds:8.2f} s" for stage, seconds in result.timings.items()]
+    return lines
+
+
+def billing_statement(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Write a member's monthly statement (CSV and PDF) from the inquiry log and the price list."""
+    from exchange import audit
+    from exchange.registry import db as registry_db
+    from exchange.registry import get_member
+    from products import billing
+
+    month = str(params["month"])
+    if not _MONTH.match(month):
+        raise InvalidInput(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10")
+    with registry_db.session(settings.registry_url, readonly=True) as db:
+        member = get_member(db, str(params["member"]))
+    prices = billing.load_prices(settings.api.price_list)
+    statement = billing.statement(wh, member.code, member.name, month, prices)
+    out = params.get("out_dir")
+    folder = Path(out) if out else settings.home / "statements" / member.code
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{member.code}_{month}.statement"
+    csv_path, pdf_path = folder / f"{stem}.csv", folder / f"{stem}.pdf"
+    csv_path.write_text(billing.to_csv(statement), encoding="utf-8")
+    pdf_path.write_bytes(billing.to_pdf(statement))
+    with registry_db.session(settings.registry_url) as db:
+        audit.append(
+            db,
+            actor=actor,
+            action="billing.statement",
+            obj=f"member:{member.code}",
+            details={"month": month, "total": str(statement.total), "prices": prices.source},
+        )
+    lines = [str(csv_path), str(pdf_path),
+             f"total {statement.total:.2f} {prices.currency} ({prices.source} prices)"]  # fmt: skip
+    data = {"csv": str(csv_path), "pdf": str(pdf_path), "total": str(statement.total),
+            "currency": prices.currency}  # fmt: skip
+    return {"lines": lines, "data": data}
+
+
+def _check_release_month(params: dict[str, Any]) -> None:
+    from reports.months import parse_month
+
+    if params.get("month"):
+        parse_month(str(params["month"]))
+
+
+def _check_statement_month(params: dict[str, Any]) -> None:
+    month = str(params.get("month"))
+    if not _MONTH.match(month):
+        raise InvalidInput(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10")
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("dq.show", dq_show),
+        Command("warehouse.status", warehouse_status, reads_only=True),
+        Command("report.build", report_build, check=_check_release_month),
+        Command("billing.statement", billing_statement, check=_check_statement_month),
+    )
+}
+
+
+def execute(
+    settings: Settings, wh: Any, name: str, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Run command ``name`` against ``wh`` (the caller owns it), recorded in the audit chain."""
+    from exchange import audit
+    from exchange.registry import db as registry_db
+    from exchange.registry.errors import RegistryNotInitialised
+
+    command = COMMANDS.get(name)
+    if command is None:
+        raise UnknownCommand(f"no admin command {name!r}; known: {', '.join(sorted(COMMANDS))}")
+    if command.check is not None:
+        command.check(params)
+    try:
+        with registry_db.session(settings.registry_url) as db:
+            audit.append(db, actor=actor, action=f"admin.{name.replace('.', '_')}",
+                         obj=f"command:{name}", details={"params": params})  # fmt: skip
+    except RegistryNotInitialised:
+        if not command.reads_only:
+            raise
+    return command.run(settings, wh, params, actor, progress)
+
+
+def run_local(
+    settings: Settings, name: str, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Run a command in this process with a warehouse of its own (no server runs)."""
+    from runtime.build import open_warehouse
+
+    with open_warehouse(settings) as wh:
+        return execute(settings, wh, name, params, actor, progress)
