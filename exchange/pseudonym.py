@@ -74,9 +74,9 @@ def check_id(
 ) -> IdProblem | None:
     """Return the first problem of an identity number, or ``None`` when it is valid.
 
-    RIC numbers are checked for length, digits, the GB 11643 ISO 7064 MOD 11-2 check digit, a real
-    birth date between 120 and ``min_age`` years ago, and a region code GB/T 2260 has ever listed
-    (:mod:`exchange.regions`: it may postdate the birth).
+    RIC numbers are checked for length, ASCII digits, the GB 11643 ISO 7064 MOD 11-2 check
+    digit, a real birth date between 120 and ``min_age`` years ago, and a region code GB/T 2260
+    has ever listed (:mod:`exchange.regions`: it may postdate the birth).
     """
     if id_type not in ID_TYPES:
         return IdProblem.ID_TYPE
@@ -87,7 +87,10 @@ def check_id(
         return None if _OTHER_ID.match(number) else IdProblem.FORMAT
     if len(number) != 18:
         return IdProblem.LENGTH
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # ASCII digits only: str.isdigit() (and stdnum) also take other scripts' digits (١, １)
+    if not number.isascii() or not number[:17].isdigit() or not (
+        number[17].isdigit() or number[17] == "X"
+    ):
         return IdProblem.FORMAT
     if number[17] != _ric.calc_check_digit(number):
         return IdProblem.CHECKSUM

@@ -422,6 +422,22 @@ class ApiSettings(_Section):
         le=1000,
         description="Batch jobs one member may have queued or running at once.",
     )
+    max_body_bytes: int = Field(
+        64 << 10,
+        ge=1 << 10,
+        le=16 << 20,
+        description="Largest request body, in bytes, of every route but POST /v1/batch (a lookup "
+        "is a few hundred bytes). A larger body is refused 413 BODY_TOO_LARGE from its "
+        "Content-Length before it is read, or as soon as a chunked body passes the limit.",
+    )
+    batch_row_bytes: int = Field(
+        256,
+        ge=64,
+        le=64 << 10,
+        description="Bytes allowed per borrower in a POST /v1/batch body: a batch body may hold "
+        "batch_max_borrowers × batch_row_bytes + max_body_bytes bytes (100,000 × 256 + 64 KiB "
+        "≈ 25.7 MB by default); a larger one is refused 413 BODY_TOO_LARGE unread.",
+    )
     inquiry_flush_seconds: float = Field(
         0.2,
         gt=0,

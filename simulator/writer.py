@@ -25,7 +25,7 @@ import hashlib
 import io
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -88,11 +88,13 @@ def write_files(
     faults: Iterable[str] | None = None,
     seq: int = 1,
     last_months: int | None = None,
+    on_month: Callable[[int, int], None] | None = None,
 ) -> WriteResult:
     """Write every member's files for every reported month; return what was written.
 
     ``last_months`` writes only the files of the last so many months (e.g. 1 for the latest
-    month's upload); faults then go only into those files.
+    month's upload); faults then go only into those files. ``on_month(done, months)`` is called
+    after each month (a progress bar).
 
     ``error_rate`` is the share of records given a record-level fault; ``faults`` names the
     kinds (catalogue names or the groups ``all``, ``record``, ``file``; default every
@@ -157,6 +159,8 @@ def write_files(
             )
             written.extend(files)
             injected.extend(found)
+        if on_month is not None:
+            on_month(t + 1, industry.months)
 
     manifest = {
         "spec": SPEC_LOANS_V1,

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from exchange.cli import _register, cli
+from cli import _register, cli
 
 _register()
 
@@ -56,7 +56,7 @@ def jdx(*args: str, home) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
     env["JDX_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-c", "from exchange.cli import main; main()", *args],
+        [sys.executable, "-c", "from cli import main; main()", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -91,7 +91,7 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path, args, needle):
 def test_bad_setting_is_reported_with_where_it_was_looked(tmp_path):
     env_home = tmp_path / "home"
     result = subprocess.run(
-        [sys.executable, "-c", "from exchange.cli import main; main()", "config", "show"],
+        [sys.executable, "-c", "from cli import main; main()", "config", "show"],
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("JDX_")},
             "JDX_HOME": str(env_home),

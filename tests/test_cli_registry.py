@@ -1,9 +1,9 @@
 """`jdx member|key|user|audit` against a real registry in a temporary JDX_HOME.
 
-In-process tests run the commands in a click group built here that, like `exchange.cli.main`,
+In-process tests run the commands in a click group built here that, like `cli.main`,
 turns a JdxError into one line `error [CODE]: message` and its exit status. One test runs the
 installed `jdx` console script in a subprocess; it needs every CLI module that
-`exchange.cli._register` imports and is skipped until they all exist.
+`cli._register` imports and is skipped until they all exist.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
 
-from exchange.cli import Context
-from exchange.cli.registry import COMMANDS
+from cli import Context
+from cli.registry import COMMANDS
 from exchange.errors import JdxError
 from exchange.registry import db as registry_db
 from exchange.settings import Settings
@@ -206,8 +206,8 @@ def test_audit_show_and_verify(registry: str) -> None:
 
 
 @pytest.mark.skipif(
-    any(importlib.util.find_spec(f"exchange.cli.{m}") is None for m in ("warehouse", "simulate")),
-    reason="the full `jdx` CLI needs exchange.cli.warehouse and exchange.cli.simulate",
+    any(importlib.util.find_spec(f"cli.{m}") is None for m in ("warehouse", "simulate")),
+    reason="the full `jdx` CLI needs cli.warehouse and cli.simulate",
 )
 def test_installed_jdx_prints_one_error_line(registry: str, jdx_home: Settings) -> None:
     exe = shutil.which("jdx", path=str(Path(sys.executable).parent))

@@ -34,7 +34,7 @@ def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
     env["JDX_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-c", "from exchange.cli import main; main()", *args],
+        [sys.executable, "-c", "from cli import main; main()", *args],
         env=env,
         cwd=home.parent,
         capture_output=True,

@@ -64,7 +64,7 @@ def test_runtime_dependencies_cover_every_import_of_the_package_code():
 
 
 def test_every_command_in_the_readme_table_exists():
-    from exchange.cli import _register, cli
+    from cli import _register, cli
 
     _register()
     table = re.findall(

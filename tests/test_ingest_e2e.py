@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(SFTP is None, reason="OpenSSH sftp client not installed"),
 ]
 REPO = Path(__file__).resolve().parent.parent
-JDX = [sys.executable, "-c", "from exchange.cli import main; main()"]
+JDX = [sys.executable, "-c", "from cli import main; main()"]
 MEMBER = "ACME"
 
 

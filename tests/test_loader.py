@@ -24,8 +24,8 @@ from loader_support import ARCHIVE_KEY, QUERIES, Exchange, make_exchange
 from loanfiles import FILE_NAME, MEMBER, PEPPER, RIC, RIC_2, control_for, csv_bytes, record
 from test_sftp import Landing, make_key, needs_openssh, start_server
 
+from cli import Context
 from exchange import audit
-from exchange.cli import Context
 from exchange.registry import db as registry_db
 from exchange.registry import list_submissions
 from ingest.claims import LoaderBusy
@@ -377,7 +377,7 @@ def test_dq_rows_score_and_jdx_dq_show(
 
     monkeypatch.setenv("JDX_WAREHOUSE_DSN", f"chdb://{fresh_wh.path}")
     monkeypatch.setenv("JDX_WAREHOUSE_DATABASE", fresh_wh.database)
-    from exchange.cli.serve import dq_group
+    from cli.serve import dq_group
 
     result = CliRunner().invoke(
         dq_group, ["show", MEMBER, "--days", "3660"], obj=Context(None), catch_exceptions=False
@@ -399,7 +399,7 @@ def test_dq_rows_score_and_jdx_dq_show(
 def test_jdx_ingest_process_once(
     registry: str, fresh_wh: Warehouse, jdx_home: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from exchange.cli.serve import ingest_group
+    from cli.serve import ingest_group
     from exchange.settings import load_settings
 
     monkeypatch.setenv("JDX_WAREHOUSE_DSN", f"chdb://{fresh_wh.path}")
@@ -538,7 +538,7 @@ def _audit(registry_url: str, action: str) -> list[audit.Entry]:
 def test_archive_is_sealed_opens_to_the_bytes_sent_and_purge_deletes_only_expired(
     registry: str, fresh_wh: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from exchange.cli.serve import ingest_group
+    from cli.serve import ingest_group
     from exchange.settings import load_settings
     from ingest.archive import run_pass
     from ingest.settings import from_settings

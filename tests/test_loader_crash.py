@@ -37,7 +37,7 @@ RECORDS = 100_000
 KILLS = 10
 MEMBER = "CRASH"
 SEED = 20251123
-JDX = [sys.executable, "-c", "from exchange.cli import main; main()"]
+JDX = [sys.executable, "-c", "from cli import main; main()"]
 
 _STATE = "cityHash64(" + ", ".join(
     [
@@ -97,6 +97,7 @@ def environment(home: Path) -> dict[str, str]:
         JDX_HOME=str(home),
         JDX_PEPPER=PEPPER.hex(),
         JDX_INGEST_INSERT_BLOCK_ROWS="10000",  # ten inserts: more half-written states to kill
+        JDX_INGEST_MAX_ATTEMPTS="1000",  # kills are not the file's fault: never give it up here
         PYTHONPATH=str(REPO),
     )
     return env

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from exchange.cli import _register, cli
+from cli import _register, cli
 from exchange.errors import ConfigError
 from exchange.settings import Settings, load_settings
 from reports.disclosure import Rule
@@ -74,7 +74,7 @@ def test_list_without_releases(jdx_home: Settings) -> None:
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    from exchange.cli import main
+    from cli import main
 
     with pytest.raises(SystemExit) as stop, pytest.MonkeyPatch.context() as mp:
         mp.setattr("sys.argv", ["jdx", *args])

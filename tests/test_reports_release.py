@@ -27,8 +27,8 @@ from PIL import Image
 from release_data import disclosure_records
 from warehouse_data import loan_states_table
 
+from cli import _register, cli
 from exchange import audit
-from exchange.cli import _register, cli
 from exchange.keyfiles import ensure_secrets, load_signing_key
 from exchange.registry import db as registry_db
 from exchange.settings import Settings, load_settings

@@ -585,7 +585,7 @@ def _loader(landing: Landing, status: str | None) -> None:
 
 @pytest.mark.parametrize(("status", "exit_code"), [("accepted", 0), ("rejected", 1), (None, 3)])
 def test_jdx_submit(landing: Landing, tmp_path: Path, status: str | None, exit_code: int) -> None:
-    from exchange.cli.ingest import submit_cmd
+    from cli.ingest import submit_cmd
 
     _loader(landing, status)
     data = tmp_path / "AAA_20240131_001.loans.csv.gz"
@@ -617,7 +617,7 @@ def test_jdx_submit(landing: Landing, tmp_path: Path, status: str | None, exit_c
 
 
 def test_jdx_submit_usage_errors(landing: Landing, tmp_path: Path) -> None:
-    from exchange.cli.ingest import submit_cmd
+    from cli.ingest import submit_cmd
 
     data = tmp_path / "BBB_20240131_001.loans.csv"
     data.write_text(LOANS)

@@ -750,7 +750,7 @@ def test_load_into_a_real_chdb_warehouse(tmp_path):
 
 
 def test_cli_writes_files_and_prints_a_summary(jdx_home, tmp_path):
-    from exchange.cli import _register, cli
+    from cli import _register, cli
 
     _register()
     out = tmp_path / "files"
@@ -789,7 +789,7 @@ def test_cli_writes_files_and_prints_a_summary(jdx_home, tmp_path):
     ],
 )
 def test_cli_bad_arguments_are_one_line_errors(jdx_home, tmp_path, args, message):
-    from exchange.cli import _register, cli
+    from cli import _register, cli
 
     _register()
     result = CliRunner().invoke(
@@ -800,7 +800,7 @@ def test_cli_bad_arguments_are_one_line_errors(jdx_home, tmp_path, args, message
 
 
 def test_cli_refuses_a_non_empty_output_directory(jdx_home, tmp_path):
-    from exchange.cli import _register, cli
+    from cli import _register, cli
 
     _register()
     (tmp_path / "x").write_text("keep me")

@@ -500,8 +500,8 @@ def test_eight_threads_get_their_own_rows(wh: Warehouse) -> None:
 
 
 def test_cli_migrate_and_status(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from exchange.cli import Context
-    from exchange.cli.warehouse import warehouse_group
+    from cli import Context
+    from cli.warehouse import warehouse_group
 
     for name in list(os.environ):
         if name.startswith("JDX_"):

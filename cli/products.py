@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from exchange.cli import Context, pass_ctx
-from exchange.cli.registry import actor_option
-from exchange.cli.runtime import admin_command
+from cli import Context, pass_ctx
+from cli.registry import actor_option
+from cli.runtime import admin_command
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

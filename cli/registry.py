@@ -20,9 +20,9 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
+from cli import Context, pass_ctx
 from exchange import audit
 from exchange import registry as reg
-from exchange.cli import Context, pass_ctx
 from exchange.domain import ApiProduct, InstitutionType, MemberStatus
 from exchange.registry import db as registry_db
 

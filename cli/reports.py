@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exchange.cli import Context, pass_ctx
-from exchange.cli.registry import actor_option
-from exchange.cli.runtime import admin_command
+from cli import Context, pass_ctx
+from cli.registry import actor_option
+from cli.runtime import admin_command
 
 if TYPE_CHECKING:
     from reports.release import BuildResult

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from exchange.cli import Context, pass_ctx
+from cli import Context, pass_ctx
 from exchange.keyfiles import ensure_secrets
 
 

@@ -87,9 +87,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from exchange.cli import core, demo, ingest, registry, serve, simulate, warehouse
-    from exchange.cli import products as products_cli
-    from exchange.cli import reports as reports_cli
+    from cli import core, demo, ingest, registry, serve, simulate, warehouse
+    from cli import products as products_cli
+    from cli import reports as reports_cli
 
     modules = (core, registry, warehouse, ingest, serve, simulate, demo, products_cli, reports_cli)
     for module in modules:

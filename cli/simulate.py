@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import Context, pass_ctx
+from cli import Context, pass_ctx
+from cli.runtime import progress_bar
 from exchange.errors import InvalidInput
 
 
@@ -87,9 +88,16 @@ def simulate_cmd(
             seed=the_seed,
             end_month=last,
         )
-        result = write_files(
-            industry, out, daily=daily, gzip=use_gzip, error_rate=error_rate, faults=kinds
-        )
+        with progress_bar(n_months, "writing the members' files") as advance:
+            result = write_files(
+                industry,
+                out,
+                daily=daily,
+                gzip=use_gzip,
+                error_rate=error_rate,
+                faults=kinds,
+                on_month=lambda done, months: advance(done),
+            )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
 

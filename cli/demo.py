@@ -15,8 +15,8 @@ import click
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exchange.cli import Context, pass_ctx
-from exchange.cli.core import initialise
+from cli import Context, pass_ctx
+from cli.core import initialise
 
 DEMO_ACTOR = "demo"
 #: share of the latest month's records given a fault, so receipts show coded errors
@@ -54,8 +54,8 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     lets one member call the lookup API over HTTP (multi-loan, time series, a small batch) and
     prints the industry summary and where everything is.
     """
+    from cli.reports import echo_result
     from exchange import registry
-    from exchange.cli.reports import echo_result
     from exchange.keyfiles import load_pepper
     from exchange.pseudonym import Pseudonymiser
     from exchange.registry import db as registry_db

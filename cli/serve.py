@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exchange.cli import Context, pass_ctx
-from exchange.cli.registry import actor_option
-from exchange.cli.runtime import admin_command
+from cli import Context, pass_ctx
+from cli.registry import actor_option
+from cli.runtime import admin_command
 from runtime.build import archive_keyring, build_loader, open_warehouse, setup_logging
 
 if TYPE_CHECKING:

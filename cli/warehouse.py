@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import click
 
-from exchange.cli import Context, pass_ctx
-from exchange.cli.registry import actor_option
-from exchange.cli.runtime import admin_command
+from cli import Context, pass_ctx
+from cli.registry import actor_option
+from cli.runtime import admin_command
 
 
 @click.group("warehouse")

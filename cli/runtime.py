@@ -1,17 +1,20 @@
 """How a CLI command that needs the warehouse runs: through :func:`runtime.admin.dispatch`, in
 the running ``jdx serve`` when there is one (the admin channel), else in this process — the same
 implementation either way (:mod:`runtime.commands`). Progress goes to standard error, only on a
-terminal; the result's lines (or its JSON) to standard output."""
+terminal; the result's lines (or its JSON) to standard output. :func:`progress_bar` is the bar
+of long local work (``jdx simulate``)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from exchange.cli import Context
+from cli import Context
 
 
 def admin_command(
@@ -32,3 +35,21 @@ def admin_command(
         for line in result.get("lines", []):
             click.echo(line)
     return result
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A click progress bar on standard error for long work (``advance(done)``); nothing when
+    standard error is not a terminal (cron, CI, pipes)."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        seen = 0
+
+        def advance(done: int) -> None:
+            nonlocal seen
+            bar.update(done - seen)
+            seen = done
+
+        yield advance

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exchange.cli import Context, pass_ctx
+from cli import Context, pass_ctx
 from runtime.build import build_sftp_server, setup_logging
 
 if TYPE_CHECKING:
