@@ -139,8 +139,16 @@ def build(
     *,
     actor: str = "cli",
     now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build the release of ``month`` (first day) from ``wh``; see the module docstring."""
+    """Build the release of ``month`` (first day) from ``wh``; see the module docstring.
+    ``progress(stage)`` is told each stage as it begins (streamed to ``jdx report build``)."""
+
+    def step(stage: str, call: Callable[[], T]) -> T:
+        if progress is not None:
+            progress(stage.strip())
+        return _timed(timings, stage, call)
+
     from exchange import audit
     from exchange.anchor import anchor, anchor_path
     from exchange.keyfiles import load_signing_key
@@ -152,14 +160,11 @@ def build(
     signing_key = load_signing_key(settings)  # fail early, before minutes of work
     timings: dict[str, float] = {}
     query_times: dict[str, float] = {}
-    stats = _timed(
-        timings, "statistics", lambda: compute(wh, month, cfg.series_months, query_times)
-    )
+    stats = step("statistics", lambda: compute(wh, month, cfg.series_months, query_times))
     timings.update({f"  {name}": seconds for name, seconds in query_times.items()})
     rule = Rule.of(cfg.min_institutions, cfg.max_share)
-    protection = _timed(timings, "disclosure", lambda: protect(stats, rule))
-    pub = _timed(
-        timings,
+    protection = step("disclosure", lambda: protect(stats, rule))
+    pub = step(
         "publication + seasonal adjustment",
         lambda: publish(
             stats,
@@ -175,8 +180,7 @@ def build(
     if same_month and manifest.read(same_month[-1].path).get("figures_digest") == digest:
         last = same_month[-1]
         return BuildResult(key, last.version, last.path, False, pub, [], previous, timings)
-    revisions = _timed(
-        timings,
+    revisions = step(
         "revisions",
         lambda: compare(pub, previous.path / "tables", decimals) if previous else [],
     )
@@ -193,13 +197,12 @@ def build(
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        files = _timed(
-            timings,
+        files = step(
             "csv",
             lambda: csvfiles.write_tables(pub, staging / "tables", decimals, revisions),
         )
         drawn = charts.build(pub)
-        _timed(timings, "charts (kaleido)", lambda: charts.render(drawn, staging))
+        step("charts (kaleido)", lambda: charts.render(drawn, staging))
         ctx = html.Context(
             version=version,
             published_at=created_at,
@@ -214,10 +217,9 @@ def build(
                 "charts/*.png",
             ],
         )
-        page = _timed(timings, "html", lambda: html.render(pub, ctx, rule, decimals))
+        page = step("html", lambda: html.render(pub, ctx, rule, decimals))
         (staging / "index.html").write_text(page, encoding="utf-8")
-        _timed(
-            timings,
+        step(
             "pdf (weasyprint)",
             lambda: pdf.write_pdf(page, staging, staging / "release.pdf"),
         )

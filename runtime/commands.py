@@ -162,7 +162,7 @@ def report_build(
     month = params.get("month")
     wanted = parse_month(str(month)) if month else latest_month(wh)
     progress(f"building the release of {wanted:%Y-%m} (statistics, disclosure, seasonal, files)")
-    result = build(settings, wh, wanted, actor=actor)
+    result = build(settings, wh, wanted, actor=actor, progress=progress)
     lines = result_lines(result, settings.reports.decimals, timings=bool(params.get("timings")))
     data = {"month": result.month, "version": result.version, "path": str(result.path),
             "created": result.created, "revisions": len(result.revisions)}  # fmt: skip
