@@ -87,9 +87,11 @@ def check_id(
         return None if _OTHER_ID.match(number) else IdProblem.FORMAT
     if len(number) != 18:
         return IdProblem.LENGTH
-    # ASCII digits only: str.isdigit() (and stdnum) also take other scripts' digits (١, １)
-    if not number.isascii() or not number[:17].isdigit() or not (
-        number[17].isdigit() or number[17] == "X"
+    # ASCII only: str.isdigit() and int() also take other scripts' digits (Arabic-Indic ١٢٣)
+    if (
+        not number.isascii()
+        or not number[:17].isdigit()
+        or not (number[17].isdigit() or number[17] == "X")
     ):
         return IdProblem.FORMAT
     if number[17] != _ric.calc_check_digit(number):

@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 
 from exchange import regions
 from exchange.domain import Purpose
+from exchange.errors import TransientError
 from exchange.pseudonym import ID_TYPES, IdProblem, Pseudonymiser
 from exchange.settings import ApiSettings
 from ingest.identity import PROBLEMS, check_ids
@@ -54,6 +55,7 @@ from products.auth import Caller
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
 from products.inquiry_log import InquiryLog, now_ms
 from products.lookups.borrower import day_end_utc
+from products.models import BATCH_FIELD_MAX
 from warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -106,8 +108,22 @@ CSV_COLUMNS = ("id_type", "id_number", "consent_ref", "name")
 
 
 def rows_from_csv(text: str) -> list[dict[str, Any]]:
-    """Rows of a batch CSV (header ``id_type,id_number,consent_ref[,name]``), API or SFTP."""
+    """Rows of a batch CSV (header ``id_type,id_number,consent_ref[,name]``), API or SFTP.
+
+    Text the csv module cannot read (a bare CR inside an unquoted field, a field over its size
+    limit) is refused 422 ``INVALID`` (field ``borrowers``) with its line, never a 500."""
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _read_csv(reader)
+    except csv.Error as exc:
+        raise InvalidField(
+            f"the batch CSV is not RFC 4180 CSV at line {reader.line_num} ({exc}); lines end in "
+            "CRLF or LF, a field holding a comma, quote or line break is quoted",
+            field="borrowers",
+        ) from None
+
+
+def _read_csv(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
     header = set(reader.fieldnames or [])
     missing = {"id_type", "id_number", "consent_ref"} - header
     unknown = header - set(CSV_COLUMNS)
@@ -201,6 +217,55 @@ _LENGTH = PROBLEMS.index(IdProblem.LENGTH)
 _ID_TYPE = PROBLEMS.index(IdProblem.ID_TYPE)
 
 
+def failure_message(exc: BaseException) -> str:
+    """What a member is told about a job that failed on the exchange's side: what to do, never
+    the exception (its class or text belong in the log only)."""
+    if isinstance(exc, TransientError):
+        return "the warehouse was unavailable while the job ran; submit the job again"
+    return "the job failed on the exchange's side (the operators have the details); submit it again"
+
+
+def check_rows(rows: list[Any]) -> None:
+    """Refuse (422) a batch whose rows are out of shape: each row an object of the columns
+    ``id_type, id_number, consent_ref, name`` only, each a string (or absent / null) of at most
+    :data:`~products.models.BATCH_FIELD_MAX` characters. The field is
+    ``borrowers.<index>[.<column>]`` (index from 0; the result's ``line`` is index + 1). Content
+    (id checks, blank consent) is not checked here: a failing row stays in the job with its
+    code."""
+    for index, row in enumerate(rows):
+        where = f"borrowers.{index}"
+        if not isinstance(row, dict):
+            raise InvalidField(f"{where}: every borrower must be an object", field=where)
+        for key, value in row.items():
+            limit = BATCH_FIELD_MAX.get(key) if isinstance(key, str) else None
+            if limit is None:
+                if key is None:  # a CSV row with more fields than its header
+                    raise InvalidField(
+                        f"{where} (line {index + 2} of the CSV) has more fields than the header "
+                        "id_type,id_number,consent_ref[,name]", field=where,
+                    )  # fmt: skip
+                raise InvalidField(
+                    f"{where}: unknown field {str(key)[:40]!r}; allowed: "
+                    + ", ".join(BATCH_FIELD_MAX), field=f"{where}.{str(key)[:40]}",
+                )  # fmt: skip
+            if value is None:
+                continue
+            code = _SHAPE_CODES.get(key, "INVALID")
+            if not isinstance(value, str):
+                raise InvalidField(f"{where}.{key} must be a string", code=code,
+                                   field=f"{where}.{key}")  # fmt: skip
+            if len(value) > limit:
+                raise InvalidField(
+                    f"{where}.{key} has {len(value):,} characters; at most {limit} are allowed",
+                    code=code, field=f"{where}.{key}",
+                )  # fmt: skip
+
+
+_OLD_FAILURE = re.compile(r"^internal error \(\w+\); retry$")
+#: the code of a job refused for one column's shape: the lookups' code naming that field
+_SHAPE_CODES = {"id_type": "ID_TYPE", "id_number": "ID_FORMAT", "consent_ref": "CONSENT_REQUIRED"}
+
+
 class BatchJobs:
     """The jobs of this process: a directory per job and one worker thread."""
 
@@ -221,6 +286,8 @@ class BatchJobs:
         regions.listed_mask()  # built once here rather than in the first job's request
         for meta in sorted(self._root.glob("*/job.json")):
             job = Job(**json.loads(meta.read_text()))
+            if job.error and _OLD_FAILURE.match(job.error):  # written before it was reworded
+                job.error = failure_message(Exception())
             self._jobs[job.id] = job
             if job.status in ("queued", "running"):
                 job.status = "queued"
@@ -316,7 +383,7 @@ class BatchJobs:
                 job.status = "done"
             except Exception as exc:
                 log.exception("batch job %s failed", job.id)
-                job.status, job.error = "failed", f"internal error ({type(exc).__name__}); retry"
+                job.status, job.error = "failed", failure_message(exc)
             job.finished_at = now_ms().isoformat()
             self._save(job)
             if job.source != "api" and self.on_done is not None:

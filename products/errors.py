@@ -6,9 +6,14 @@ Invariant: whatever goes wrong, a client receives exactly one body shape::
     {"error": {"code": "ID_CHECKSUM", "message": "...", "field": "id_number"}}
 
 ``field`` is ``null`` when no single field is to blame. :mod:`products.app` turns FastAPI's own
-errors (404, 405, 422 validation, malformed JSON) and unexpected exceptions into this shape too;
-an unexpected exception is logged with its traceback and answered ``500 INTERNAL`` without
-details. Messages never contain a raw identity number, name or mobile (they echo masks at most).
+errors (404, 405, 422 validation, malformed JSON, any other HTTP-layer refusal) and unexpected
+exceptions into this shape too; an unexpected exception is logged with its traceback and
+answered ``500 INTERNAL`` without details. Messages never contain a raw identity number, name or
+mobile (they echo masks at most).
+
+One vocabulary: every code the API can send (and every code of an SFTP batch receipt) is in this
+table and in docs/api.md; ``tests/test_api_hostile.py`` checks that each code written in
+``products/`` is listed in both.
 
 | code                   | status | when |
 |------------------------|--------|------|
@@ -18,9 +23,11 @@ details. Messages never contain a raw identity number, name or mobile (they echo
 | NOT_OWNER              | 403    | a batch job of another member |
 | NOT_FOUND              | 404    | no such route or resource |
 | METHOD_NOT_ALLOWED     | 405    | the route exists, the method does not |
-| MALFORMED_JSON         | 400    | the body is not JSON (or not UTF-8) |
-| INVALID                | 422    | a field has the wrong type, is missing or out of range |
-| CONSENT_REQUIRED       | 422    | ``consent_ref`` missing or blank |
+| MALFORMED_JSON         | 400    | the body is not JSON, not UTF-8, or nested too deeply |
+| BAD_REQUEST            | 4xx    | any other refusal by the HTTP layer (status as sent); not expected in practice |
+| BODY_TOO_LARGE         | 413    | the body is over ``max_body_bytes`` (batch: ``batch_max_borrowers × batch_row_bytes + max_body_bytes``); the connection is closed |
+| INVALID                | 422    | a field has the wrong type, is missing, unknown, too long or out of range (dates: 1970-01-01 … 2149-06-06, ``as_of`` … tomorrow); a batch CSV that cannot be read (e.g. a bare CR) |
+| CONSENT_REQUIRED       | 422    | ``consent_ref`` missing, blank or too long |
 | PURPOSE_INVALID        | 422    | ``purpose`` missing or not one of the four purposes |
 | ID_TYPE / ID_LENGTH / ID_FORMAT / ID_CHECKSUM / ID_BIRTH_DATE / ID_REGION | 422 | ``id_number`` (or ``id_type``) fails its check |
 | POST_LOAN_NOT_ALLOWED  | 403    | POST_LOAN for a borrower the caller reports no account for |
@@ -32,7 +39,7 @@ details. Messages never contain a raw identity number, name or mobile (they echo
 | BATCH_NOT_READY        | 409    | result asked for before the job is done |
 | UNSUPPORTED_MEDIA      | 415    | batch upload neither JSON nor CSV |
 | UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
-| BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
+| BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / BATCH_FILE_INVALID / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
 | INTERNAL               | 500    | a bug; logged with its traceback |
 """
 

@@ -8,30 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from exchange.domain import ApiProduct, Purpose
 from ingest import dq
 from products import billing
 from products.auth import Caller, access, access_extra
-from products.batch import parse_rows, result_csv, rows_from_csv
+from products.batch import check_rows, parse_rows, result_csv, rows_from_csv
 from products.errors import ApiError, InvalidField, TooLarge
 from products.lookups.borrower import today_cst
-from products.models import BatchRequest, ErrorBody
+from products.models import BATCH_SCHEMA, AsOf, BatchRequest, Day, ErrorBody, month_problem
 
 router = APIRouter(prefix="/v1")
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 BATCH = access(ApiProduct.BATCH)
 USAGE = access(ApiProduct.USAGE)
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_BATCH_KEYS = tuple(BatchRequest.model_fields)
 
 
 def _utf8(raw: bytes) -> str:
@@ -50,8 +50,22 @@ def _json_body(raw: bytes) -> Any:
         pass
     try:
         return json.loads(_utf8(raw))
-    except ValueError:
-        raise ApiError("the body is not valid JSON", code="MALFORMED_JSON", status=400) from None
+    except (ValueError, RecursionError):
+        raise ApiError(
+            "the body is not valid JSON (or nested deeper than about 1,000 levels)",
+            code="MALFORMED_JSON", status=400,
+        ) from None  # fmt: skip
+
+
+_AS_OF: TypeAdapter[dt.date] = TypeAdapter(AsOf)
+
+
+def _as_of(value: Any) -> dt.date:
+    """The JSON batch's ``as_of`` by the lookups' rule (YYYY-MM-DD, 1970-01-01 … tomorrow)."""
+    try:
+        return _AS_OF.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidField(f"as_of: {exc.errors()[0]['msg']}", field="as_of") from None
 
 
 @router.post(
@@ -63,7 +77,7 @@ def _json_body(raw: bytes) -> Any:
         **access_extra(ApiProduct.BATCH),
         "requestBody": {
             "content": {
-                "application/json": {"schema": BatchRequest.model_json_schema()},
+                "application/json": {"schema": BATCH_SCHEMA},
                 "text/csv": {"schema": {"type": "string"}},
             },
             "required": True,
@@ -75,25 +89,36 @@ async def submit_batch(
     request: Request,
     caller: Annotated[Caller, Depends(BATCH)],
     purpose: Annotated[Purpose | None, Query(description="CSV uploads: the purpose")] = None,
-    as_of: Annotated[dt.date | None, Query(description="CSV uploads: reference day")] = None,
+    as_of: Annotated[
+        AsOf | None, Query(description="CSV uploads: reference day (YYYY-MM-DD, default today)")
+    ] = None,
 ) -> dict[str, Any]:
     """JSON ``{"purpose", "as_of"?, "borrowers": [{id_type, id_number, consent_ref, name?}]}`` or
     CSV with header ``id_type,id_number,consent_ref[,name]`` and ``?purpose=``. Rows failing a
-    check are kept with their error code and are not looked up or billed."""
+    check are kept with their error code and are not looked up or billed; a body out of shape
+    (unknown keys, a field that is not a string or longer than its maximum, an as_of out of
+    range) refuses the job (422). The body may be at most ``batch_max_borrowers ×
+    batch_row_bytes + max_body_bytes`` bytes (413 ``BODY_TOO_LARGE``)."""
     service = request.app.state.service
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
+    day: dt.date | None = as_of
     if kind == "application/json":
         doc = _json_body(raw)
         if not isinstance(doc, dict) or not isinstance(doc.get("borrowers"), list):
             raise InvalidField("borrowers: a non-empty list is required", field="borrowers")
-        rows, purpose_text, as_of_text = doc["borrowers"], doc.get("purpose"), doc.get("as_of")
-        if not all(isinstance(r, dict) for r in rows):
-            raise InvalidField("borrowers: every entry must be an object", field="borrowers")
+        unknown = [str(k)[:40] for k in doc if k not in _BATCH_KEYS]
+        if unknown:
+            raise InvalidField(
+                f"unknown field(s) {', '.join(map(repr, unknown[:5]))}; a batch holds "
+                + ", ".join(_BATCH_KEYS), field=unknown[0],
+            )  # fmt: skip
+        rows, purpose_text = doc["borrowers"], doc.get("purpose")
+        if doc.get("as_of") is not None:
+            day = _as_of(doc["as_of"])
     elif kind in ("text/csv", "application/csv"):
         rows = rows_from_csv(_utf8(raw))
         purpose_text = purpose.value if purpose else None
-        as_of_text = as_of.isoformat() if as_of else None
     else:
         _utf8(raw)  # a body that is not UTF-8 is refused as such whatever its type
         raise ApiError(
@@ -114,15 +139,12 @@ async def submit_batch(
             code="PURPOSE_INVALID",
             field="purpose",
         ) from None
-    try:
-        day = dt.date.fromisoformat(as_of_text) if as_of_text else today_cst()
-    except (TypeError, ValueError):
-        raise InvalidField("as_of must be a date YYYY-MM-DD", field="as_of") from None
+    await run_in_threadpool(check_rows, rows)
     service.limiter.take(caller.key_id, max(1.0, len(rows) / 1000))
     service.reciprocity.check(caller)
     table = await run_in_threadpool(parse_rows, rows, service.pseudonymiser)
     del rows, raw  # raw identities end here
-    job = await run_in_threadpool(service.batches.submit, caller, chosen, day, table)
+    job = await run_in_threadpool(service.batches.submit, caller, chosen, day or today_cst(), table)
     return {"job": job.public(), "poll": f"/v1/batch/{job.id}"}
 
 
@@ -148,7 +170,18 @@ def get_batch(
     tags=["batch"],
     summary="Result of one of your finished batch jobs, one row per submitted borrower.",
     openapi_extra=access_extra(ApiProduct.BATCH),
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The result (format=csv or parquet).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        },
+    },
     response_class=Response,
 )
 def batch_result(
@@ -173,9 +206,12 @@ def batch_result(
 def get_usage(
     request: Request,
     caller: Annotated[Caller, Depends(USAGE)],
-    start: Annotated[dt.date | None, Query(alias="from")] = None,
-    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    start: Annotated[
+        Day | None, Query(alias="from", description="first day (default: the month of to)")
+    ] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day (default: today)")] = None,
 ) -> dict[str, Any]:
+    """Days are YYYY-MM-DD from 1970-01-01 to 2149-06-06, at most 366 days apart."""
     last = end or today_cst()
     first = start or last.replace(day=1)
     if first > last or (last - first).days > 366:
@@ -217,17 +253,35 @@ def get_dq(
     tags=["billing"],
     summary="Your own statement of one month (YYYY-MM) as JSON, CSV or PDF.",
     openapi_extra=access_extra(ApiProduct.USAGE),
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The statement (format=json, csv or pdf).",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+    },
     response_model=None,
 )
 def get_statement(
     request: Request,
-    month: str,
+    month: Annotated[
+        str,
+        Path(
+            pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+            examples=["2026-10"],
+            description="YYYY-MM, from 1970-01 to 2149-06",
+        ),
+    ],
     caller: Annotated[Caller, Depends(USAGE)],
     format: Annotated[str, Query(pattern="^(json|csv|pdf)$")] = "json",
 ) -> Response | dict[str, Any]:
-    if not _MONTH.match(month):
-        raise InvalidField("month must be YYYY-MM", field="month")
+    problem = month_problem(month)
+    if problem is not None:
+        raise InvalidField(problem, field="month")
     service = request.app.state.service
     prices = billing.load_prices(service.cfg.price_list)
     s = billing.statement(service.wh, caller.member_code, caller.member_name, month, prices)

@@ -28,7 +28,7 @@ from products.models import ErrorBody, LookupRequest
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (400, 401, 403, 422, 429, 503)
+    s: {"model": ErrorBody} for s in (400, 401, 403, 413, 422, 429, 503)
 }
 MULTI_LOAN = access(ApiProduct.MULTI_LOAN)
 

@@ -162,6 +162,30 @@ def test_hostile_files_are_answered_and_the_exchange_keeps_serving(
     print(f"jdx serve peak RSS {watch.peak:.0f} MiB, {len(watch.lookups)} lookups answered")
 
 
+def test_hostile_requests_get_coded_4xx_from_jdx_serve(exchange: Exchange) -> None:
+    """The API cases of tests/test_api_hostile.py, a few of them again against jdx serve: coded
+    4xx, and the same connection answers a normal lookup afterwards."""
+    ex = exchange
+    good = {"id_type": "RIC", "id_number": make_ric("11010519900307123"),
+            "consent_ref": "C-1", "purpose": "LOAN_APPROVAL"}  # fmt: skip
+    with ex.client("GOOD") as c:
+        for as_of in ("9999-12-31", "0001-01-01"):
+            r = c.post("/v1/multi-loan", json={**good, "as_of": as_of})
+            assert (r.status_code, r.json()["error"]["field"]) == (422, "as_of"), r.text
+        r = c.post(
+            "/v1/multi-loan", content=b"[" * 60_000, headers={"Content-Type": "application/json"}
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "MALFORMED_JSON")
+        r = c.get("/v1/usage", params={"to": "0578-06-27"})
+        assert r.status_code == 422, r.text
+        assert c.post("/v1/multi-loan", json=good).status_code == 200  # same connection
+        huge = b'{"x": "' + b"a" * (300 << 20) + b'"}'
+        r = c.post("/v1/multi-loan", content=huge, headers={"Content-Type": "application/json"})
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "BODY_TOO_LARGE")
+    with ex.client("GOOD") as c:
+        assert c.post("/v1/multi-loan", json=good).status_code == 200
+
+
 def test_cutting_the_audit_chain_is_caught_by_its_anchor(exchange: Exchange) -> None:
     """Delete the last entries, rewrite audit_head to match: the chain alone verifies, the
     anchor written when jdx serve stopped does not."""
