@@ -5,8 +5,8 @@ Invariants:
 
 * Only a control file starts a submission: ``<base>.ctl`` directly in ``inbox/``, not hidden
   (``.name``) and not a temporary upload (``*.tmp``). A data file without its control file is
-  never read, moved or deleted. A control file that names a batch file (``*.batch.csv[.gz]``)
-  belongs to the batch stage and is left alone.
+  never read, moved or deleted. A submission of another kind (:mod:`ingest.landing`: a batch
+  lookup) belongs to its stage and is left alone.
 * Claiming is a rename of the control file, then of its data file, into ``processing/<base>/``
   (same filesystem: each rename is atomic). A crash between the two leaves the data file in
   ``inbox/``; :func:`complete` fetches it when the claim is resumed. What is in ``processing/``
@@ -46,12 +46,10 @@ from ingest.areas import (
     receipt_name,
 )
 from ingest.areas import InvalidMemberCode as BadCode
+from ingest.landing import Kind, kind_of, named_file
 from ingest.sealed import SEALED_SUFFIX
 
 CONTROL_SUFFIX = ".ctl"
-#: Data files another stage answers (SFTP batch lookups, DOMAIN.md §3): their control files are
-#: left alone by the loader.
-OTHER_KINDS = (".batch.csv", ".batch.csv.gz")
 #: Held (flock) by the loader that serves the members root.
 LOCK_FILE = ".loader.lock"
 TEMP_SUFFIX = ".tmp"
@@ -110,20 +108,6 @@ class Claim:
         return tuple(self.path / n for n in (LEDGER_NOTE, ATTEMPTS_NOTE, WRITES_NOTE))
 
 
-def named_file(control: bytes | None) -> str | None:
-    """The data file name a control file gives (None when it is not readable JSON)."""
-    if control is None:
-        return None
-    try:
-        doc = json.loads(control.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    name = doc.get("file") if isinstance(doc, dict) else None
-    return (
-        name if isinstance(name, str) and "/" not in name and name not in ("", ".", "..") else None
-    )
-
-
 def choose_data(directory: Path, base: str, control: bytes | None) -> Path | None:
     """The data file of ``base`` in ``directory`` (see the module doc), or None."""
     candidates = sorted(
@@ -139,22 +123,14 @@ def choose_data(directory: Path, base: str, control: bytes | None) -> Path | Non
     return (loans or candidates)[0]
 
 
-def controls(area: MemberArea) -> list[Path]:
-    """Control files of ``loans`` submissions waiting in ``inbox/``, in name order (a member's
-    files load in this order). A control file naming a batch file is another stage's."""
+def controls(area: MemberArea, kind: Kind = Kind.LOANS) -> list[Path]:
+    """Control files of ``kind`` submissions waiting in ``inbox/``, in name order (a member's
+    files load in this order); :func:`ingest.landing.kind_of` tells the kinds apart."""
     try:
         found = sorted(p for p in area.inbox.iterdir() if is_control(p.name) and p.is_file())
     except FileNotFoundError:
         return []
-    out = []
-    for path in found:
-        try:
-            named = named_file(path.read_bytes())
-        except FileNotFoundError:
-            continue  # withdrawn or claimed meanwhile
-        if named is None or not named.endswith(OTHER_KINDS):
-            out.append(path)
-    return out
+    return [path for path in found if kind_of(area.inbox, path)[0] is kind]
 
 
 def waited(path: Path, now: datetime) -> float:

@@ -178,26 +178,12 @@ class Loader:
             os.close(self._held)
             self._held = None
 
-    @staticmethod
-    def _loans_controls(area: MemberArea) -> list[Path]:
-        """:func:`claims.controls` less those whose base has a batch-lookup file in ``inbox/``
-        (``<base>.batch.csv[.gz]``): the lookup API answers those, even when the control file
-        does not name its data file."""
-        return [
-            c
-            for c in claims.controls(area)
-            if not any(
-                (area.inbox / f"{c.name[: -len(claims.CONTROL_SUFFIX)]}{kind}").exists()
-                for kind in claims.OTHER_KINDS
-            )
-        ]
-
     def members_with_work(self) -> list[str]:
         """Members with a claim to resume or a control file in their inbox."""
         out = []
         for code in claims.members(self.config.members_root):
             area = member_area(self.config.members_root, code)
-            if claims.open_claims(area) or self._loans_controls(area):
+            if claims.open_claims(area) or claims.controls(area):
                 out.append(code)
         return out
 
@@ -220,7 +206,7 @@ class Loader:
         try:
             for found in claims.open_claims(area):
                 self._collect(done, self._process(area, found, member_type))
-            for control in self._loans_controls(area):
+            for control in claims.controls(area):
                 if self.stopping.is_set():
                     break
                 if claims.data_waiting(area, control) is None and not self._grace_over(

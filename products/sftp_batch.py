@@ -53,7 +53,8 @@ from exchange.registry import db as registry_db
 from exchange.registry import get_member
 from exchange.registry.errors import MemberNotFound
 from ingest.areas import MemberArea, base_name, member_area, receipt_name
-from ingest.claims import OTHER_KINDS, is_control, members, write_atomic
+from ingest.claims import is_control, members, write_atomic
+from ingest.landing import SUFFIXES, Kind, kind_of
 from products.auth import Caller
 from products.batch import Job, parse_rows, result_csv, rows_from_csv
 from products.errors import ApiError, InvalidField, TooLarge
@@ -79,17 +80,10 @@ class Refused(ApiError):
 
 
 def batch_file(inbox: Path, control: Path) -> Path | None:
-    """The batch data file of ``control`` (named, or ``<base>.batch.csv[.gz]``), if it is one."""
-    with contextlib.suppress(OSError, ValueError, UnicodeDecodeError, RecursionError):
-        doc = json.loads(control.read_bytes().decode("utf-8-sig"))
-        named = doc.get("file") if isinstance(doc, dict) else None
-        if isinstance(named, str) and named.endswith(OTHER_KINDS) and "/" not in named:
-            return inbox / named
-    base = base_name(control.name)
-    for kind in OTHER_KINDS:
-        if (inbox / f"{base}{kind}").is_file():
-            return inbox / f"{base}{kind}"
-    return None
+    """The batch data file of ``control``, if its submission is a batch lookup
+    (:func:`ingest.landing.kind_of`, the one place that tells the kinds apart)."""
+    kind, data = kind_of(inbox, control)
+    return data if kind is Kind.BATCH else None
 
 
 def _unreadable(raw: bytes) -> bool:
@@ -193,7 +187,7 @@ class SftpBatches:
 
     def notify(self, member: str, path: Path) -> None:
         """SFTP server callback: a file was closed or renamed in ``member``'s inbox."""
-        if is_control(path.name) or path.name.endswith(OTHER_KINDS):
+        if is_control(path.name) or path.name.endswith(SUFFIXES[Kind.BATCH]):
             self._wake.set()
 
     def _loop(self) -> None:
