@@ -10,8 +10,8 @@ each was in use). The one rule read from it here:
   ``stdnum.cn.ric.validate`` demands that the code existed in the birth year, which real numbers
   do not obey, so that check is not used anywhere (DOMAIN.md §2, §7).
 
-Every identity check — ingest's column-wise fast path (:mod:`ingest.identity`), the API's quick
-check (:mod:`products.identity`), :func:`exchange.pseudonym.check_id` — reads this module, so
+Every identity check — ingest's column-wise check and the API's quick
+check (:mod:`exchange.identity`), :func:`exchange.pseudonym.check_id` — reads this module, so
 they cannot disagree about a region.
 """
 

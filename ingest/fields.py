@@ -24,8 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exchange.pseudonym import IdProblem
-from ingest.identity import (
+from exchange.identity import (
     PROBLEMS,
     byte_class,
     check_ids,
@@ -34,6 +33,7 @@ from ingest.identity import (
     fixed_width,
     only_bytes,
 )
+from exchange.pseudonym import IdProblem
 from ingest.issues import IssueSink
 from ingest.spec import COLUMNS, MAX_DAY, MIN_DAY, PROVINCES, Column, Kind, Required
 

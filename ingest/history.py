@@ -22,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,9 @@ import pyarrow.compute as pc
 
 from ingest.fields import flag
 from ingest.issues import IssueSink
-from ingest.validate import Validation
+
+if TYPE_CHECKING:
+    from ingest.validate import Validation  # a type only: validate calls this module
 
 HISTORY_SCHEMA = pa.schema(
     [

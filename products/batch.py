@@ -48,9 +48,9 @@ import pyarrow.parquet as pq
 from exchange import regions
 from exchange.domain import Purpose
 from exchange.errors import TransientError
+from exchange.identity import PROBLEMS, check_ids
 from exchange.pseudonym import ID_TYPES, IdProblem, Pseudonymiser
 from exchange.settings import ApiSettings
-from ingest.identity import PROBLEMS, check_ids
 from products.auth import Caller
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
 from products.inquiry_log import InquiryLog, now_ms
@@ -147,7 +147,7 @@ def result_csv(path: Path) -> bytes:
 def parse_rows(rows: list[dict[str, Any]], pseud: Pseudonymiser) -> pa.Table:
     """Check and pseudonymise submitted rows; raw identities end here.
 
-    Column-wise: the identity checks are :func:`ingest.identity.check_ids` (numpy, with the
+    Column-wise: the identity checks are :func:`exchange.identity.check_ids` (numpy, with the
     answers of :func:`exchange.pseudonym.check_id`, which it falls back to for the rows its fast
     path does not pass) and the keys one bulk HMAC pass. Row errors, in order of precedence:
     ``ID_TYPE``, the identity number's own problem, then ``CONSENT_REQUIRED``.
@@ -158,7 +158,7 @@ def parse_rows(rows: list[dict[str, Any]], pseud: Pseudonymiser) -> pa.Table:
     return parse_columns(types, numbers, consents, pseud)
 
 
-#: error code and field per :data:`ingest.identity.PROBLEMS` index (0: valid)
+#: error code and field per :data:`exchange.identity.PROBLEMS` index (0: valid)
 _PROBLEM_ERRORS = [("", "")] + [id_error(p.value) for p in PROBLEMS[1:] if p is not None]
 
 

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from exchange.domain import ApiProduct
+from exchange.identity import quick_valid
 from exchange.pseudonym import check_id
 from products.auth import Caller, access, access_extra
 from products.control import check_post_loan
 from products.errors import InvalidField, id_error
-from products.identity import quick_valid
 from products.inquiry_log import InquiryRow, new_id, now_ms
 from products.lookups import multi_loan, time_series
 from products.lookups.borrower import BorrowerData, Labels, fetch, today_cst

@@ -32,11 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from exchange import identity
 from exchange.errors import ConfigError
 from exchange.keyfiles import load_pepper
 from exchange.pseudonym import Pseudonymiser
 from exchange.settings import ApiSettings, Settings
-from products import identity
 from products.auth import Authenticator
 from products.batch import BatchJobs
 from products.control import RateLimiter, Reciprocity

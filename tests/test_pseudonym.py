@@ -132,7 +132,7 @@ def test_masks_never_show_a_whole_identifier():
     corrupt=st.booleans(),
 )
 def test_the_apis_quick_check_never_passes_what_check_id_refuses(region, born, serial, corrupt):
-    from products.identity import quick_valid
+    from exchange.identity import quick_valid
 
     number = make_ric(f"{region}{born:%Y%m%d}{serial:03d}")
     if corrupt:

@@ -18,10 +18,10 @@ import pytest
 from loanfiles import FILE_NAME, MEMBER, PSEUDONYMISER, RIC, RIC_2, control_for, csv_bytes, record
 from stdnum.cn import ric
 
+from exchange.identity import check_ids
 from exchange.pseudonym import check_id
 from ingest import catalogue
 from ingest.history import apply_reference
-from ingest.identity import check_ids
 from ingest.limits import Limits, scan
 from ingest.parse import FileIssue, parse_file_name, read_records
 from ingest.receipts import file_rejected, missing_data
@@ -415,7 +415,7 @@ def test_identity_fast_path_agrees_with_check_id():
     types[len(bodies) + 3] = "PASSPORT"
     types[len(bodies) + 4] = "HKMO"
     problems, normalised = check_ids(pa.array(types), pa.array(numbers), today)
-    from ingest.identity import PROBLEMS
+    from exchange.identity import PROBLEMS
 
     for t, n, p, norm in zip(
         types, numbers, problems.tolist(), normalised.to_pylist(), strict=True

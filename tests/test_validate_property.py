@@ -23,9 +23,9 @@ from loanfiles import FILE_NAME, MEMBER, PSEUDONYMISER, RIC, RIC_2, control_for,
 from stdnum.cn import ric
 
 from exchange.domain import LOANS_V1_COLUMNS
+from exchange.identity import PROBLEMS, check_ids
 from exchange.pseudonym import check_id, normalise_name
 from exchange.regions import listed_codes
-from ingest.identity import PROBLEMS, check_ids
 from ingest.parse import _read_exact, read_records
 from ingest.rules import ISSUE_SCHEMA, RULES
 from ingest.validate import validate_submission
