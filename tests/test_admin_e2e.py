@@ -126,7 +126,7 @@ def test_staff_commands_run_in_the_serving_process_while_lookups_go_on(
     assert statement.returncode == 0, statement.stderr
     assert (tmp_path / "statements" / f"CALLER_{month}.statement.pdf").exists()
 
-    entries = json.loads(jdx(ex.home, "audit", "show", "--limit", "50", "--json").stdout)
+    entries = json.loads(jdx(ex.home, "audit", "show", "--limit", "2000", "--json").stdout)
     acts = [(e["actor"], e["action"]) for e in entries]
     assert ("ops.chen", "admin.report_build") in acts
     assert ("ops.chen", "release.publish") in acts or any(
@@ -166,7 +166,7 @@ def test_the_admin_channel_refuses_a_wrong_token_and_another_user(exchange: Exch
             link.unlink()
             door.rmdir()
         assert "may not use this server's admin channel" in other.stdout, other.stderr
-    entries = json.loads(jdx(ex.home, "audit", "show", "--limit", "20", "--json").stdout)
+    entries = json.loads(jdx(ex.home, "audit", "show", "--limit", "2000", "--json").stdout)
     refused = [e for e in entries if e["action"] == "admin.refused"]
     reasons = [e["details"]["reason"] for e in refused]
     assert "wrong staff token" in reasons
