@@ -79,6 +79,7 @@ def test_json_batch_job(api: Api) -> None:
 def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
     with api.client(api.tokens["ML001"]) as c:
         before = c.post("/v1/multi-loan", json=api.borrower("B")).json()
+        api.service.inquiries.flush()  # the inquiry log flushes on a timer too: settle it first
         usage_before = units(c)
         b = api.pop["borrowers"]["B"]
         csv_body = f"id_type,id_number,consent_ref\n{b['id_type']},{b['id_number']},K1\n" * 3
@@ -94,7 +95,7 @@ def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
     assert w1["count"] == w0["count"] + 1 + 3  # the lookup before, and the three batch rows
     assert w1["by_purpose"]["CREDIT_REVIEW"] == w0["by_purpose"]["CREDIT_REVIEW"] + 3
     assert usage["BATCH"] == usage_before.get("BATCH", 0) + 3
-    assert usage["MULTI_LOAN"] == usage_before.get("MULTI_LOAN", 0) + 2
+    assert usage["MULTI_LOAN"] == usage_before.get("MULTI_LOAN", 0) + 1  # the lookup after
 
 
 def test_post_loan_batch_rows_are_refused_per_row(api: Api) -> None:
