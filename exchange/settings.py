@@ -2,7 +2,8 @@
 
 Precedence, highest first: environment variable, config file, default. The config file is the one
 named by ``JDX_CONFIG``, else ``<JDX_HOME>/jdx.toml`` when it exists. Top-level keys of the file
-belong to :class:`CoreSettings`; each service reads its own ``[section]``::
+belong to :class:`CoreSettings`; each service reads its own ``[section]`` (pydantic-settings'
+TOML source, one table per section)::
 
     home = "/srv/jdx"
     [registry]
@@ -19,17 +20,43 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from exchange.errors import ConfigError
 
 DEFAULT_HOME = Path("./jdx-data")
+
+
+#: The config file the sections read while :func:`load_settings` builds them (None: no file).
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("jdx_config_file", default=None)
+
+
+class _SectionToml(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source reading one section's table of the config file: ``[name]``
+    for a service, the top-level keys (not the tables) for :class:`CoreSettings`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None, table: str) -> None:
+        self._table = table
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        if not self._table:  # the core's keys: the tables are the services' own
+            return {k: v for k, v in data.items() if not isinstance(v, dict)}
+        found = data.get(self._table, {})
+        return found if isinstance(found, dict) else {self._table: found}
 
 
 class _Section(BaseSettings):
@@ -47,8 +74,11 @@ class _Section(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # init kwargs carry the config file's section: the environment must win over it.
-        return (env_settings, init_settings)
+        path = _CONFIG_FILE.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(_SectionToml(settings_cls, path, cls.section))
+        return tuple(sources)
 
 
 class CoreSettings(_Section):
@@ -678,16 +708,15 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         )
 
     built: dict[str, _Section] = {}
-    for name, cls in SECTIONS.items():
-        section_data = (
-            {k: v for k, v in data.items() if k in CoreSettings.model_fields}
-            if not cls.section
-            else data.get(cls.section, {})
-        )
-        try:
-            built[name] = cls(**section_data)
-        except ValidationError as exc:
-            raise _config_error(name, cls, exc, path) from None
+    token = _CONFIG_FILE.set(path)  # each section reads its table through _SectionToml
+    try:
+        for name, cls in SECTIONS.items():
+            try:
+                built[name] = cls()
+            except ValidationError as exc:
+                raise _config_error(name, cls, exc, path) from None
+    finally:
+        _CONFIG_FILE.reset(token)
 
     core = built["core"]
     assert isinstance(core, CoreSettings)
