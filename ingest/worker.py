@@ -57,7 +57,7 @@ class Request:
 class MemoryLimit(JdxError):
     """The file needed more memory than one file may use (terminal: F120)."""
 
-    code = "ING030"
+    code = "ING035"
 
     def __init__(self, message: str, *, peak_mb: float) -> None:
         super().__init__(message)
@@ -67,7 +67,7 @@ class MemoryLimit(JdxError):
 class ValidatorFailed(JdxError):
     """The child died or timed out for another reason (counted as a failed attempt)."""
 
-    code = "ING031"
+    code = "ING036"
 
 
 class Validator(Protocol):
