@@ -46,21 +46,22 @@ def write_load(
 ) -> None:
     """loan_states (and through its views accounts_current, account_months), D tombstones,
     rejections and dq_daily rows of one validated file."""
-    states = rows.loan_states(
-        validation.accepted,
-        member=member,
-        member_type=member_type,
-        load_id=info.load_id,
-        load_seq=info.load_seq,
-        loaded_at=info.received_at,
-    )
-    for start in range(0, states.num_rows, block_rows):
+    accepted = validation.accepted
+    for start in range(0, accepted.num_rows, block_rows):
         if stopping.is_set():
             raise Abandoned
-        wh.insert_arrow(
-            "loan_states", states.slice(start, block_rows), INSERT_SETTINGS, in_memory=True
+        # one block's rows at a time: the file's loan_states rows are never all in memory
+        block = rows.loan_states(
+            accepted.slice(start, block_rows),
+            member=member,
+            member_type=member_type,
+            load_id=info.load_id,
+            load_seq=info.load_seq,
+            loaded_at=info.received_at,
         )
-    accounts, versions = rows.deletions(states, info.load_seq)
+        wh.insert_arrow("loan_states", block, INSERT_SETTINGS, in_memory=True)
+        del block
+    accounts, versions = rows.deletions(accepted, info.load_seq)
     if accounts:
         for statement in ("ingest_tombstone_months", "ingest_tombstone_current"):
             wh.execute(statement, member=member, accounts=accounts, versions=versions)
