@@ -1,14 +1,12 @@
 """``jdx serve`` (the one process that owns the embedded warehouse), ``jdx ingest process`` and
 ``jdx dq show``.
 
-``jdx serve`` opens the warehouse, starts the loader's threads, the members' SFTP server (the
-same server as ``jdx sftp serve``, whose uploads now start loads at once) and the lookup API
-(:class:`products.service.ProductService`, which also answers SFTP batch files) on the same
-warehouse, and runs until SIGTERM or Ctrl-C. Later stages add their services (the dashboards)
-to the same list.
-``jdx ingest process --once`` loads what is waiting and exits (cron, tests, the demo); both it
-and ``jdx dq show`` open the warehouse themselves, so with an embedded warehouse they run only
-while ``jdx serve`` does not.
+``jdx serve`` opens the warehouse and runs the services :func:`runtime.build.serving` makes of
+it (loader, SFTP server, lookup API with SFTP batch files, audit anchor, scheduler, admin
+channel) until SIGTERM or Ctrl-C. ``jdx dq show`` reaches the running server through the admin
+channel (in-process when none runs). ``jdx ingest process --once`` loads what is waiting and
+exits (cron, tests); it opens the warehouse itself, so with an embedded warehouse it runs only
+while ``jdx serve`` does not (which loads those files anyway).
 """
 
 from __future__ import annotations
@@ -263,10 +261,6 @@ def archive_open_cmd(
 @click.group("dq")
 def dq_group() -> None:
     """Members' data-quality scores (docs/ingest.md has the formula)."""
-
-
-def _pct(value: float | None) -> str:
-    return "     -" if value is None else f"{100 * value:5.1f}%"
 
 
 @dq_group.command("show")

@@ -81,23 +81,35 @@ def anchor_path(home: Path) -> Path:
     return Path(home) / ANCHOR_DIR / ANCHOR_FILE
 
 
+def _parse(line: str) -> Anchor:
+    """One line of the file (an unreadable one is an :class:`Anchor` with seq -1, which
+    :func:`check` reports)."""
+    try:
+        doc = json.loads(line)
+        return Anchor(int(doc["seq"]), str(doc["hash"]), str(doc["ts"]), str(doc["sig"]))
+    except (ValueError, KeyError, TypeError):
+        return Anchor(-1, "", "", "")
+
+
 def read(path: Path) -> list[Anchor]:
-    """Every anchor in the file, in order (an unreadable line is an :class:`Anchor` with seq -1,
-    which :func:`check` reports)."""
+    """Every anchor in the file, in order."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    out = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-            out.append(Anchor(int(doc["seq"]), str(doc["hash"]), str(doc["ts"]), str(doc["sig"])))
-        except (ValueError, KeyError, TypeError):
-            out.append(Anchor(-1, "", "", ""))
-    return out
+    return [_parse(line) for line in text.splitlines() if line.strip()]
+
+
+def last(path: Path) -> Anchor | None:
+    """The latest anchor, read from the end of the file (it grows by a line per anchor)."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 4096))
+            lines = [x for x in f.read().splitlines() if x.strip()]
+    except FileNotFoundError:
+        return None
+    return _parse(lines[-1].decode("utf-8", "replace")) if lines else None
 
 
 def anchor(db: Session, key: Ed25519PrivateKey, path: Path) -> Anchor | None:
@@ -106,9 +118,9 @@ def anchor(db: Session, key: Ed25519PrivateKey, path: Path) -> Anchor | None:
     seq, digest = audit.head(db)
     if seq == 0:
         return None
-    found = read(path)
-    if found and found[-1].seq == seq and found[-1].hash == digest:
-        return found[-1]
+    latest = last(path)
+    if latest is not None and latest.seq == seq and latest.hash == digest:
+        return latest
     ts = audit.format_ts(datetime.now(UTC))
     unsigned = Anchor(seq, digest, ts, "")
     signed = Anchor(seq, digest, ts, key.sign(unsigned.message()).hex())

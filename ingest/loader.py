@@ -68,6 +68,7 @@ from ingest.areas import (
     member_area,
 )
 from ingest.history import apply_reference
+from ingest.landing import named_file
 from ingest.limits import Limits
 from ingest.limits import scan as scan_file
 from ingest.parse import FileIssue, parse_control, parse_file_name
@@ -277,7 +278,7 @@ class Loader:
         data_name = (
             data_path.name
             if data_path is not None
-            else claims.named_file(control_bytes) or f"{found.base}.loans.csv"
+            else named_file(control_bytes) or f"{found.base}.loans.csv"
         )
         name = parse_file_name(data_name)
         parsed, _ = parse_control(control_bytes)
@@ -424,9 +425,8 @@ class Loader:
         try:
             validation: Validation = self.validator.validate(request, self.stopping)
         except MemoryLimit as exc:
-            limit = getattr(self.validator, "memory_mb", 0)
             issue = FileIssue(
-                "F120", value=f"more than {exc.peak_mb:,.0f} MiB", params={"limit": limit}
+                "F120", value=f"more than {exc.peak_mb:,.0f} MiB", params={"limit": exc.limit_mb}
             )
             return receipts.file_rejected(data_name, control, [issue], info.sha256)
         if validation.rows.num_rows:

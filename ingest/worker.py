@@ -59,9 +59,10 @@ class MemoryLimit(JdxError):
 
     code = "ING035"
 
-    def __init__(self, message: str, *, peak_mb: float) -> None:
+    def __init__(self, message: str, *, peak_mb: float, limit_mb: int) -> None:
         super().__init__(message)
         self.peak_mb = peak_mb
+        self.limit_mb = limit_mb
 
 
 class ValidatorFailed(JdxError):
@@ -200,6 +201,7 @@ class IsolatedValidator:
                 raise MemoryLimit(
                     f"validating {request.data_name} needed more than {self.memory_mb} MiB",
                     peak_mb=peak / 2**20,
+                    limit_mb=self.memory_mb,
                 )
             if stopping.is_set():
                 self._drop(child)
@@ -218,7 +220,9 @@ class IsolatedValidator:
         self._drop(child)
         if kind == "memory":
             raise MemoryLimit(
-                f"validating {request.data_name} ran out of memory", peak_mb=peak / 2**20
+                f"validating {request.data_name} ran out of memory",
+                peak_mb=peak / 2**20,
+                limit_mb=self.memory_mb,
             )
         if kind == "died":
             raise ValidatorFailed(f"the validation process ended (exit status {code})")

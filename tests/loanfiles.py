@@ -7,7 +7,9 @@ import gzip
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from stdnum.cn import ric
 
@@ -93,3 +95,15 @@ def control_for(name: str, data: bytes, records: int, **overrides: object) -> by
 
 def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
+
+
+def gzip_bomb(path: Path, zeros_mib: int) -> None:
+    """A header, then ``zeros_mib`` MiB of zero bytes, gzip-compressed (≈ 1000:1): one endless
+    line once expanded."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    with path.open("wb") as f:
+        f.write(squeeze.compress(b"record_type,account_id\n"))
+        for _ in range(zeros_mib):
+            f.write(squeeze.compress(block))
+        f.write(squeeze.flush())

@@ -20,12 +20,11 @@ import signal
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loanfiles import csv_bytes, make_ric, record
+from loanfiles import csv_bytes, gzip_bomb, make_ric, record
 from serve_support import Exchange, jdx, running_exchange
 
 from exchange.domain import CST
@@ -90,22 +89,12 @@ def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
         yield exchange
 
 
-def _bomb(path: Path, zeros_mib: int) -> None:
-    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
-    block = b"\0" * (1 << 20)
-    with path.open("wb") as f:
-        f.write(squeeze.compress(b"record_type,account_id\n"))
-        for _ in range(zeros_mib):
-            f.write(squeeze.compress(block))
-        f.write(squeeze.flush())
-
-
 def test_hostile_files_are_answered_and_the_exchange_keeps_serving(
     exchange: Exchange, tmp_path: Path
 ) -> None:
     ex = exchange
     bomb = tmp_path / f"EVIL_{DAY}_001.loans.csv.gz"
-    _bomb(bomb, 2048)
+    gzip_bomb(bomb, 2048)
     endless = tmp_path / f"EVIL_{DAY}_002.loans.csv"
     with endless.open("wb") as f:
         f.write(b"record_type,account_id\n")

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import resource
 import uuid
-import zlib
 from pathlib import Path
 
 import pytest
 from loader_support import PEPPER, QUERIES, Exchange, big_file, make_exchange
-from loanfiles import control_for, csv_bytes, record
+from loanfiles import control_for, csv_bytes, gzip_bomb, record
 
 from ingest.worker import IsolatedValidator
 from warehouse import Warehouse
@@ -73,21 +72,10 @@ def test_poison_dates_are_refused_before_any_write_and_the_queue_goes_on(ex: Exc
     assert not list((ex.root / MEMBER / "processing").iterdir())  # nothing left claimed
 
 
-def _bomb(path: Path, zeros_mib: int) -> None:
-    """A header, then ``zeros_mib`` MiB of zero bytes, gzip-compressed (≈ 1000:1)."""
-    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
-    block = b"\0" * (1 << 20)
-    with path.open("wb") as f:
-        f.write(squeeze.compress(b"record_type,account_id\n"))
-        for _ in range(zeros_mib):
-            f.write(squeeze.compress(block))
-        f.write(squeeze.flush())
-
-
 def test_a_gzip_bomb_is_refused_as_it_streams(ex: Exchange) -> None:
     name = "ACME_20250131_001.loans.csv.gz"
     bomb = ex.inbox(MEMBER) / name
-    _bomb(bomb, 1024)  # 1 GiB of zeros in ≈ 1 MB
+    gzip_bomb(bomb, 1024)  # 1 GiB of zeros in ≈ 1 MB
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ex.upload(MEMBER, name, None, control_for(name, bomb.read_bytes(), 1))
     ex.upload(MEMBER, *_good(2))
