@@ -114,8 +114,14 @@ def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | Non
     """
     from ingest.areas import check_member_code
     from ingest.service import LoaderService
+    from runtime.admin import ServerRunning, server_running
     from runtime.services import run
 
+    if server_running(ctx.settings):
+        raise ServerRunning(
+            "jdx serve is running on this data directory and loads members' files as they "
+            "arrive; jdx ingest process is for when it does not run"
+        )
     setup_logging()
     stop = threading.Event()
     _stop_on_signals(stop)

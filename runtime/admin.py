@@ -213,6 +213,25 @@ class AdminServer:
                 _send(conn, {"result": result})
 
 
+class ServerRunning(JdxError):
+    """A command that must not run beside ``jdx serve`` was started while it runs."""
+
+    code = "ADM005"
+
+
+def server_running(settings: Settings) -> bool:
+    """Whether a ``jdx serve`` answers on this data directory's admin socket."""
+    path = socket_path(settings)
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 def call(
     settings: Settings,
     command: str,

@@ -97,6 +97,9 @@ def test_staff_commands_run_in_the_serving_process_while_lookups_go_on(
     tables = {t["table"]: t for t in json.loads(status.stdout)["tables"]}
     assert tables["loan_states"]["rows"] > 0
 
+    beside = jdx(ex.home, "ingest", "process", "--once")
+    assert beside.returncode == 1 and "error [ADM005]: jdx serve is running" in beside.stderr
+
     dq = jdx(ex.home, "dq", "show", "CALLER", "--days", "30")
     assert dq.returncode == 0, dq.stderr
     assert "DQ of member CALLER" in dq.stdout
