@@ -42,8 +42,9 @@ from exchange.keyfiles import ensure_secrets, load_pepper
 from exchange.pseudonym import Pseudonymiser
 from exchange.registry import add_member, issue_api_key
 from exchange.registry import db as registry_db
-from exchange.settings import load_settings
+from runtime.config import load as load_settings
 from products.service import ProductService
+from warehouse.settings import WarehouseSettings
 from exchange.pseudonym import ID_TYPES
 from simulator import load_stream_into, simulate_stream
 from warehouse import connect, migrate
@@ -51,7 +52,7 @@ from warehouse import connect, migrate
 s = load_settings(); ensure_secrets(s); registry_db.upgrade(s.registry_url)
 pseud = Pseudonymiser(load_pepper(s))
 built = home / "built.json"
-wh = connect(s.warehouse_dsn); migrate(wh)
+wh = connect(s.section(WarehouseSettings).url); migrate(wh)
 if built.exists():  # --home of an earlier run: reuse its warehouse, registry and borrowers
     facts = json.loads(built.read_text())
 else:

@@ -131,21 +131,22 @@ print(json.dumps({"rows": rows, "account_months": counts["account_months"], "sim
 """
 
 RELEASE = r"""
-import dataclasses, datetime as dt, json, os, resource, sys, time
+import datetime as dt, json, os, resource, sys, time
 start = time.perf_counter()
 from exchange.keyfiles import ensure_secrets
 from exchange.registry import db as registry_db
-from exchange.settings import load_settings
+from pathlib import Path
+from runtime.config import load as load_settings
 from reports.release import build
+from reports.settings import ReportSettings
 from warehouse import connect, migrate
 
 path, releases, which, mode = sys.argv[1:5]
 settings = load_settings()
 ensure_secrets(settings)
 registry_db.upgrade(settings.registry_url)
-settings = dataclasses.replace(
-    settings, reports=settings.reports.model_copy(update={"releases_dir": __import__("pathlib").Path(releases)})
-)
+reports = settings.section(ReportSettings)
+settings = settings.with_section(reports.model_copy(update={"releases_dir": Path(releases)}))
 with connect(f"chdb://{path}") as wh:
     migrate(wh)  # report_aggregates (0004) on a warehouse loaded before it existed
     months = [r["month"] for r in wh.query("report_fingerprints", month=dt.date(9999, 12, 1)).dicts()]

@@ -33,11 +33,11 @@ MEMBER = "BENCH"
 
 def _serve(workdir: Path) -> None:
     """Child process: serve until stdin closes; print the port first."""
-    from ingest.settings import IngestSettings, SftpSettings, resolve_paths
+    from ingest.settings import IngestSettings, SftpSettings
     from ingest.sftp.server import SFTPLandingServer
 
     pub = (workdir / "member.pub").read_text()
-    sftp, ingest = resolve_paths(SftpSettings(port=0), IngestSettings(), workdir)
+    sftp, ingest = SftpSettings(port=0).resolved(workdir), IngestSettings().resolved(workdir)
     server = SFTPLandingServer.from_settings(
         sftp, ingest, lambda code: [pub] if code == MEMBER else []
     )

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from exchange.errors import JdxError
-from exchange.settings import Settings, load_settings
+from exchange.settings import Settings
+from runtime.config import load as load_settings
 
 
 class Context:

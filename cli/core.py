@@ -15,6 +15,7 @@ def initialise(ctx: Context) -> list[str]:
     from exchange import audit
     from exchange.registry import db as registry_db
     from warehouse import connect, migrate
+    from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
     done: list[str] = []
@@ -25,8 +26,9 @@ def initialise(ctx: Context) -> list[str]:
         done.append(f"generated secret {path} (mode 0600)")
     revision = registry_db.upgrade(s.registry_url)
     done.append(f"registry at revision {revision}")
-    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
-        applied = migrate(wh, cluster=s.warehouse.cluster)
+    cfg = s.section(WarehouseSettings)
+    with connect(cfg.url, database=cfg.database, cluster=cfg.cluster) as wh:
+        applied = migrate(wh, cluster=cfg.cluster)
         done.append(
             f"warehouse schema version {wh.schema_version()}"
             + (f" (applied {', '.join(applied)})" if applied else " (up to date)")

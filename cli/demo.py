@@ -60,10 +60,13 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     from exchange.pseudonym import Pseudonymiser
     from exchange.registry import db as registry_db
     from exchange.registry.errors import MemberNotFound
+    from products.settings import ApiSettings
     from reports.release import build as build_release
     from reports.release import latest_month
+    from reports.settings import ReportSettings
     from simulator import bulk_tables, simulate, summarise, write_files
     from warehouse import connect
+    from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
     step = _Steps()
@@ -113,7 +116,8 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     step("pseudonymise and load the earlier months into the warehouse directly")
     pseudonymiser = Pseudonymiser(load_pepper(s))
     first_of_last = industry.last_day().replace(day=1)
-    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
+    wcfg = s.section(WarehouseSettings)
+    with connect(wcfg.url, database=wcfg.database, cluster=wcfg.cluster) as wh:
         rows = 0
         for table in bulk_tables(industry, pseudonymiser):
             earlier = table.filter(pc.less(table["as_of_date"], pa.scalar(first_of_last)))
@@ -169,17 +173,18 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         click.echo(f"  {line}")
     click.echo("")
     click.echo("Industry delinquency release")
-    echo_result(release, s.reports.decimals)
+    echo_result(release, s.section(ReportSettings).decimals)
     click.echo("")
     click.echo("Where things are")
     click.echo(f"  data directory   {s.home}")
     click.echo(f"  registry         {registry_db.mask_url(s.registry_url)}")
     click.echo(
-        f"  warehouse        {s.warehouse_dsn if s.warehouse_dsn.startswith('chdb') else '(server)'}"
+        f"  warehouse        {wcfg.url if wcfg.url.startswith('chdb') else '(server)'}"
         f"  ({counts.get('account_months', 0):,} account-months, {size / 1e6:,.0f} MB on disk)"
     )
     click.echo(f"  member files     {files_dir}")
-    api_at = f"http://{s.api.host}:{s.api.port}"
+    acfg = s.section(ApiSettings)
+    api_at = f"http://{acfg.host}:{acfg.port}"
     click.echo(f"  lookup API       {api_at} while `jdx serve` runs (OpenAPI docs {api_at}/docs,")
     click.echo(f"                   schema /openapi.json); this demo's API was at {api.url}/docs")
     click.echo(f"  releases         {release.path.parent.parent}")

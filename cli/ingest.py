@@ -67,10 +67,10 @@ def host_key_cmd(ctx: Context) -> None:
 
     Publish both to members so they can check the key on first connection.
     """
-    from ingest.settings import from_settings
+    from ingest.settings import SftpSettings
     from ingest.sftp.hostkey import fingerprint, load_or_create_host_key, public_line
 
-    sftp, _ = from_settings(ctx.settings)
+    sftp = ctx.settings.section(SftpSettings)
     assert sftp.host_key is not None
     key, created = load_or_create_host_key(sftp.host_key)
     if created:

@@ -18,6 +18,7 @@ import click
 from cli import Context, pass_ctx
 from cli.registry import actor_option
 from cli.runtime import admin_command
+from products.settings import ApiSettings
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -94,7 +95,7 @@ def billing_prices(ctx: Context) -> None:
     """Print the price list in effect, as TOML (a starting point for [api] price_list)."""
     from products import billing
 
-    prices = billing.load_prices(ctx.settings.api.price_list)
+    prices = billing.load_prices(ctx.settings.section(ApiSettings).price_list)
     click.echo(f"# source: {prices.source}")
     click.echo(f'currency = "{prices.currency}"\n[prices]')
     for product, price in prices.prices.items():

@@ -15,6 +15,7 @@ import click
 from cli import Context, pass_ctx
 from cli.registry import actor_option
 from cli.runtime import admin_command
+from reports.settings import ReportSettings
 
 if TYPE_CHECKING:
     from reports.release import BuildResult
@@ -57,7 +58,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
     from reports import manifest
     from reports.release import all_releases
 
-    releases = ctx.settings.reports.releases_dir
+    releases = ctx.settings.section(ReportSettings).releases_dir
     assert releases is not None
     out = []
     for ref in all_releases(releases):
@@ -103,7 +104,7 @@ def verify_cmd(ctx: Context, month: str, version: int | None) -> None:
     from reports.months import month_key, parse_month
     from reports.release import versions
 
-    releases = ctx.settings.reports.releases_dir
+    releases = ctx.settings.section(ReportSettings).releases_dir
     assert releases is not None
     key = month_key(parse_month(month))
     refs = [r for r in versions(releases, key) if version is None or r.version == version]

@@ -24,6 +24,7 @@ import click
 from cli import Context, pass_ctx
 from cli.registry import actor_option
 from cli.runtime import admin_command
+from ingest.settings import IngestSettings
 from runtime.build import archive_keyring, build_loader, open_warehouse, setup_logging
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | Non
     """
     from ingest.areas import check_member_code
     from ingest.service import LoaderService
-    from runtime.admin import ServerRunning, server_running
+    from runtime.admin import server_running
+    from runtime.errors import ServerRunning
     from runtime.services import run
 
     if server_running(ctx.settings):
@@ -130,8 +132,8 @@ def process_cmd(ctx: Context, once: bool, member: str | None, threads: int | Non
         if not once:
             service = LoaderService(
                 loader,
-                threads=threads or ctx.settings.ingest.loader_threads,
-                poll_interval=ctx.settings.ingest.poll_interval,
+                threads=threads or ctx.settings.section(IngestSettings).loader_threads,
+                poll_interval=ctx.settings.section(IngestSettings).poll_interval,
                 on_outcome=lambda o: click.echo(_outcome_line(o)),
             )
             run([service], stop, say=click.echo)
@@ -174,11 +176,10 @@ def purge_archive_cmd(ctx: Context, dry_run: bool, member: str | None, actor: st
     from exchange.registry import db as registry_db
     from ingest.archive import run_pass
     from ingest.areas import check_member_code
-    from ingest.settings import from_settings
 
     members = [check_member_code(member)] if member else None
     s = ctx.settings
-    _, ingest = from_settings(s)
+    ingest = s.section(IngestSettings)
     assert ingest.members_root is not None
     registry_db.ensure_current(s.registry_url)
     report = run_pass(
@@ -237,11 +238,10 @@ def archive_open_cmd(
     from exchange.registry import db as registry_db
     from ingest.archive import open_archived
     from ingest.areas import check_member_code
-    from ingest.settings import from_settings
 
     member = check_member_code(member)
     s = ctx.settings
-    _, ingest = from_settings(s)
+    ingest = s.section(IngestSettings)
     assert ingest.members_root is not None
     registry_db.ensure_current(s.registry_url)
     opened = open_archived(

@@ -9,6 +9,7 @@ import click
 from cli import Context, pass_ctx
 from cli.runtime import progress_bar
 from exchange.errors import InvalidInput
+from simulator.settings import SimulatorSettings
 
 
 @click.command("simulate")
@@ -62,7 +63,7 @@ def simulate_cmd(
     from simulator import simulate, summarise, write_files
     from simulator.months import parse_month
 
-    defaults = ctx.settings.simulator
+    defaults = ctx.settings.section(SimulatorSettings)
     n_members = defaults.members if members is None else members
     n_borrowers = defaults.borrowers if borrowers is None else borrowers
     n_months = defaults.months if months is None else months

@@ -30,9 +30,11 @@ def migrate_cmd(ctx: Context) -> None:
     an error naming the file.
     """
     from warehouse import connect, migrate
+    from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
-    with connect(s.warehouse_dsn, s.warehouse.database, cluster=s.warehouse.cluster) as wh:
+    cfg = s.section(WarehouseSettings)
+    with connect(cfg.url, cfg.database, cluster=cfg.cluster) as wh:
         applied = migrate(wh)
         for name in applied:
             click.echo(f"applied {name}")

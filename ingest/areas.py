@@ -44,6 +44,7 @@ from pathlib import Path
 
 from exchange.domain import MEMBER_CODE_PATTERN
 from exchange.errors import InvalidInput
+from ingest.errors import InvalidMemberCode
 
 INBOX = "inbox"
 OUTBOX = "outbox"
@@ -53,10 +54,6 @@ ARCHIVE = "archive"
 VISIBLE_DIRS = (INBOX, OUTBOX)
 
 _CODE = re.compile(MEMBER_CODE_PATTERN)
-
-
-class InvalidMemberCode(InvalidInput):
-    code = "ING001"
 
 
 def check_member_code(code: str) -> str:

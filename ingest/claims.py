@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from exchange.errors import TransientError
 from ingest.areas import (
     ERRORS_SUFFIX,
     MemberArea,
@@ -45,7 +44,8 @@ from ingest.areas import (
     errors_name,
     receipt_name,
 )
-from ingest.areas import InvalidMemberCode as BadCode
+from ingest.errors import InvalidMemberCode as BadCode
+from ingest.errors import LoaderBusy
 from ingest.landing import Kind, kind_of, named_file
 from ingest.sealed import SEALED_SUFFIX
 
@@ -281,10 +281,6 @@ def members(root: Path) -> list[str]:
         with contextlib.suppress(BadCode):
             out.append(check_member_code(name))
     return out
-
-
-class LoaderBusy(TransientError):
-    code = "ING020"
 
 
 def hold_areas(root: Path) -> int:

@@ -57,7 +57,6 @@ from exchange.registry import get_member
 from exchange.registry import submissions as ledger
 from exchange.registry.errors import MemberNotFound
 from exchange.registry.models import SubmissionStatus
-from exchange.settings import IngestSettings
 from ingest import archive, claims, dq, receipts, store
 from ingest.areas import (
     MemberArea,
@@ -67,6 +66,7 @@ from ingest.areas import (
     errors_name,
     member_area,
 )
+from ingest.errors import MemoryLimit, ValidatorFailed
 from ingest.history import apply_reference
 from ingest.landing import named_file
 from ingest.limits import Limits
@@ -74,9 +74,10 @@ from ingest.limits import scan as scan_file
 from ingest.parse import FileIssue, parse_control, parse_file_name
 from ingest.reference import drop_leftover_scratch, fetch_reference
 from ingest.sealed import Keyring
+from ingest.settings import IngestSettings
 from ingest.store import Abandoned
 from ingest.validate import Validation
-from ingest.worker import InProcessValidator, MemoryLimit, Request, Validator, ValidatorFailed
+from ingest.worker import InProcessValidator, Request, Validator
 from warehouse import Warehouse, WarehouseError
 
 log = logging.getLogger("jdx.ingest.loader")

@@ -36,7 +36,8 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from exchange.errors import ConfigError, TerminalError
+from exchange.errors import ConfigError
+from ingest.errors import SealBroken, SealKeyUnknown
 
 MAGIC = b"JDXSEAL1"
 SEALED_SUFFIX = ".enc"
@@ -44,18 +45,6 @@ KEY_BYTES = 32
 CHUNK = 1024 * 1024
 TAG = 16
 _PREFIX = 7
-
-
-class SealBroken(TerminalError):
-    """A sealed file does not decrypt: damaged, edited, truncated, or not a sealed file."""
-
-    code = "ING030"
-
-
-class SealKeyUnknown(ConfigError):
-    """A sealed file names a key the settings do not hold."""
-
-    code = "ING031"
 
 
 def key_id(key: bytes) -> str:

@@ -35,8 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from exchange.errors import JdxError
 from exchange.pseudonym import Pseudonymiser
+from ingest.errors import MemoryLimit, ValidatorFailed
 
 POLL = 0.02
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -52,23 +52,6 @@ class Request:
     uploader: str
     sha256: str
     max_bytes: int
-
-
-class MemoryLimit(JdxError):
-    """The file needed more memory than one file may use (terminal: F120)."""
-
-    code = "ING035"
-
-    def __init__(self, message: str, *, peak_mb: float, limit_mb: int) -> None:
-        super().__init__(message)
-        self.peak_mb = peak_mb
-        self.limit_mb = limit_mb
-
-
-class ValidatorFailed(JdxError):
-    """The child died or timed out for another reason (counted as a failed attempt)."""
-
-    code = "ING036"
 
 
 class Validator(Protocol):

@@ -50,12 +50,12 @@ from exchange.domain import Purpose
 from exchange.errors import TransientError
 from exchange.identity import PROBLEMS, check_ids
 from exchange.pseudonym import ID_TYPES, IdProblem, Pseudonymiser
-from exchange.settings import ApiSettings
 from products.auth import Caller
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
 from products.inquiry_log import InquiryLog, now_ms
 from products.lookups.borrower import day_end_utc
 from products.models import BATCH_FIELD_MAX
+from products.settings import ApiSettings
 from warehouse import Warehouse
 
 log = logging.getLogger(__name__)

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange.domain import Purpose
-from exchange.settings import ApiSettings
 from ingest.dq import member_score
 from products.auth import Caller
 from products.errors import Forbidden, RateLimited
 from products.lookups.borrower import BorrowerData, today_cst
+from products.settings import ApiSettings
 
 
 class RateLimiter:

@@ -36,14 +36,17 @@ from exchange import identity
 from exchange.errors import ConfigError
 from exchange.keyfiles import load_pepper
 from exchange.pseudonym import Pseudonymiser
-from exchange.settings import ApiSettings, Settings
+from exchange.settings import Settings
+from ingest.settings import IngestSettings
 from products.auth import Authenticator
 from products.batch import BatchJobs
 from products.control import RateLimiter, Reciprocity
 from products.errors import Unavailable
 from products.inquiry_log import InquiryLog
+from products.settings import ApiSettings
 from products.sftp_batch import SftpBatches
 from warehouse import Warehouse, connect, migrate, pending
+from warehouse.settings import WarehouseSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ class ProductService:
         port: int | None = None,
     ) -> None:
         self.settings = settings
-        self.cfg: ApiSettings = settings.api
+        self.cfg = settings.section(ApiSettings)
         self._own_wh = warehouse is None
         self._wh = warehouse
         self.host = host or self.cfg.host
@@ -90,7 +93,8 @@ class ProductService:
         s = self.settings
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._wh is None:
-            self._wh = connect(s.warehouse_dsn, s.warehouse.database, cluster=s.warehouse.cluster)
+            wcfg = s.section(WarehouseSettings)
+            self._wh = connect(wcfg.url, wcfg.database, cluster=wcfg.cluster)
             migrate(self._wh)
         else:
             missing = [m.name for m in pending(self._wh)]
@@ -103,14 +107,14 @@ class ProductService:
         identity.warm()
         self.authenticator = Authenticator(s.registry_url, self.cfg.auth_cache_seconds)
         self.limiter = RateLimiter(self.cfg.rate_per_second, self.cfg.rate_burst)
-        self.reciprocity = Reciprocity(self._wh, self.cfg, s.ingest.dq_threshold)
+        icfg = s.section(IngestSettings)
+        self.reciprocity = Reciprocity(self._wh, self.cfg, icfg.dq_threshold)
         self.inquiries = InquiryLog(
             self._wh, s.registry_url, self.data_dir / "journal", self.cfg.inquiry_flush_seconds
         )
         self.inquiries.start()
         self.sftp_batches = SftpBatches(
-            self, s.ingest.members_root or s.home / "members", s.ingest.poll_interval,
-            s.ingest.control_grace,
+            self, icfg.members_root or s.home / "members", icfg.poll_interval, icfg.control_grace,
         )  # fmt: skip
         self.batches = BatchJobs(
             self._wh, self.inquiries, self.cfg, self.data_dir / "batch", self.sftp_batches.answer

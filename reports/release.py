@@ -40,6 +40,7 @@ from reports.months import month_key
 from reports.publication import Publication, publish
 from reports.render import charts, csvfiles, html, pdf
 from reports.revisions import Revision, compare
+from reports.settings import ReportSettings
 from reports.statistics import QuerySource, compute
 
 _VERSION = re.compile(r"^v(\d+)$")
@@ -154,7 +155,7 @@ def build(
     from exchange.keyfiles import load_signing_key
     from exchange.registry import db as registry_db
 
-    cfg = settings.reports
+    cfg = settings.section(ReportSettings)
     assert cfg.releases_dir is not None
     releases, key, decimals = cfg.releases_dir, month_key(month), cfg.decimals
     signing_key = load_signing_key(settings)  # fail early, before minutes of work

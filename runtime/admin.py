@@ -35,35 +35,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exchange.errors import JdxError, TransientError
+from exchange.errors import JdxError
 from exchange.settings import Settings
+from runtime.errors import AdminRefused, NoServer, RemoteError
 
 log = logging.getLogger("jdx.admin")
 
 SOCKET_DIR = "run"
 SOCKET_NAME = "admin.sock"
 MAX_REQUEST = 1 << 20
-
-
-class AdminRefused(JdxError):
-    """The server refused the request (token, user, unknown command)."""
-
-    code = "ADM001"
-
-
-class NoServer(TransientError):
-    """No ``jdx serve`` listens on the admin socket."""
-
-    code = "ADM002"
-
-
-class RemoteError(JdxError):
-    """The command failed inside the server; carries the server's code."""
-
-    code = "ADM003"
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, code=code)
 
 
 def socket_path(settings: Settings) -> Path:
@@ -211,12 +191,6 @@ class AdminServer:
                 return
             with contextlib.suppress(OSError):
                 _send(conn, {"result": result})
-
-
-class ServerRunning(JdxError):
-    """A command that must not run beside ``jdx serve`` was started while it runs."""
-
-    code = "ADM005"
 
 
 def server_running(settings: Settings) -> bool:

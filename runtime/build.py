@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exchange.settings import Settings
+from warehouse.settings import WarehouseSettings
 
 if TYPE_CHECKING:
     from ingest.loader import Loader
@@ -35,10 +36,11 @@ def setup_logging() -> None:
 
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """The warehouse of the settings' ``[warehouse]`` section, closed on leaving."""
     from warehouse import connect
 
-    s = settings
-    with connect(s.warehouse_dsn, database=s.warehouse.database, cluster=s.warehouse.cluster) as wh:
+    cfg = settings.section(WarehouseSettings)
+    with connect(cfg.url, database=cfg.database, cluster=cfg.cluster) as wh:
         yield wh
 
 
@@ -60,8 +62,9 @@ def build_loader(
     from exchange.pseudonym import Pseudonymiser
     from exchange.registry import db as registry_db
     from ingest.loader import Loader, LoaderConfig
-    from ingest.settings import from_settings
+    from ingest.settings import IngestSettings
     from ingest.worker import IsolatedValidator
+    from products.settings import ApiSettings
     from warehouse import MigrationError, pending
 
     s = settings
@@ -72,10 +75,10 @@ def build_loader(
             f"the warehouse schema lacks {', '.join(missing)}; run `jdx init` (or "
             "`jdx warehouse migrate`) before loading"
         )
-    _, ingest = from_settings(s)
+    ingest = s.section(IngestSettings)
     pepper = load_pepper(s)
     return Loader(
-        LoaderConfig.from_settings(ingest, dq_window_days=s.api.reciprocity_days),
+        LoaderConfig.from_settings(ingest, dq_window_days=s.section(ApiSettings).reciprocity_days),
         registry_url=s.registry_url,
         warehouse=wh,
         pseudonymiser=Pseudonymiser(pepper),
@@ -109,10 +112,10 @@ def build_sftp_server(
 ) -> SFTPLandingServer:
     """The members' SFTP server from the settings (``host``/``port`` override them), checking
     keys against the registry at every login. Used by ``jdx sftp serve`` and ``jdx serve``."""
-    from ingest.settings import from_settings
+    from ingest.settings import IngestSettings, SftpSettings
     from ingest.sftp.server import SFTPLandingServer
 
-    sftp, ingest = from_settings(settings)
+    sftp, ingest = settings.section(SftpSettings), settings.section(IngestSettings)
     if host is not None:
         sftp = sftp.model_copy(update={"host": host})
     if port is not None:
@@ -147,6 +150,7 @@ def serving(
     from exchange.anchor import AnchorService, anchor_path
     from exchange.keyfiles import ensure_admin_token, load_signing_key
     from ingest.service import LoaderService, SftpService
+    from ingest.settings import IngestSettings
     from products.service import ProductService
     from runtime.admin import AdminServer
     from runtime.scheduler import Scheduler
@@ -155,8 +159,8 @@ def serving(
     loader = build_loader(s, wh, stop)
     loading = LoaderService(
         loader,
-        threads=threads or s.ingest.loader_threads,
-        poll_interval=s.ingest.poll_interval,
+        threads=threads or s.section(IngestSettings).loader_threads,
+        poll_interval=s.section(IngestSettings).poll_interval,
     )
     api = ProductService(s, warehouse=wh, port=api_port)
 

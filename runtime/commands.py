@@ -24,14 +24,14 @@ from typing import Any
 
 from exchange.errors import InvalidInput
 from exchange.settings import Settings
+from ingest.settings import IngestSettings
+from products.settings import ApiSettings
+from reports.settings import ReportSettings
+from runtime.errors import UnknownCommand
 
 Progress = Callable[[str], None]
 Result = dict[str, Any]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-class UnknownCommand(InvalidInput):
-    code = "ADM004"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def dq_show(
         code = get_member(db, str(params["member"])).code
     since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
     report = member_report(wh, code, since)
-    threshold = settings.ingest.dq_threshold
+    threshold = settings.section(IngestSettings).dq_threshold
     lines = [f"DQ of member {code} since {since} (threshold {threshold:g})"]
     if not report.days:
         lines.append("no files loaded in this window")
@@ -163,7 +163,9 @@ def report_build(
     wanted = parse_month(str(month)) if month else latest_month(wh)
     progress(f"building the release of {wanted:%Y-%m} (statistics, disclosure, seasonal, files)")
     result = build(settings, wh, wanted, actor=actor, progress=progress)
-    lines = result_lines(result, settings.reports.decimals, timings=bool(params.get("timings")))
+    lines = result_lines(
+        result, settings.section(ReportSettings).decimals, timings=bool(params.get("timings"))
+    )
     data = {"month": result.month, "version": result.version, "path": str(result.path),
             "created": result.created, "revisions": len(result.revisions)}  # fmt: skip
     return {"lines": lines, "data": data}
@@ -210,7 +212,7 @@ def billing_statement(
         raise InvalidInput(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10")
     with registry_db.session(settings.registry_url, readonly=True) as db:
         member = get_member(db, str(params["member"]))
-    prices = billing.load_prices(settings.api.price_list)
+    prices = billing.load_prices(settings.section(ApiSettings).price_list)
     statement = billing.statement(wh, member.code, member.name, month, prices)
     out = params.get("out_dir")
     folder = Path(out) if out else settings.home / "statements" / member.code

@@ -17,6 +17,7 @@ from typing import Any
 
 from exchange.domain import CST
 from exchange.settings import Settings
+from reports.settings import ReportSettings
 
 log = logging.getLogger("jdx.scheduler")
 ACTOR = "scheduler"
@@ -50,7 +51,7 @@ class Scheduler:
         self._retry_after: dt.datetime | None = None
 
     def start(self) -> None:
-        if self.settings.reports.release_day:
+        if self.settings.section(ReportSettings).release_day:
             self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
             self._thread.start()
 
@@ -60,7 +61,7 @@ class Scheduler:
             self._thread.join(timeout)
 
     def describe(self) -> list[str]:
-        cfg = self.settings.reports
+        cfg = self.settings.section(ReportSettings)
         if not cfg.release_day:
             return []
         return [f"scheduler: the previous month's release on day {cfg.release_day} at "
@@ -76,7 +77,7 @@ class Scheduler:
         from reports.release import versions
         from runtime.commands import execute
 
-        cfg = self.settings.reports
+        cfg = self.settings.section(ReportSettings)
         month = due(now, cfg.release_day, cfg.release_time)
         if month is None or (self._retry_after is not None and now < self._retry_after):
             return None

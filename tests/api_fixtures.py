@@ -16,8 +16,8 @@ from exchange.keyfiles import ensure_secrets, load_pepper
 from exchange.pseudonym import Pseudonymiser
 from exchange.registry import add_member, issue_api_key, revoke_api_key
 from exchange.registry import db as registry_db
-from exchange.settings import load_settings
 from products.service import ProductService
+from runtime.config import load as load_settings
 from warehouse import Warehouse
 
 

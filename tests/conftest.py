@@ -23,7 +23,8 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import MetaData
 
 from exchange.registry import db as registry_db
-from exchange.settings import Settings, load_settings
+from exchange.settings import Settings
+from runtime.config import load as load_settings
 
 TEST_REGISTRY_URL = os.environ.get("JDX_TEST_REGISTRY_URL") or None
 

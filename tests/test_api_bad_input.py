@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from api_support import Api
 
+from ingest.settings import IngestSettings
+from products.settings import ApiSettings
+
 pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
 
 GOOD = {"id_type": "RIC", "id_number": "110101199003070011", "consent_ref": "C-1",
@@ -149,7 +152,7 @@ def test_reciprocity_dq_uses_the_loaders_score_and_threshold(api: Api) -> None:
     from exchange.registry import db as registry_db
     from ingest.dq import member_score
 
-    assert api.settings.ingest.dq_threshold == 80
+    assert api.settings.section(IngestSettings).dq_threshold == 80
     today = dt.date.today()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     tokens = {}
@@ -176,7 +179,7 @@ def test_reciprocity_dq_uses_the_loaders_score_and_threshold(api: Api) -> None:
                 ["member_code", "day", "dimension", "field", "passed", "checked", "computed_at",
                  "load_id"],
             )  # fmt: skip
-    since = today - dt.timedelta(days=api.settings.api.reciprocity_days)
+    since = today - dt.timedelta(days=api.settings.section(ApiSettings).reciprocity_days)
     assert member_score(api.wh, "DQLO", since) == pytest.approx(79.94, abs=0.005)
     assert member_score(api.wh, "DQHI", since) == pytest.approx(80.04, abs=0.005)
     with api.client(tokens["DQLO"]) as c:

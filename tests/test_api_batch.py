@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from api_support import Api
 
+from ingest.settings import IngestSettings
+
 pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
 
 
@@ -163,7 +165,7 @@ def test_sftp_batch_file_seen_again_is_not_run_twice(api: Api) -> None:
 
     from ingest.areas import ensure_area
 
-    root = api.settings.ingest.members_root
+    root = api.settings.section(IngestSettings).members_root
     assert root is not None
     area = ensure_area(root, "ML001")
     b = api.pop["borrowers"]["C"]

@@ -33,6 +33,7 @@ import pytest
 from api_support import Api
 
 from exchange.domain import CST
+from products.settings import ApiSettings
 
 pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
 
@@ -391,7 +392,7 @@ def test_declared_huge_body_is_refused_unread(api: Api, conn: Conn) -> None:
 
 
 def test_chunked_body_over_the_limit_is_refused(api: Api, conn: Conn) -> None:
-    limit = api.settings.api.max_body_bytes
+    limit = api.settings.section(ApiSettings).max_body_bytes
     auth = f"Authorization: Bearer {conn.token}\r\n".encode()
     head = (b"POST /v1/multi-loan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n" + auth + b"\r\n")  # fmt: skip
@@ -406,7 +407,7 @@ def test_chunked_body_over_the_limit_is_refused(api: Api, conn: Conn) -> None:
 
 def test_body_limit_boundaries(api: Api, conn: Conn) -> None:
     """A body of exactly the limit is read and answered; one byte more is 413 (and closes)."""
-    cfg = api.settings.api
+    cfg = api.settings.section(ApiSettings)
     assert (cfg.max_body_bytes, cfg.batch_row_bytes) == (64 << 10, 256)
     body = lookup_body(api)
     exact = body + b" " * (cfg.max_body_bytes - len(body))  # JSON allows trailing whitespace

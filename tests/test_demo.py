@@ -86,9 +86,10 @@ def test_no_raw_identity_in_any_warehouse_column(demo_home):
     script = textwrap.dedent(
         """
         import json, re, sys
-        from exchange.settings import load_settings
+        from runtime.config import load as load_settings
         from simulator import simulate
         from warehouse import connect
+        from warehouse.settings import WarehouseSettings
 
         industry = simulate(members=8, borrowers=1500, months=6, seed=11)
         b = industry.borrowers
@@ -98,8 +99,9 @@ def test_no_raw_identity_in_any_warehouse_column(demo_home):
         found, scanned = [], 0
         cjk = re.compile(r"[\\u4e00-\\u9fff]")
         digits = re.compile(r"[0-9Xx]{11,18}")
-        with connect(s.warehouse_dsn, database=s.warehouse.database) as wh:
-            db = s.warehouse.database
+        cfg = s.section(WarehouseSettings)
+        with connect(cfg.url, database=cfg.database) as wh:
+            db = cfg.database
             tables = [
                 r["table"] for r in wh.query("schema_tables", database=db).dicts()
                 if "View" not in r["engine"]

@@ -28,8 +28,8 @@ from cli import Context
 from exchange import audit
 from exchange.registry import db as registry_db
 from exchange.registry import list_submissions
-from ingest.claims import LoaderBusy
 from ingest.dq import member_score
+from ingest.errors import LoaderBusy
 from ingest.loader import LoaderConfig
 from ingest.rules import BY_NAME
 from ingest.sealed import Keyring, open_stream
@@ -401,12 +401,13 @@ def test_jdx_ingest_process_once(
 ) -> None:
     from cli.serve import ingest_group
     from exchange.settings import load_settings
+    from ingest.settings import IngestSettings
 
     monkeypatch.setenv("JDX_WAREHOUSE_DSN", f"chdb://{fresh_wh.path}")
     monkeypatch.setenv("JDX_WAREHOUSE_DATABASE", fresh_wh.database)
     monkeypatch.setenv("JDX_PEPPER", PEPPER.hex())
     monkeypatch.setenv("JDX_ARCHIVE_KEY", ARCHIVE_KEY.hex())
-    root = load_settings().ingest.members_root
+    root = load_settings().section(IngestSettings).members_root
     assert root is not None
     ex = make_exchange(root, registry, fresh_wh)
     ex.add_member(MEMBER)
@@ -541,7 +542,7 @@ def test_archive_is_sealed_opens_to_the_bytes_sent_and_purge_deletes_only_expire
     from cli.serve import ingest_group
     from exchange.settings import load_settings
     from ingest.archive import run_pass
-    from ingest.settings import from_settings
+    from ingest.settings import IngestSettings
 
     monkeypatch.setenv("JDX_ARCHIVE_KEY", ARCHIVE_KEY.hex())
     home = load_settings().home
@@ -624,7 +625,7 @@ def test_archive_is_sealed_opens_to_the_bytes_sent_and_purge_deletes_only_expire
     assert gone.exit_code != 0 and "holds no data file any more" in str(gone.exception)
 
     # a clock moved on: the second file expires too (the loader service runs the same pass)
-    _, settings = from_settings(load_settings())
+    settings = load_settings().section(IngestSettings)
     assert settings.members_root is not None
     later = run_pass(
         settings.members_root,
@@ -715,7 +716,7 @@ def test_a_crash_while_archiving_leaves_nothing_plain_after_the_replay(
 def test_an_orphan_control_file_gets_its_coded_receipt_after_the_configured_time(
     registry: str, fresh_wh: Warehouse, tmp_path: Path
 ) -> None:
-    from exchange.settings import IngestSettings
+    from ingest.settings import IngestSettings
 
     cases = Path(__file__).parent / "cases" / "rules"
     manifest = json.loads((cases / "manifest.json").read_text(encoding="utf-8"))
@@ -788,7 +789,8 @@ def test_the_loader_service_runs_the_archive_pass(ex: Exchange) -> None:
 def test_sealed_files_open_only_whole_and_unaltered(size: int) -> None:
     import io
 
-    from ingest.sealed import SealBroken, SealKeyUnknown, seal_stream
+    from ingest.errors import SealBroken, SealKeyUnknown
+    from ingest.sealed import seal_stream
 
     keys = Keyring(ARCHIVE_KEY)
     plain = random.Random(size).randbytes(size)  # seeded: the same bytes on every run

@@ -11,26 +11,28 @@ from click.testing import CliRunner
 
 from cli import _register, cli
 from exchange.errors import ConfigError
-from exchange.settings import Settings, load_settings
+from exchange.settings import Settings
 from reports.disclosure import Rule
 from reports.errors import BadMonth
 from reports.labels import AGE_BANDS, SIZE_BANDS, label
 from reports.months import add_months, months_between, parse_month, quarter_key
+from reports.settings import ReportSettings
+from runtime.config import load as load_settings
 from warehouse import sqlfiles
 
 
 def test_report_settings_defaults_and_overrides(
     jdx_home: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reports = jdx_home.reports
+    reports = jdx_home.section(ReportSettings)
     assert reports.releases_dir == jdx_home.home / "releases"
     assert (reports.min_institutions, reports.max_share) == (5, 0.25)
     assert Rule.of(reports.min_institutions, reports.max_share) == Rule()
     monkeypatch.setenv("JDX_REPORTS_MIN_INSTITUTIONS", "7")
     monkeypatch.setenv("JDX_REPORTS_RELEASES_DIR", "published")
     s = load_settings()
-    assert s.reports.min_institutions == 7
-    assert s.reports.releases_dir == s.home / "published"
+    assert s.section(ReportSettings).min_institutions == 7
+    assert s.section(ReportSettings).releases_dir == s.home / "published"
     monkeypatch.setenv("JDX_REPORTS_MAX_SHARE", "1.5")
     with pytest.raises(ConfigError, match=r"reports\.max_share.*JDX_REPORTS_MAX_SHARE"):
         load_settings()

@@ -31,7 +31,7 @@ from cli import _register, cli
 from exchange import audit
 from exchange.keyfiles import ensure_secrets, load_signing_key
 from exchange.registry import db as registry_db
-from exchange.settings import Settings, load_settings
+from exchange.settings import Settings
 from reports import manifest
 from reports.disclosure import PRIMARY, PUBLISHED, SECONDARY, Rule, protect
 from reports.errors import ManifestInvalid
@@ -39,6 +39,8 @@ from reports.publication import Publication, publish
 from reports.release import BuildResult, build, versions
 from reports.render.charts import PALETTE
 from reports.render.fmt import csv_value, html_value
+from reports.settings import ReportSettings
+from runtime.config import load as load_settings
 from warehouse import Warehouse
 
 pytest_plugins = ["warehouse_fixtures"]  # wh
@@ -231,7 +233,9 @@ def test_rebuild_with_unchanged_figures_writes_nothing(
 ) -> None:
     again = build(settings, loaded, MARCH)
     assert not again.created and again.version == 1
-    assert [r.version for r in versions(settings.reports.releases_dir, "2025-03")] == [1]
+    assert [
+        r.version for r in versions(settings.section(ReportSettings).releases_dir, "2025-03")
+    ] == [1]
 
 
 def test_corrected_data_make_a_new_version_with_revisions(

@@ -9,7 +9,10 @@ import pytest
 
 from exchange.errors import ConfigError
 from exchange.keyfiles import ensure_secrets, load_archive_keys, load_pepper, load_signing_key
-from exchange.settings import load_settings
+from ingest.settings import IngestSettings
+from runtime.config import load as load_settings
+from simulator.settings import SimulatorSettings
+from warehouse.settings import WarehouseSettings
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +27,8 @@ def test_defaults_run_embedded_under_one_home(tmp_path):
     s = load_settings()
     assert s.home == tmp_path / "jdx-data"
     assert s.registry_url == f"sqlite:///{tmp_path}/jdx-data/registry.sqlite3"
-    assert s.warehouse_dsn == f"chdb://{tmp_path}/jdx-data/warehouse"
-    assert s.warehouse.database == "jdx"
+    assert s.section(WarehouseSettings).url == f"chdb://{tmp_path}/jdx-data/warehouse"
+    assert s.section(WarehouseSettings).database == "jdx"
     assert s.config_file is None
 
 
@@ -35,8 +38,8 @@ def test_environment_beats_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("JDX_CONFIG", str(cfg))
     monkeypatch.setenv("JDX_WAREHOUSE_DATABASE", "fromenv")
     s = load_settings()
-    assert s.warehouse.database == "fromenv"
-    assert s.simulator.seed == 3
+    assert s.section(WarehouseSettings).database == "fromenv"
+    assert s.section(SimulatorSettings).seed == 3
     assert s.home == tmp_path / "h1"
     assert s.config_file == cfg
 
@@ -46,7 +49,7 @@ def test_home_config_file_is_found(tmp_path, monkeypatch):
     home.mkdir()
     (home / "jdx.toml").write_text("[simulator]\nmembers = 12\n")
     monkeypatch.setenv("JDX_HOME", str(home))
-    assert load_settings().simulator.members == 12
+    assert load_settings().section(SimulatorSettings).members == 12
 
 
 def test_bad_value_names_every_place_looked(tmp_path, monkeypatch):
@@ -140,11 +143,17 @@ def test_archive_keys_generated_masked_and_rotatable(monkeypatch, tmp_path):
 
 def test_ingest_retention_and_orphan_settings(monkeypatch):
     s = load_settings()
-    assert (s.ingest.archive_days, s.ingest.orphan_control_hours) == (180, 24.0)
+    assert (
+        s.section(IngestSettings).archive_days,
+        s.section(IngestSettings).orphan_control_hours,
+    ) == (180, 24.0)
     monkeypatch.setenv("JDX_INGEST_ARCHIVE_DAYS", "30")
     monkeypatch.setenv("JDX_INGEST_ORPHAN_CONTROL_HOURS", "0.5")
     s = load_settings()
-    assert (s.ingest.archive_days, s.ingest.orphan_control_hours) == (30, 0.5)
+    assert (
+        s.section(IngestSettings).archive_days,
+        s.section(IngestSettings).orphan_control_hours,
+    ) == (30, 0.5)
     monkeypatch.setenv("JDX_INGEST_ARCHIVE_DAYS", "-1")
     with pytest.raises(ConfigError, match="JDX_INGEST_ARCHIVE_DAYS"):
         load_settings()

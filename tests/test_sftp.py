@@ -30,11 +30,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exchange.errors import InvalidInput
 from ingest.areas import member_area
-from ingest.settings import IngestSettings, SftpSettings, resolve_paths
+from ingest.errors import BadDataFile, SubmitError
+from ingest.settings import IngestSettings, SftpSettings
 from ingest.sftp import auth as auth_module
 from ingest.sftp.auth import key_blob
-from ingest.sftp.client import SubmitError, connect, open_sftp, upload_then_rename
-from ingest.sftp.control import BadDataFile, build_control, parse_data_name
+from ingest.sftp.client import connect, open_sftp, upload_then_rename
+from ingest.sftp.control import build_control, parse_data_name
 from ingest.sftp.filesystem import Refused, map_path
 from ingest.sftp.server import SFTPLandingServer
 
@@ -150,7 +151,7 @@ class Landing:
 def start_server(
     home: Path, registry: dict[str, list[str]], landing: Landing | None = None, port: int = 0
 ) -> SFTPLandingServer:
-    sftp, ingest = resolve_paths(SftpSettings(port=port), IngestSettings(), home)
+    sftp, ingest = SftpSettings(port=port).resolved(home), IngestSettings().resolved(home)
 
     def authorized_keys(member: str) -> list[str]:
         return list(registry.get(member, []))
@@ -478,7 +479,7 @@ def test_registry_keys_and_suspension(
     with registry_db.session(registry) as db:
         reg.add_member(db, code="AAA", name="Member A", type="MICROLOAN", actor="test")
         reg.add_ssh_key(db, "AAA", member_keys["AAA"].public, actor="test")
-    sftp, ingest = resolve_paths(SftpSettings(port=0), IngestSettings(), tmp_path)
+    sftp, ingest = SftpSettings(port=0).resolved(tmp_path), IngestSettings().resolved(tmp_path)
     server = SFTPLandingServer.from_settings(sftp, ingest, registry_authorized_keys(registry))
     server.start()
     landing = Landing(server=server, home=tmp_path, keys=member_keys, registry={})

@@ -29,7 +29,8 @@ import paramiko
 
 from exchange.domain import MEMBER_CODE_PATTERN
 from exchange.errors import JdxError
-from ingest.areas import InvalidMemberCode, check_member_code, ensure_area
+from ingest.areas import check_member_code, ensure_area
+from ingest.errors import InvalidMemberCode
 from ingest.sftp.filesystem import AreaAccess, FileEvent
 from ingest.sftp.hostkey import fingerprint
 

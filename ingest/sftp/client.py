@@ -30,6 +30,7 @@ import paramiko
 
 from exchange.errors import JdxError
 from ingest.areas import INBOX, OUTBOX, check_member_code, is_receipt_of
+from ingest.errors import SubmitError
 from ingest.sftp.control import ControlFile, build_control, parse_data_name
 from ingest.sftp.hostkey import fingerprint
 
@@ -45,13 +46,6 @@ _STATUS_EXIT = {
     "duplicate": EXIT_OK,
     "rejected": EXIT_REJECTED,
 }
-
-
-class SubmitError(JdxError):
-    """Bad usage or no connection: nothing (or not everything) reached the exchange."""
-
-    code = "SUB001"
-    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

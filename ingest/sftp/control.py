@@ -26,17 +26,13 @@ from datetime import date
 from pathlib import Path
 
 from exchange.domain import SPEC_LOANS_V1
-from exchange.errors import InvalidInput
 from ingest.areas import base_name
+from ingest.errors import BadDataFile
 
 DATA_NAME = re.compile(
     r"^(?P<member>[A-Z][A-Z0-9]{2,11})_(?P<day>\d{8})_(?P<seq>\d{3})\.loans\.csv(?P<gz>\.gz)?$"
 )
 _CHUNK = 1024 * 1024
-
-
-class BadDataFile(InvalidInput):
-    code = "ING010"
 
 
 @dataclass(frozen=True)

@@ -120,9 +120,11 @@ class SFTPLandingServer:
         on_file_closed: FileEvent | None = None,
         on_file_renamed: FileEvent | None = None,
     ) -> SFTPLandingServer:
-        """Build from resolved settings (see :func:`ingest.settings.resolve_paths`)."""
+        """Build from resolved settings (``resolved(home)``, see :mod:`ingest.settings`)."""
         if sftp.host_key is None or ingest.members_root is None:
-            raise ValueError("resolve_paths() the settings first: host_key/members_root unset")
+            raise ValueError(
+                "resolve the settings first (resolved(home)): host_key/members_root unset"
+            )
         key, created = load_or_create_host_key(sftp.host_key)
         if created:
             log.info("generated SFTP host key %s (%s)", sftp.host_key, fingerprint(key))

@@ -28,8 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from exchange.domain import Purpose
-from exchange.settings import ApiSettings
 from products.lookups.borrower import BorrowerData, Labels, money, month_add
+from products.settings import ApiSettings
 
 WINDOWS: dict[str, int] = {"7d": 7, "15d": 15, "1m": 30, "3m": 90, "6m": 180, "12m": 365}
 WORST_DPD_MONTHS = (6, 12, 24)

@@ -1,0 +1,50 @@
+"""Settings of the warehouse (``[warehouse]``, ``JDX_WAREHOUSE_*``): where ClickHouse is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from exchange.errors import ConfigError
+from exchange.settings import Section
+
+
+class WarehouseSettings(Section):
+    """The ClickHouse warehouse, embedded (chDB) or a server/cluster, through clickhouse-connect."""
+
+    section: ClassVar[str] = "warehouse"
+    model_config = SettingsConfigDict(env_prefix="JDX_WAREHOUSE_", extra="forbid")
+
+    dsn: SecretStr | None = Field(
+        None,
+        description="chdb:///<dir> (embedded, default chdb:///<home>/warehouse) or "
+        "http(s)://user:pass@host:port/ for a ClickHouse server or cluster.",
+    )
+    database: str = Field("jdx", description="Database that holds the exchange's tables.")
+    cluster: str | None = Field(
+        None,
+        description="ClickHouse cluster name: when set, migrations apply sql/cluster/ "
+        "(Replicated engines, Distributed tables) ON CLUSTER this name.",
+    )
+
+    @property
+    def url(self) -> str:
+        """The DSN in clear (it may hold a password: never log it, see warehouse.mask_dsn)."""
+        assert self.dsn is not None, "resolved() fills the default"
+        return self.dsn.get_secret_value()
+
+    def resolved(self, home: Path) -> Self:
+        found = self
+        if self.dsn is None:
+            found = self.model_copy(
+                update={"dsn": SecretStr(f"chdb://{(home / 'warehouse').as_posix()}")}
+            )
+        if not found.url.startswith(("chdb://", "http://", "https://")):
+            raise ConfigError(
+                "warehouse dsn must start with chdb:///, http:// or https:// "
+                "(looked at JDX_WAREHOUSE_DSN and [warehouse] dsn in the config file)"
+            )
+        return found
