@@ -188,6 +188,8 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     click.echo(f"  lookup API       {api_at} while `jdx serve` runs (OpenAPI docs {api_at}/docs,")
     click.echo(f"                   schema /openapi.json); this demo's API was at {api.url}/docs")
     click.echo(f"  releases         {release.path.parent.parent}")
+    click.echo(f"  dashboards       {api_at}/dashboards/ while `jdx serve` runs (public pages of")
+    click.echo("                   the releases: rates, segments, roll rates, 中文/English)")
     click.echo("")
     click.echo(
         "Try: jdx member list · jdx audit verify · jdx warehouse status · jdx report list · jdx serve"

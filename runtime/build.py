@@ -146,12 +146,15 @@ def serving(
     api_port: int | None = None,
 ) -> Serving:
     """The services of ``jdx serve`` over the warehouse it owns: the audit anchor, the loader,
-    the SFTP server, the API (with SFTP batch files), the scheduler and the admin channel."""
+    the SFTP server, the API (with SFTP batch files) and the public dashboards mounted in its
+    server at ``/dashboards/``, the scheduler and the admin channel."""
+    from dashboards.service import DashboardService
     from exchange.anchor import AnchorService, anchor_path
     from exchange.keyfiles import ensure_admin_token, load_signing_key
     from ingest.service import LoaderService, SftpService
     from ingest.settings import IngestSettings
     from products.service import ProductService
+    from reports.settings import ReportSettings
     from runtime.admin import AdminServer
     from runtime.scheduler import Scheduler
 
@@ -163,6 +166,10 @@ def serving(
         poll_interval=s.section(IngestSettings).poll_interval,
     )
     api = ProductService(s, warehouse=wh, port=api_port)
+    releases = s.section(ReportSettings).releases_dir
+    assert releases is not None  # filled in from the home when the settings load
+    pages = DashboardService(releases, url=lambda: api.url)
+    api.app.mount(pages.mount_path, pages.asgi)  # the public pages, beside the API
 
     def notify(member: str, path: Path) -> None:
         loading.notify(member, path)
@@ -183,6 +190,7 @@ def serving(
         loading,
         SftpService(server),
         api,
+        pages,
         Scheduler(s, wh),
         AdminServer(s, wh),
     ]

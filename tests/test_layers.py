@@ -1,7 +1,8 @@
 """The layer contract (pyproject.toml ``[tool.importlinter]``, docs/design.md):
-cli > runtime > products | reports | dashboards | sandbox | simulator > ingest > warehouse >
-core. CI runs ``lint-imports``; here the contract is shown to hold on the tree and to fail when a
-lower layer imports a higher one (in a copy of the packages)."""
+cli > runtime > dashboards > products | reports | sandbox | simulator > ingest > warehouse >
+core, and dashboards never reaching products, sandbox, simulator, ingest or the warehouse. CI
+runs ``lint-imports``; here the contracts are shown to hold on the tree and to fail when a lower
+layer imports a higher one, or the dashboards the warehouse (in a copy of the packages)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _lint(where: Path) -> subprocess.CompletedProcess[str]:
 def test_the_tree_keeps_the_layers(tmp_path: Path) -> None:
     done = _lint(_copy(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 kept, 0 broken" in done.stdout
+    assert "2 kept, 0 broken" in done.stdout
 
 
 def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path: Path) -> None:
@@ -43,3 +44,12 @@ def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path: Path
     done = _lint(tree)
     assert done.returncode == 1, done.stdout
     assert "BROKEN" in done.stdout and "warehouse -> products.billing" in done.stdout
+
+
+def test_dashboards_reaching_the_warehouse_breaks_the_contract(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    with (tree / "dashboards" / "__init__.py").open("a") as f:
+        f.write("\nimport warehouse  # the public pages opening the warehouse\n")
+    done = _lint(tree)
+    assert done.returncode == 1, done.stdout
+    assert "BROKEN" in done.stdout and "dashboards -> warehouse" in done.stdout
