@@ -70,7 +70,8 @@ def serve_cmd(
     This process owns the embedded warehouse (one process per chDB directory). Uploads start
     loading as soon as their control file arrives; receipts appear in the members' outbox/.
     The API (OpenAPI docs at /docs) reads the same warehouse and answers batch files
-    (<base>.batch.csv + .ctl) uploaded into inbox/. A kill -9 is safe: interrupted loads resume,
+    (<base>.batch.csv + .ctl) uploaded into inbox/. The same port serves the public dashboards
+    of the published releases at /dashboards/. A kill -9 is safe: interrupted loads resume,
     with the same load sequence, at the next start.
     """
     from runtime.build import serving

@@ -1,3 +1,12 @@
-"""Dash dashboards: public industry pages, member portal, operations. Only this package imports
-dash.
+"""Dash dashboards: the public industry pages of the published releases (the member portal and
+the operations console are not built yet). Only this package imports dash.
+
+    releases   the verified releases and their CSV tables (never the warehouse)
+    charts     plotly figures from those rows (suppressed cells never plotted)
+    text       the pages' own words in English and Chinese, and the charts' definitions
+    pages/     one module per page; common: the chart block (definition, suppressed, CSV)
+    app        the Dash app, its callbacks and the CSV download route; its ASGI form
+    service    the part of ``jdx serve`` that mounts the app at ``/dashboards/``
+
+docs/dashboards.md describes the pages.
 """

@@ -16,6 +16,7 @@ from typing import Any
 from dashboards.releases import number
 
 Figure = dict[str, Any]
+REVISED = "#d62728"
 PALETTE = ("#1f4e79", "#c0504d", "#4f81bd", "#e46c0a", "#7f7f7f", "#9bbb59", "#8064a2", "#4bacc6")
 
 
@@ -98,7 +99,7 @@ def lines(
                         "symbol": "circle-open",
                         "size": 13,
                         "line": {"width": 2},
-                        "color": "#d62728",
+                        "color": REVISED,
                     },
                 }
             )
@@ -116,8 +117,10 @@ def bars(
     *,
     y_title: str,
     x_title: str = "",
+    revised: dict[str, set[str]] | None = None,
 ) -> Figure:
-    """Grouped bars per column over the published rows; suppressed rows are left out."""
+    """Grouped bars per column over the published rows; suppressed rows are left out. A bar
+    whose value this version revised (``revised``: column → keys) gets a red outline."""
     shown = [(r, lab) for r, lab in zip(rows, labels, strict=True) if not r.get("flag")]
     data = []
     for i, s in enumerate(series):
@@ -131,6 +134,12 @@ def bars(
             "meta": s.meta or s.column,
             "marker": {"color": PALETTE[i % len(PALETTE)]},
         }
+        marked = (revised or {}).get(s.column, set())
+        if any(r[key] in marked for r, _ in shown):
+            trace["marker"]["line"] = {
+                "color": REVISED,
+                "width": [3 if r[key] in marked else 0 for r, _ in shown],
+            }
         if s.interval:
             trace["error_y"] = _interval([r for r, _ in shown], s, ys)
         data.append(trace)
@@ -149,8 +158,11 @@ def heatmap(
     *,
     x_title: str,
     y_title: str,
+    revised: set[str] | None = None,
+    revised_name: str = "",
 ) -> Figure:
-    """The roll-rate matrix: rows ``from_bucket``, columns ``to_state``; hidden cells empty."""
+    """The roll-rate matrix: rows ``from_bucket``, columns ``to_state``; hidden cells empty.
+    Cells whose value this version revised (``revised``: ``from/to`` keys) are circled."""
     cells = {(r["from_bucket"], r["to_state"]): r for r in rows}
     z = [[_cell(cells.get((a, b)), column) for b in to_keys] for a in from_keys]
     text = [["" if v is None else f"{v:.1f}" for v in row] for row in z]
@@ -169,7 +181,32 @@ def heatmap(
         "hoverongaps": False,
         "colorbar": {"title": {"text": "%"}},
     }
-    figure = _figure([trace], x_title, y_title)
+    data: list[dict[str, Any]] = [trace]
+    marks = [
+        (to_labels[j], from_labels[i])
+        for i, a in enumerate(from_keys)
+        for j, b in enumerate(to_keys)
+        if f"{a}/{b}" in (revised or set()) and z[i][j] is not None
+    ]
+    if marks:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": revised_name,
+                "x": [x for x, _ in marks],
+                "y": [y for _, y in marks],
+                "meta": f"revised:{column}",
+                "marker": {
+                    "symbol": "circle-open",
+                    "size": 22,
+                    "color": REVISED,
+                    "line": {"width": 2},
+                },
+                "hoverinfo": "name",
+            }
+        )
+    figure = _figure(data, x_title, y_title)
     figure["layout"]["yaxis"]["autorange"] = "reversed"
     figure["layout"]["height"] = 420
     return figure

@@ -73,6 +73,7 @@ UI: dict[str, Label] = {
     "dictionary": Label("Data dictionary", "数据字典"),
     "table": Label("Table", "表"),
     "column": Label("Column", "列"),
+    "key": Label("Row", "行"),
     "previous": Label("Previous", "原值"),
     "current": Label("Current", "现值"),
     "change": Label("Change", "变动"),

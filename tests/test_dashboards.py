@@ -42,6 +42,7 @@ ARTIFACTS = (
     Path(os.environ.get("JDX_TEST_ARTIFACTS") or REPO / "tests" / "artifacts") / "dashboards"
 )
 PAGES = ("", "segments", "dynamics", "borrowing", "about")
+ZH_MARKS = ("下载CSV", "方法与定义")  # on every chart page / on the method page, once in Chinese
 #: graph id → (table, filter on key columns, key column of the points)
 GRAPHS: dict[str, tuple[str, dict[str, str], str]] = {
     "headline-accounts": ("headline", {}, "month"),
@@ -243,7 +244,13 @@ def test_every_page_loads_without_console_errors_and_nothing_leaves_loopback(
             if lang == "zh":
                 browser.find_element("css selector", "#lang input[value='zh']").click()
                 wait_for(lambda: browser.find_element("id", "title").text == "行业逾期统计")
-                wait_for(lambda: rendered(browser))
+                wait_for(
+                    lambda: (
+                        rendered(browser)
+                        and any(w in browser.find_element("id", "page").text for w in ZH_MARKS)
+                    ),
+                    what="the page in Chinese",
+                )
             assert severe_console_entries(browser) == [], path
             assert browser.find_elements("css selector", "#page section"), path
             browser.save_screenshot(str(ARTIFACTS / f"{path or 'headline'}-{lang}.png"))
@@ -274,7 +281,7 @@ def test_plotted_values_equal_the_release_csv(site: Site, browser: Any) -> None:
     rows = {f"{r['from_bucket']}/{r['to_state']}": r for r in site.csv("2025-03/v2", "rollrates")}
     for graph, column in (("rollrates-accounts", "rate_accounts_pct"),
                           ("rollrates-balance", "rate_balance_pct")):  # fmt: skip
-        (heat,) = traces(browser, graph)
+        (heat,) = [t for t in traces(browser, graph) if t["type"] == "heatmap"]
         cells = [
             (c, z) for crow, zrow in zip(heat["customdata"], heat["z"], strict=True)
             for c, z in zip(crow, zrow, strict=True)
@@ -317,6 +324,35 @@ def test_version_selector_changes_the_plotted_values(site: Site, browser: Any) -
     check_graph("segments-product", traces(browser, "segments-product"),
                 site.csv("2025-03/v1", "segments"))  # fmt: skip
     assert severe_console_entries(browser) == []
+
+
+def test_revised_figures_are_marked(site: Site, browser: Any) -> None:
+    """v2 revises February (a member's correction): the figures revisions.csv lists are marked
+    in the charts, and no other."""
+    revised = [r for r in site.csv("2025-03/v2", "revisions") if r["note"] == "revised"]
+
+    def listed(table: str, column: str) -> set[str]:
+        return {r["key"] for r in revised if r["table"] == table and r["column"] == column}
+
+    open_page(browser, site, "")
+    for column in ("rate_30_accounts_pct", "rate_90_accounts_pct"):
+        (marks,) = [
+            t for t in traces(browser, "headline-accounts") if t["meta"] == f"revised:{column}"
+        ]
+        assert set(marks["x"]) == listed("headline", column) == {"2025-02"}
+    open_page(browser, site, "dynamics")
+    flows = {t["meta"]: t for t in traces(browser, "flows")}
+    for kind in ("flow30", "flow90", "cure"):
+        months = {k.split("/")[0] for k in listed("flows", "rate_accounts_pct") if k.endswith(kind)}
+        mark = flows.get(f"revised:{kind}:rate_accounts_pct")
+        assert set(mark["x"] if mark else []) == months
+    rows = {f"{r['from_bucket']}/{r['to_state']}": r for r in site.csv("2025-03/v2", "rollrates")}
+    for graph, column in (("rollrates-accounts", "rate_accounts_pct"),
+                          ("rollrates-balance", "rate_balance_pct")):  # fmt: skip
+        expected = {k for k in listed("rollrates", column) if not rows[k]["flag"]}
+        marks = [t for t in traces(browser, graph) if t["meta"] == f"revised:{column}"]
+        assert len(marks[0]["x"] if marks else []) == len(expected)
+    assert expected, "the correction revises roll rates"
 
 
 def test_suppressed_cells_are_not_plotted_and_are_shown_with_the_reason(

@@ -27,7 +27,13 @@ def layout(page: Page) -> list[Any]:
             "multiborrowing",
             spec.title.zh if page.lang == "zh" else spec.title.en,
             charts.lines(
-                rows, "month", series, y_title=page.t("rate_pct"), x_title=page.t("month")
+                rows,
+                "month",
+                series,
+                y_title=page.t("rate_pct"),
+                x_title=page.t("month"),
+                revised=page.revised("multiborrowing"),
+                revised_name=page.t("revised"),
             ),
             page.t("multiborrowing"),
             [r["month"] for r in rows if r.get("flag")],
@@ -43,6 +49,7 @@ def layout(page: Page) -> list[Any]:
                 [page.label(r) for r in lenders],
                 rate_series(page, "lenders"),
                 y_title=page.t("rate_pct"),
+                revised=page.revised("lenders"),
             ),
             page.t("lenders"),
             [page.label(r) for r in lenders if r.get("flag")],

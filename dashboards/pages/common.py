@@ -34,6 +34,15 @@ class Page:
     def t(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)
 
+    def revised(self, table: str) -> dict[str, set[str]]:
+        """Column → keys (``revisions.csv``'s key: key columns joined by ``/``) of the figures
+        of ``table`` this version revised against the release it superseded."""
+        out: dict[str, set[str]] = {}
+        for row in self.table("revisions"):
+            if row.get("table") == table and row.get("note") == "revised":
+                out.setdefault(row["column"], set()).add(row["key"])
+        return out
+
     def label(self, row: dict[str, str], en: str = "label_en", zh: str = "label_zh") -> str:
         return row.get(zh if self.lang == "zh" else en) or row.get(en) or ""
 

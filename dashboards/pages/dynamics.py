@@ -21,6 +21,20 @@ def _title(page: Page, table: str) -> str:
     return title.zh if page.lang == "zh" else title.en
 
 
+def _by_group(revised: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Revision keys ``a/b`` of ``column`` → ``{"b:column": {a}}`` (flows: month/kind) or, for
+    vintage keys ``cohort/months``, ``{"cohort:column": {months}}``."""
+    out: dict[str, set[str]] = {}
+    for column, keys in revised.items():
+        for key in keys:
+            first, _, second = key.partition("/")
+            if first[:4].isdigit() and "-Q" in first:  # vintage: cohort/months_on_book
+                out.setdefault(f"{first}:{column}", set()).add(second)
+            else:  # flows: month/kind
+                out.setdefault(f"{second}:{column}", set()).add(first)
+    return out
+
+
 def _rollrates(page: Page) -> list[Any]:
     rows = page.table("rollrates")
     present = {r["to_state"] for r in rows}
@@ -47,6 +61,8 @@ def _rollrates(page: Page) -> list[Any]:
                     [to_names[k] for k in to_keys],
                     x_title=page.t("to"),
                     y_title=page.t("from"),
+                    revised=page.revised("rollrates").get(column, set()),
+                    revised_name=page.t("revised"),
                 ),
                 page.t("rollrates"),
                 hidden,
@@ -83,7 +99,15 @@ def _flows(page: Page) -> Any:
         page,
         "flows",
         _title(page, "flows"),
-        charts.lines(wide, "month", series, y_title=page.t("rate_pct"), x_title=page.t("month")),
+        charts.lines(
+            wide,
+            "month",
+            series,
+            y_title=page.t("rate_pct"),
+            x_title=page.t("month"),
+            revised=_by_group(page.revised("flows")),
+            revised_name=page.t("revised"),
+        ),
         page.t("flows"),
         hidden,
         page.download("flows"),
@@ -91,40 +115,27 @@ def _flows(page: Page) -> Any:
 
 
 def _vintage(page: Page) -> list[Any]:
-    rows = page.table("vintage")
+    # rows carry each value under "<cohort>:<column>" too, so a curve is one Series
+    rows = [{**r, **{f"{r['cohort']}:{k}": v for k, v in r.items()}} for r in page.table("vintage")]
+    revised = _by_group(page.revised("vintage"))  # "<cohort>:<column>" → months on book
     cohorts = sorted({r["cohort"] for r in rows})
     out = []
     for days in ("30", "90"):
         column = f"ever_{days}_accounts_pct"
-        curves = []
-        for cohort in cohorts:
+        figure = charts.lines(
+            [], "months_on_book", [], y_title=page.t("rate_pct"),
+            x_title=page.t("months_on_book"), categorical=False,
+        )  # fmt: skip
+        for i, cohort in enumerate(cohorts):  # one curve per cohort, x = months on book
             mine = sorted(
                 (r for r in rows if r["cohort"] == cohort), key=lambda r: int(r["months_on_book"])
             )
-            curves.append((cohort, mine))
-        # one figure, a trace per cohort, x = months on book
-        data = []
-        for i, (cohort, mine) in enumerate(curves):
-            figure = charts.lines(
-                mine,
-                "months_on_book",
-                [Series(column, cohort, meta=f"{cohort}:{column}")],
-                y_title=page.t("rate_pct"),
-                x_title=page.t("months_on_book"),
-                categorical=False,
-            )
-            trace = figure["data"][0]
-            trace["line"]["color"] = charts.PALETTE[i % len(charts.PALETTE)]
-            data.append(trace)
-        figure = charts.lines(
-            [],
-            "months_on_book",
-            [],
-            y_title=page.t("rate_pct"),
-            x_title=page.t("months_on_book"),
-            categorical=False,
-        )
-        figure["data"] = data
+            curve = charts.lines(
+                mine, "months_on_book", [Series(f"{cohort}:{column}", cohort)],
+                y_title="", categorical=False, revised=revised, revised_name=page.t("revised"),
+            )["data"]  # fmt: skip
+            curve[0]["line"]["color"] = charts.PALETTE[i % len(charts.PALETTE)]
+            figure["data"].extend(curve)
         spec = TABLES["vintage"].column(column)
         out.append(
             chart(

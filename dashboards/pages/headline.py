@@ -19,18 +19,9 @@ def _name(page: Page, column: str) -> str:
     return spec.zh if page.lang == "zh" else spec.en
 
 
-def _revised(page: Page) -> dict[str, set[str]]:
-    """Headline column → months whose value this version revised."""
-    out: dict[str, set[str]] = {}
-    for row in page.table("revisions"):
-        if row.get("table") == "headline" and row.get("note") == "revised":
-            out.setdefault(row["column"], set()).add(row["key"])
-    return out
-
-
 def layout(page: Page) -> list[Any]:
     rows = page.table("headline")
-    revised = _revised(page)
+    revised = page.revised("headline")
     hidden = [row["month"] for row in rows if row.get("flag")]
     blocks: list[Any] = [_summary(page)]
     for measure, suffix in (("by_count", "accounts"), ("by_balance", "balance")):
@@ -87,6 +78,7 @@ def layout(page: Page) -> list[Any]:
                     for c in ("share_accounts_pct", "share_balance_pct")
                 ],
                 y_title=page.t("rate_pct"),
+                revised=page.revised("buckets"),
             ),
             page.t("buckets"),
             [page.label(r) for r in buckets if r.get("flag")],
@@ -143,7 +135,7 @@ def _revisions(page: Page) -> html.Section:
     else:
         intro = page.t("revisions_count", n=len(rows), previous=previous)
     header = ["table", "key", "column", "previous", "current", "change", "note"]
-    names = [page.t(h) if h not in ("key",) else page.t("month") for h in header]
+    names = [page.t(h) for h in header]
     rows_text = [[r.get(h, "") for h in header] for r in rows]
     revisions = table(names, rows_text, "revisions")
     return html.Section(

@@ -35,6 +35,7 @@ def rate_series(page: Page, table: str) -> list[Series]:
 
 def layout(page: Page) -> list[Any]:
     rows = page.table("segments")
+    revised = page.revised("segments")  # keys "dimension/value"
     blocks = []
     for dimension in DIMENSIONS:
         mine = [r for r in rows if r["dimension"] == dimension]
@@ -53,6 +54,10 @@ def layout(page: Page) -> list[Any]:
                     [page.label(r) for r in mine],
                     rate_series(page, "segments"),
                     y_title=page.t("rate_pct"),
+                    revised={
+                        column: {k.split("/", 1)[1] for k in keys if k.startswith(f"{dimension}/")}
+                        for column, keys in revised.items()
+                    },
                 ),
                 definition,
                 [page.label(r) for r in mine if r.get("flag")],
