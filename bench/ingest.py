@@ -27,6 +27,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -102,6 +103,38 @@ def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _memory() -> dict[str, int]:
+    """VmRSS, RssAnon and RssFile of this process, in KiB (/proc/self/status)."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+class PeakMemory:
+    """The serving process's (this process's) peak resident memory while a block runs, sampled
+    every 20 ms: all of it, and its anonymous part (heap; the rest is mapped files)."""
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            for key, value in _memory().items():
+                self.peak[key] = max(self.peak[key], value)
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def instrument() -> None:
     """Time the loader's stages where it calls them (this process only)."""
     ingest.loader.scan_file = timed("scan", ingest.loader.scan_file)
@@ -154,14 +187,25 @@ def one_run(
                 control(name, data, args.records, as_of)
             )
             TIMES.clear()
+            before = _memory()
             start = time.perf_counter()
-            [outcome] = loader.process_member(MEMBER)
+            with PeakMemory() as peak:
+                [outcome] = loader.process_member(MEMBER)
             total = time.perf_counter() - start
             assert outcome.accepted > 0.9 * args.records, outcome
             other = (
                 TIMES["warehouse load"] - TIMES["loan_states rows"] - TIMES["loan_states insert"]
             )
-            results.append({**TIMES, "other writes": other, "end to end": total})
+            results.append(
+                {
+                    **TIMES,
+                    "other writes": other,
+                    "end to end": total,
+                    "rss before": before["VmRSS"] / 1024,
+                    "rss peak": peak.peak["VmRSS"] / 1024,
+                    "anon peak": peak.peak["RssAnon"] / 1024,
+                }
+            )
         loader.close()
         wh.command("DROP DATABASE {db:Identifier}", db=f"bench_{run}")
     registry_db.dispose(url)
@@ -253,6 +297,15 @@ def main() -> None:
                 f"| {labels[stage]:37} | {month:>5} | {n:>9,} | {os.cpu_count():>5} | "
                 f"{seconds:>6.2f} | {rate} |"
             )
+    print()
+    print("memory of the loading (serving) process, MiB (anon: its heap; the rest mapped files):")
+    print(f"| {'month':>5} | {'before':>7} | {'peak RSS':>8} | {'peak anon':>9} |")
+    print(f"|{'-' * 7}|{'-' * 9}|{'-' * 10}|{'-' * 11}|")
+    for month, runs in enumerate(per_month, start=1):
+        b, r, a = (
+            statistics.median(x[k] for x in runs) for k in ("rss before", "rss peak", "anon peak")
+        )
+        print(f"| {month:>5} | {b:>7,.0f} | {r:>8,.0f} | {a:>9,.0f} |")
     print()
     print("loan_states insert alone (accepted records, with every materialized view on it):")
     print(f"| {'settings':57} | {'s':>6} | {'rows/s':>9} |")

@@ -183,7 +183,7 @@ def main() -> None:
         f"python {platform.python_version()} · pyarrow {pa.__version__} · numpy {np.__version__}"
     )
     print(f"file: {n:,} records, {len(data) / 1e6:.0f} MB · median of {args.runs} runs")
-    print(f"outcome: {v.status}, accepted {v.accepted.num_rows:,}, issues {v.issues.num_rows:,}")
+    print(f"outcome: {v.status}, accepted {v.accepted_count:,}, issues {v.issues.num_rows:,}")
     print()
     print(f"| {'stage':40} | {'records':>10} | {'cores':>5} | {'seconds':>7} | {'records/s':>10} |")
     print(f"|{'-' * 42}|{'-' * 12}|{'-' * 7}|{'-' * 9}|{'-' * 12}|")

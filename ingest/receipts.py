@@ -152,7 +152,7 @@ def for_validation(
     """The receipt of a validated (and loaded) file; ``common`` holds the file's own keys."""
     errors, others = split_counts(counts_by_code(validation.issue_table))
     status = validation.status
-    accepted = validation.accepted.num_rows
+    accepted = validation.accepted_count
     return build(
         **common,
         status=status,

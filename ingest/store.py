@@ -46,13 +46,13 @@ def write_load(
 ) -> None:
     """loan_states (and through its views accounts_current, account_months), D tombstones,
     rejections and dq_daily rows of one validated file."""
-    accepted = validation.accepted
-    for start in range(0, accepted.num_rows, block_rows):
+    deleted: dict[str, int] = {}
+    for accepted in validation.accepted_blocks(block_rows):
         if stopping.is_set():
             raise Abandoned
-        # one block's rows at a time: the file's loan_states rows are never all in memory
+        # one block at a time: the file's accepted and loan_states rows are never all in memory
         block = rows.loan_states(
-            accepted.slice(start, block_rows),
+            accepted,
             member=member,
             member_type=member_type,
             load_id=info.load_id,
@@ -61,7 +61,11 @@ def write_load(
         )
         wh.insert_arrow("loan_states", block, INSERT_SETTINGS, in_memory=True)
         del block
-    accounts, versions = rows.deletions(accepted, info.load_seq)
+        for account, at in zip(*rows.deletions(accepted, info.load_seq), strict=True):
+            deleted[account] = max(deleted.get(account, 0), at)
+        del accepted
+    accounts = sorted(deleted)
+    versions = [deleted[a] for a in accounts]
     if accounts:
         for statement in ("ingest_tombstone_months", "ingest_tombstone_current"):
             wh.execute(statement, member=member, accounts=accounts, versions=versions)

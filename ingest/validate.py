@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -155,13 +155,8 @@ class Validation:
         return self.records - self.rows.num_rows + len(self.rejected_rows)
 
     @cached_property
-    def accepted(self) -> pa.Table:
-        """ACCEPTED_SCHEMA: records to load, with the warning and info codes they carry."""
-        if self.file_rejected:
-            return ACCEPTED_SCHEMA.empty_table()
-        n = self.rows.num_rows
-        keep = np.ones(n, dtype=bool)
-        keep[self.rejected_rows] = False
+    def _flag_pairs(self) -> tuple[np.ndarray, pa.Array]:
+        """The (row, code) pairs of accepted records' warnings and infos, sorted by row."""
         rows, severity = self._severity_rows
         noted = (severity != "error") & (rows >= 0)
         pairs = (
@@ -170,10 +165,39 @@ class Validation:
             .aggregate([])
             .sort_by([("row", "ascending"), ("code", "ascending")])
         )
-        per_row = np.bincount(np.asarray(pairs.column("row"), dtype=np.int64), minlength=n)
-        offsets = np.concatenate(([0], np.cumsum(per_row))).astype(np.int32)
-        flags = pa.ListArray.from_arrays(pa.array(offsets), pairs.column("code").combine_chunks())
-        return self.rows.append_column("flags", flags).filter(pa.array(keep))
+        return np.asarray(pairs.column("row"), dtype=np.int64), pairs.column(
+            "code"
+        ).combine_chunks()
+
+    @property
+    def accepted_count(self) -> int:
+        """Records to load (without building them)."""
+        return 0 if self.file_rejected else self.rows.num_rows - len(self.rejected_rows)
+
+    def accepted_blocks(self, block_rows: int) -> Iterator[pa.Table]:
+        """ACCEPTED_SCHEMA: the records to load, with the warning and info codes they carry, in
+        blocks of at most ``block_rows`` records of the file: only one block is built at a time
+        (the rows themselves may be a memory-mapped file, :mod:`ingest.worker`)."""
+        if self.file_rejected:
+            return
+        n = self.rows.num_rows
+        keep = np.ones(n, dtype=bool)
+        keep[self.rejected_rows] = False
+        pair_rows, codes = self._flag_pairs
+        for start in range(0, n, block_rows):
+            end = min(n, start + block_rows)
+            lo, hi = (int(i) for i in np.searchsorted(pair_rows, [start, end]))
+            per_row = np.bincount(pair_rows[lo:hi] - start, minlength=end - start)
+            offsets = np.concatenate(([0], np.cumsum(per_row))).astype(np.int32)
+            flags = pa.ListArray.from_arrays(pa.array(offsets), codes.slice(lo, hi - lo))
+            block = self.rows.slice(start, end - start).append_column("flags", flags)
+            yield block.filter(pa.array(keep[start:end]))
+
+    @property
+    def accepted(self) -> pa.Table:
+        """ACCEPTED_SCHEMA: every record to load, as one table (see :meth:`accepted_blocks`)."""
+        blocks = list(self.accepted_blocks(max(1, self.rows.num_rows)))
+        return blocks[0] if blocks else ACCEPTED_SCHEMA.empty_table()
 
     @property
     def warnings(self) -> int:
@@ -187,7 +211,7 @@ class Validation:
         """``accepted``, ``partially_accepted``, ``rejected`` or ``duplicate`` (for the receipt)."""
         if "F115" in self.counts:
             return "duplicate"
-        if self.file_rejected or (self.records and self.accepted.num_rows == 0):
+        if self.file_rejected or (self.records and self.accepted_count == 0):
             return "rejected"
         return "accepted" if self.rejected == 0 else "partially_accepted"
 

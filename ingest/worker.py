@@ -7,7 +7,10 @@ could take all of it and the kernel would stop the whole exchange. So the loader
 watches it:
 
 * the child reads the data file itself and runs :func:`ingest.validate.validate_submission`;
-  the :class:`~ingest.validate.Validation` comes back over a pipe (pickled Arrow tables);
+  the validated rows (hundreds of MB for a big file) come back as an Arrow IPC file beside the
+  data file, which the parent memory-maps and unlinks at once: the rows sit in the page cache,
+  not in the serving process's own heap, and need no pickled copy on either side; the rest of
+  the :class:`~ingest.validate.Validation` (issues, masked identities) comes over the pipe;
 * its resident memory is read from ``/proc`` every 20 ms; above ``memory_mb`` the child is
   killed and the file answered F120 (:class:`MemoryLimit`, terminal: the same file would do it
   again); a child that dies otherwise or outlives ``timeout`` raises :class:`ValidatorFailed`
@@ -25,6 +28,7 @@ validate trusted files).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -35,11 +39,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
 from exchange.pseudonym import Pseudonymiser
 from ingest.errors import MemoryLimit, ValidatorFailed
 
 POLL = 0.02
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+#: the child's validated rows, beside the data file in the claim (unlinked by the parent at once)
+ROWS_FILE = ".validated-rows.arrow"
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,25 @@ class Request:
     uploader: str
     sha256: str
     max_bytes: int
+
+    @property
+    def rows_path(self) -> Path:
+        return Path(self.data_path).with_name(ROWS_FILE)
+
+
+def write_rows(path: Path, rows: pa.Table) -> None:
+    """``rows`` as an uncompressed Arrow IPC file (mapped by the reader without a copy)."""
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, rows.schema) as writer:
+        writer.write_table(rows, max_chunksize=1 << 16)
+
+
+def map_rows(path: Path) -> pa.Table:
+    """The rows :func:`write_rows` wrote, memory-mapped; the file is unlinked (the mapping stays
+    valid until the table is dropped, then the kernel frees it)."""
+    try:
+        return ipc.open_file(pa.memory_map(str(path))).read_all()
+    finally:
+        path.unlink(missing_ok=True)
 
 
 class Validator(Protocol):
@@ -159,6 +187,13 @@ class IsolatedValidator:
     def validate(self, request: Request, stopping: threading.Event) -> Any:
         from ingest.store import Abandoned
 
+        try:
+            return self._validate(request, stopping, Abandoned)
+        except BaseException:
+            request.rows_path.unlink(missing_ok=True)
+            raise
+
+    def _validate(self, request: Request, stopping: threading.Event, abandoned: type) -> Any:
         child = self._child()
         limit = self.memory_mb << 20
         try:
@@ -188,7 +223,7 @@ class IsolatedValidator:
                 )
             if stopping.is_set():
                 self._drop(child)
-                raise Abandoned
+                raise abandoned
             if child.proc.poll() is not None:
                 kind, payload = "died", None
                 break
@@ -198,7 +233,7 @@ class IsolatedValidator:
         if kind == "ok":
             if rss_bytes(child.proc.pid) > limit // 4:
                 self._drop(child)  # give a big child's memory back
-            return payload
+            return dataclasses.replace(payload, rows=map_rows(request.rows_path))
         code = child.proc.poll()
         self._drop(child)
         if kind == "memory":
@@ -235,6 +270,8 @@ def main(argv: list[str]) -> None:
         assert pseudonymiser is not None
         try:
             result = _validate(payload, pseudonymiser)
+            write_rows(payload.rows_path, result.rows)
+            result = dataclasses.replace(result, rows=result.rows.schema.empty_table())
         except MemoryError:
             outgoing.send(("memory", None))
             continue

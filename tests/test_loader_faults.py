@@ -22,7 +22,7 @@ import pytest
 from loader_support import PEPPER, QUERIES, Exchange, big_file, make_exchange
 from loanfiles import control_for, csv_bytes, gzip_bomb, record
 
-from ingest.worker import IsolatedValidator
+from ingest.worker import ROWS_FILE, IsolatedValidator
 from warehouse import Warehouse
 
 pytest_plugins = ["warehouse_fixtures"]
@@ -121,3 +121,34 @@ def test_a_file_failing_max_attempts_times_is_answered_and_archived(ex: Exchange
     assert not list((ex.root / MEMBER / "processing").iterdir())
     archived = list((ex.root / MEMBER / "archive").rglob("ACME_20250131_001"))
     assert archived and not list(archived[0].glob(".attempts*"))
+
+
+def test_rows_come_back_through_a_mapped_file_and_load_block_by_block(
+    tmp_path: Path, registry: str, wh: Warehouse
+) -> None:
+    """The child hands its validated rows over as an Arrow file beside the data file; the loader
+    maps it, unlinks it at once and loads it in blocks: the warehouse holds what the in-process
+    validator with one block gives, and no rows file is left in the claim or the archive."""
+    recs = [record(account_id=f"K-{i}") for i in range(7)]
+    recs[2].update(currency="XXX")  # rejected: the blocks skip it
+    recs.append(record(record_type="D", account_id="K-5", as_of_date="2025-01-30"))
+    name = "ACME_20250131_001.loans.csv"
+    data = csv_bytes(recs)
+    loaded = {}
+    for member, block_rows, isolated in (("ACMA", 2, True), ("ACMB", 500_000, False)):
+        ex = make_exchange(tmp_path / member, registry, wh, block_rows=block_rows)
+        ex.add_member(member)
+        if isolated:
+            ex.loader.validator = IsolatedValidator(PEPPER, memory_mb=2048)
+        mine = name.replace("ACME", member)
+        ex.upload(member, mine, data, control_for(mine, data, len(recs)))
+        [outcome] = ex.process()
+        ex.loader.close()
+        assert (outcome.status, outcome.accepted) == ("partially_accepted", 7)
+        left = [p.name for p in (tmp_path / member).rglob("*") if p.name == ROWS_FILE]
+        assert not left
+        loaded[member] = [
+            {k: v for k, v in r.items() if k not in ("load_id", "load_seq")}
+            for r in ex.rows("t_states", member)
+        ]
+    assert loaded["ACMA"] == loaded["ACMB"] and len(loaded["ACMA"]) == 7
