@@ -30,6 +30,12 @@ class ReportSettings(Section):
         "itself (at release_time, China Standard Time), unless one exists; 0: off (build with "
         "jdx report build, which reaches the running server).",
     )
+    release_when_complete: bool = Field(
+        False,
+        description="Build the previous month's release as soon as every active member that had "
+        "joined by its last day has a file loaded (accepted or partially) whose as_of reaches "
+        "that day, even before release_day; checked by jdx serve once a minute.",
+    )
     release_time: str = Field(
         "09:00",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",

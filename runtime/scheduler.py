@@ -2,7 +2,10 @@
 
 On ``[reports] release_day`` of each month, from ``release_time`` (China Standard Time) on, the
 scheduler builds the previous month's release if that month has none yet — once; a failure is
-logged and tried again an hour later. ``release_day = 0`` (the default) leaves releases to
+logged and tried again an hour later. With ``release_when_complete`` it builds it as soon as every
+expected member's month has arrived (every active member that had joined by the month's last day
+has a loaded file whose ``as_of`` reaches that day), even before ``release_day``. With
+``release_day = 0`` and ``release_when_complete`` off (the defaults) releases are left to
 ``jdx report build``, which reaches the running server through the admin channel. The daily
 archive pass runs in the loader service (:mod:`ingest.service`); members' DQ files are written
 after each round of their files (:mod:`ingest.loader`).
@@ -23,6 +26,12 @@ log = logging.getLogger("jdx.scheduler")
 ACTOR = "scheduler"
 
 
+def previous_month(now: dt.datetime) -> dt.date:
+    """The first day of the month before ``now``'s month on the China calendar."""
+    first = now.astimezone(CST).date().replace(day=1)
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
 def due(now: dt.datetime, day: int, at: str) -> dt.date | None:
     """The month (first day) whose release is due at ``now`` (CST), or None."""
     local = now.astimezone(CST)
@@ -33,8 +42,7 @@ def due(now: dt.datetime, day: int, at: str) -> dt.date | None:
         or (local.day == day and (local.hour, local.minute) < (hour, minute))
     ):
         return None
-    first = local.date().replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
+    return previous_month(now)
 
 
 class Scheduler:
@@ -51,7 +59,8 @@ class Scheduler:
         self._retry_after: dt.datetime | None = None
 
     def start(self) -> None:
-        if self.settings.section(ReportSettings).release_day:
+        cfg = self.settings.section(ReportSettings)
+        if cfg.release_day or cfg.release_when_complete:
             self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
             self._thread.start()
 
@@ -62,28 +71,52 @@ class Scheduler:
 
     def describe(self) -> list[str]:
         cfg = self.settings.section(ReportSettings)
-        if not cfg.release_day:
-            return []
-        return [f"scheduler: the previous month's release on day {cfg.release_day} at "
-                f"{cfg.release_time} CST"]  # fmt: skip
+        when = []
+        if cfg.release_when_complete:
+            when.append("as soon as every active member has reported it")
+        if cfg.release_day:
+            when.append(f"on day {cfg.release_day} at {cfg.release_time} CST")
+        return [f"scheduler: the previous month's release {' or '.join(when)}"] if when else []
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             self.tick(dt.datetime.now(dt.UTC))
 
-    def tick(self, now: dt.datetime) -> str | None:
-        """Build what is due at ``now``; the month key built, if any."""
+    def month_due(self, now: dt.datetime) -> tuple[dt.date, str] | None:
+        """The month whose release is due at ``now`` and why, or None (built or not yet due)."""
         from reports.months import month_key
         from reports.release import versions
-        from runtime.commands import execute
 
         cfg = self.settings.section(ReportSettings)
-        month = due(now, cfg.release_day, cfg.release_time)
-        if month is None or (self._retry_after is not None and now < self._retry_after):
-            return None
+        month = previous_month(now)
         assert cfg.releases_dir is not None
         if versions(cfg.releases_dir, month_key(month)):
             return None
+        if due(now, cfg.release_day, cfg.release_time) == month:
+            return month, f"release day {cfg.release_day}"
+        if cfg.release_when_complete:
+            from exchange.registry import db as registry_db
+            from exchange.registry.submissions import not_yet_reported
+
+            last_day = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            with registry_db.session(self.settings.registry_url, readonly=True) as db:
+                expected, missing = not_yet_reported(db, last_day)
+            if expected and not missing:
+                return month, f"all {len(expected)} active members reported through {last_day}"
+        return None
+
+    def tick(self, now: dt.datetime) -> str | None:
+        """Build what is due at ``now``; the month key built, if any."""
+        from reports.months import month_key
+        from runtime.commands import execute
+
+        if self._retry_after is not None and now < self._retry_after:
+            return None
+        found = self.month_due(now)
+        if found is None:
+            return None
+        month, why = found
+        log.info("release of %s due: %s", f"{month:%Y-%m}", why)
         try:
             execute(self.settings, self.wh, "report.build", {"month": f"{month:%Y-%m}"}, ACTOR,
                     lambda text: log.info("scheduled release: %s", text))  # fmt: skip

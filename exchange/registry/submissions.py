@@ -35,10 +35,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exchange import audit
+from exchange.domain import MemberStatus
 from exchange.registry import common
 from exchange.registry.errors import SubmissionNotFound, SubmissionStateConflict
 from exchange.registry.models import (
     LIVE_SUBMISSION_STATUSES,
+    Institution,
     Submission,
     SubmissionStatus,
     utcnow,
@@ -307,6 +309,31 @@ def last_reported_as_of(db: Session, member_code: str, before_seq: int) -> date 
         )
     )
     return value if isinstance(value, date) else None
+
+
+def not_yet_reported(db: Session, through: date) -> tuple[list[str], list[str]]:
+    """``(expected, missing)``: the active members that had joined by ``through``, and those of
+    them with no file loaded (accepted or partially) whose ``as_of`` reaches ``through``."""
+    expected = sorted(
+        db.scalars(
+            select(Institution.code).where(
+                Institution.status == MemberStatus.ACTIVE, Institution.joined <= through
+            )
+        )
+    )
+    reported = set(
+        db.scalars(
+            select(Submission.member_code)
+            .where(
+                Submission.as_of >= through,
+                Submission.status.in_(
+                    [SubmissionStatus.ACCEPTED, SubmissionStatus.PARTIALLY_ACCEPTED]
+                ),
+            )
+            .distinct()
+        )
+    )
+    return expected, [code for code in expected if code not in reported]
 
 
 def list_submissions(
