@@ -5,33 +5,37 @@ institutions contribute to its denominator and none holds more than ``max_share`
 in accounts or in balance (for vintages: originated amount). The attributes come with every
 cell (:class:`reports.cells.Cell`).
 
-**Secondary suppression.** Published totals and other cells must not let a reader recover a
-hidden one. The release's additive structure is a list of :class:`~reports.cells.Equation`
-(a total quantity equals the sum of its parts: segments add up to the industry, buckets to the
-open book, a roll-rate row to its population, …). A hidden quantity is *exposed* when the
-equations, with every published quantity known, fix its value. This is decided exactly: the
-equations restricted to the hidden quantities are brought to reduced row-echelon form over the
-rationals, component by component; a hidden quantity is determined iff its column is a pivot
-whose row has no other hidden quantity. While anything is exposed, the published cell with the
-smallest denominator that shares an equation with it is hidden too (headline cells last); cells
-whose printed rates divide by a hidden cell's quantities are hidden with it. This protects
-against exact recovery by linear combination of published figures; like every cell-suppression
-method it still lets a reader bound a hidden value by the non-negativity of the others.
+**Secondary suppression.** Published figures must not let a reader pin down a hidden one. Every
+quantity is a sum of base cells (:mod:`reports.relations`: the finest partition of the release
+month's book, the transitions between month ends, …), so *every* identity between published
+figures counts, not only the margins each table was designed with. The attacker's audit
+(:mod:`reports.audit`) bounds each hidden quantity by linear programming over everything
+published; while a hidden quantity's feasible interval is narrower than its protection interval
+(``level`` × its value on each side), one of the published cells that bound it — named by the
+programme's dual values — is hidden too: the smallest, headline cells last. Cells whose printed
+rates divide by a hidden cell's quantities are hidden with it. The result of the final audit
+travels with the :class:`Protection`; a release whose audit fails is not built
+(:class:`~reports.errors.DisclosureAuditFailed`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from reports.audit import Auditor, AuditResult, Interval
 from reports.cells import Cell, Equation, Quantity
+from reports.errors import DisclosureAuditFailed
+from reports.history import Earlier, quantity_id
+from reports.relations import Relations
 from reports.statistics import Statistics
 
 PUBLISHED, PRIMARY, SECONDARY = "published", "primary", "secondary"
 #: tables whose cells are hidden only as a last resort when choosing complementary suppressions
 _PROTECTED_TABLES = frozenset({"headline", "multiborrowing", "rollrate_rows"})
+#: candidate complements tried for one failing interval (smallest first)
+_TRIALS = 16
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Rule:
 
     min_institutions: int = 5
     max_share: Fraction = Fraction(1, 4)
+    #: protection interval of a hidden quantity: this share of its value below and above it
+    level: Fraction = Fraction(1, 10)
 
     @classmethod
     def of(cls, min_institutions: int, max_share: float) -> Rule:
@@ -47,6 +53,10 @@ class Rule:
         return cls(min_institutions, Fraction(str(max_share)))
 
     def passes(self, cell: Cell) -> bool:
+        """An empty cell passes: no one contributes, and its 0 shows anyway (the next release's
+        roll-rate table has no row for an empty bucket, a segment without accounts no row)."""
+        if cell.institutions == 0:
+            return True
         return (
             cell.institutions >= self.min_institutions
             and cell.top_share_accounts <= self.max_share
@@ -65,6 +75,8 @@ class Protection:
 
     rule: Rule
     status: dict[str, str]
+    #: the attacker's audit of the final status (``None`` only for hand-made protections)
+    audit: AuditResult | None = None
 
     def published(self, cell_id: str) -> bool:
         return self.status.get(cell_id, PRIMARY) == PUBLISHED
@@ -90,17 +102,65 @@ class Protection:
         return {table: (c[0], c[1]) for table, c in out.items()}
 
 
-def protect(stats: Statistics, rule: Rule) -> Protection:
-    """Apply primary and secondary suppression to every cell of ``stats``."""
+def protect(stats: Statistics, rule: Rule, earlier: Earlier | None = None) -> Protection:
+    """Apply primary and secondary suppression to every cell of ``stats`` and audit the result.
+
+    ``earlier``: what earlier releases printed and hid (:mod:`reports.history`). A cell an
+    earlier release hid is hidden (secondary, if the rule passes it); a cell whose exact figures
+    an earlier release printed keeps that decision: it is published (even if the rule, applied
+    to another table's population, would now hide it — a roll-rate row is the previous month's
+    bucket), and hiding it later to protect another cell would protect nothing.
+
+    The audit result holds each hidden quantity's interval as last computed, when it passed;
+    the suppressions added after it only widen it, so the interval stated is a lower bound of
+    the final one (computing it again would double the cost for the same verdict).
+    """
     cells = stats.by_id()
     status = {cid: PUBLISHED if rule.passes(cell) else PRIMARY for cid, cell in cells.items()}
-    equations = [e for e in stats.equations if all(q[0] in cells for q in e.quantities())]
-    while True:
-        _propagate(status, stats.depends)
-        exposed = exposed_quantities(status, equations)
-        if not exposed:
-            return Protection(rule, status)
-        status[_complement(exposed[0], status, equations, cells)] = SECONDARY
+    known: frozenset[str] = frozenset()
+    if earlier is not None:
+        month = stats.key
+        ids = {cid: quantity_id(cell, month) for cid, cell in cells.items()}
+        for cid, qid in ids.items():
+            if qid in earlier.hidden and status[cid] == PUBLISHED:
+                status[cid] = SECONDARY
+        known = frozenset(cid for cid, qid in ids.items() if earlier.known(qid, cells[cid]))
+        for cid in known:  # printed before with these figures: the decision stands
+            status[cid] = PUBLISHED
+    # an empty cell's 0 shows anyway (no roll-rate row next month): hiding it protects nothing
+    known |= {cid for cid, cell in cells.items() if cell.institutions == 0}
+    _propagate(status, stats.depends)
+    auditor = Auditor(relations_of(stats), cells, rule.level, known)
+    neighbours = _neighbours(stats.equations)
+    protected: dict[Quantity, Interval] = {}
+    pending = sorted((c for c, s in status.items() if s != PUBLISHED), reverse=True)
+    while pending:
+        cid = pending.pop()
+        if cid in known:
+            continue  # printed before: public whatever this release does
+        for name in cells[cid].values:
+            if (cid, name) in protected:
+                continue  # hiding more never narrows an interval
+            interval = auditor.interval((cid, name), status)
+            if interval.protected:
+                protected[(cid, name)] = interval
+                continue
+            hidden = {c for c, s in status.items() if s != PUBLISHED}
+            chosen = _complement(interval, status, cells, auditor, neighbours[cid])
+            status[chosen] = SECONDARY
+            _propagate(status, stats.depends)
+            pending += [*sorted({c for c, s in status.items() if s != PUBLISHED} - hidden), cid]
+            break
+    return Protection(rule, status, AuditResult(rule.level, tuple(protected.values())))
+
+
+def relations_of(stats: Statistics) -> Relations:
+    """The release's relation model; hand-built statistics relate their cells by equations."""
+    if stats.relations is not None:
+        return stats.relations
+    model = Relations()
+    model.add_equations(stats.equations)
+    return model
 
 
 def _propagate(status: dict[str, str], depends: dict[str, tuple[str, ...]]) -> None:
@@ -116,98 +176,56 @@ def _propagate(status: dict[str, str], depends: dict[str, tuple[str, ...]]) -> N
                 changed = True
 
 
-def exposed_quantities(status: dict[str, str], equations: Iterable[Equation]) -> list[Quantity]:
-    """Hidden quantities whose value the published ones and the equations determine."""
-    rows: list[dict[Quantity, int]] = []
+def _complement(
+    failing: Interval,
+    status: dict[str, str],
+    cells: dict[str, Cell],
+    auditor: Auditor,
+    neighbours: set[str],
+) -> str:
+    """The published cell to hide next so that ``failing`` widens.
+
+    Candidates: the cells sharing a table margin with the failing cell (``neighbours``: the
+    designed equations of :mod:`reports.statistics`) and the cells the programme's dual values
+    name (a degenerate optimum may name cells that do not matter, and miss some that do), smallest
+    first, headline cells last. The first whose hiding protects ``failing`` is chosen, else the
+    one that widens it most, else the smallest neighbour (as a margin always needs one).
+    """
+
+    def usable(c: str) -> bool:
+        return status.get(c) == PUBLISHED and c in cells and c not in auditor.known
+
+    def order(c: str) -> tuple[bool, int, str]:
+        return (cells[c].table in _PROTECTED_TABLES, cells[c].size, c)
+
+    margin = sorted(filter(usable, neighbours), key=order)
+    near = sorted(filter(usable, set(failing.binding) | set(margin)), key=order)
+    if not near:
+        raise DisclosureAuditFailed(_failure_message([failing]))
+    best, widest = (margin or near)[0], failing.high - failing.low
+    for candidate in near[:_TRIALS]:
+        trial = auditor.interval(failing.quantity, {**status, candidate: SECONDARY})
+        if trial.protected:
+            return candidate
+        if trial.high - trial.low > widest * (1 + 1e-9) + 1e-9:
+            best, widest = candidate, trial.high - trial.low
+    return best
+
+
+def _neighbours(equations: tuple[Equation, ...]) -> dict[str, set[str]]:
+    """Cell → the cells it shares a designed equation (a table margin) with."""
+    out: dict[str, set[str]] = defaultdict(set)
     for eq in equations:
-        row: dict[Quantity, int] = defaultdict(int)
-        for q, sign in ((eq.total, 1), *((p, -1) for p in eq.parts)):
-            if status.get(q[0], PUBLISHED) != PUBLISHED:
-                row[q] += sign
-        row = {q: v for q, v in row.items() if v}
-        if row:
-            rows.append(row)
-    exposed: list[Quantity] = []
-    for component in _components(rows):
-        exposed += _determined(component)
-    return sorted(exposed)
-
-
-def _components(rows: list[dict[Quantity, int]]) -> list[list[dict[Quantity, int]]]:
-    """Split equations into groups that share no hidden quantity (union-find)."""
-    parent: dict[Quantity, Quantity] = {}
-
-    def find(q: Quantity) -> Quantity:
-        parent.setdefault(q, q)
-        while parent[q] != q:
-            parent[q] = parent[parent[q]]
-            q = parent[q]
-        return q
-
-    for row in rows:
-        first, *rest = row
-        for q in rest:
-            parent[find(q)] = find(first)
-    groups: dict[Quantity, list[dict[Quantity, int]]] = defaultdict(list)
-    for row in rows:
-        groups[find(next(iter(row)))].append(row)
-    return list(groups.values())
-
-
-def _determined(rows: list[dict[Quantity, int]]) -> list[Quantity]:
-    """Unknowns fixed by ``rows`` (exact reduced row-echelon form over the rationals)."""
-    unknowns = sorted({q for row in rows for q in row})
-    index = {q: i for i, q in enumerate(unknowns)}
-    matrix = [[Fraction(0)] * len(unknowns) for _ in rows]
-    for r, row in enumerate(rows):
-        for q, v in row.items():
-            matrix[r][index[q]] = Fraction(v)
-    pivots: list[int] = []
-    rank = 0
-    for col in range(len(unknowns)):
-        pivot = next((r for r in range(rank, len(matrix)) if matrix[r][col] != 0), None)
-        if pivot is None:
-            continue
-        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
-        lead = matrix[rank][col]
-        matrix[rank] = [v / lead for v in matrix[rank]]
-        for r in range(len(matrix)):
-            if r != rank and matrix[r][col] != 0:
-                factor = matrix[r][col]
-                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[rank], strict=True)]
-        pivots.append(col)
-        rank += 1
-        if rank == len(matrix):
-            break
-    out = []
-    for r, col in enumerate(pivots):
-        if all(v == 0 for c, v in enumerate(matrix[r]) if c != col):
-            out.append(unknowns[col])
+        ids = {q[0] for q in eq.quantities()}
+        for cid in ids:
+            out[cid] |= ids - {cid}
     return out
 
 
-def _complement(
-    exposed: Quantity, status: dict[str, str], equations: list[Equation], cells: dict[str, Cell]
-) -> str:
-    """The published cell to hide next so that ``exposed`` is no longer determined."""
-    near: set[str] = set()
-    for eq in equations:
-        ids = {q[0] for q in eq.quantities()}
-        if exposed in eq.quantities():
-            near |= {c for c in ids if status.get(c) == PUBLISHED}
-    if not near:  # determined through a chain of equations: look at the whole component
-        reach, frontier = {exposed[0]}, True
-        while frontier:
-            frontier = False
-            for eq in equations:
-                ids = {q[0] for q in eq.quantities()}
-                if ids & reach and not ids <= reach:
-                    reach |= ids
-                    frontier = True
-        near = {c for c in reach if status.get(c) == PUBLISHED}
-    if not near:
-        raise AssertionError(f"no published cell can protect {exposed}")  # cannot happen
-    return min(
-        near,
-        key=lambda c: (cells[c].table in _PROTECTED_TABLES, cells[c].size, c),
+def _failure_message(failures: list[Interval]) -> str:
+    names = ", ".join(f"{cid} {name}" for (cid, name) in (i.quantity for i in failures[:5]))
+    return (
+        f"{len(failures)} suppressed figure(s) could be narrowed below the protection interval "
+        f"from the published ones ({names}); no published cell bounds them, so no secondary "
+        "suppression can protect them — report this with the release month"
     )

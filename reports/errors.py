@@ -35,3 +35,9 @@ class ManifestInvalid(ReportError):
     """A release's files or signature do not match its manifest."""
 
     code = "REP005"
+
+
+class DisclosureAuditFailed(ReportError):
+    """A suppressed figure could be pinned down from the published ones; nothing is published."""
+
+    code = "REP006"

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 
 from exchange.audit import canonical_json
 from exchange.settings import Settings
-from reports import manifest
+from reports import history, manifest
 from reports.columns import TABLES
-from reports.disclosure import Rule, protect
+from reports.disclosure import Protection, Rule, protect
 from reports.errors import NoData, ReleaseConflict
 from reports.months import month_key
 from reports.publication import Publication, publish
@@ -164,7 +164,9 @@ def build(
     stats = step("statistics", lambda: compute(wh, month, cfg.series_months, query_times))
     timings.update({f"  {name}": seconds for name, seconds in query_times.items()})
     rule = Rule.of(cfg.min_institutions, cfg.max_share)
-    protection = step("disclosure", lambda: protect(stats, rule))
+    # every release published so far: its decisions stand (reports.history)
+    earlier = history.load([(r.month, r.path) for r in all_releases(releases)])
+    protection = step("disclosure", lambda: protect(stats, rule, earlier))
     pub = step(
         "publication + seasonal adjustment",
         lambda: publish(
@@ -227,6 +229,7 @@ def build(
         body = _manifest_body(
             pub, key, version, created_at, digest, previous, (head_seq, head_hash), revisions
         )
+        body["disclosure"]["audit"]["releases_read"] = len(earlier.releases)
         body["files"] = manifest.file_entries(staging)
         path = manifest.write(staging, body, signing_key)
         _freeze(staging)
@@ -300,8 +303,20 @@ def _manifest_body(
             "cells": len(protection.status),
             "suppressed_primary": protection.primary,
             "suppressed_secondary": protection.secondary,
+            "audit": _audit_body(protection),
         },
         "seasonal": {series: adj.method for series, adj in pub.seasonal.items()},
+    }
+
+
+def _audit_body(protection: Protection) -> dict[str, Any]:
+    """The attacker's audit as the manifest states it: no interval, since an interval's width
+    relative to the value would tell the value."""
+    audit = protection.audit
+    return {
+        "protection_level": str(protection.rule.level),
+        "quantities": len(audit.intervals) if audit else 0,
+        "passed": audit.passed if audit else None,
     }
 
 

@@ -33,6 +33,7 @@ from reports.cells import Builder, Cell, Equation, cell_id, sum_equations
 from reports.errors import NoData
 from reports.labels import BUCKETS, DIMENSIONS, LENDER_BANDS, order
 from reports.months import add_months, month_key
+from reports.relations import Relations, build_relations
 
 BOOK_FIELDS = (
     "open_accounts",
@@ -66,6 +67,9 @@ class Statistics:
     members: int = 0
     #: latest as_of_date of an account state in the release month
     as_of: dt.date | None = None
+    #: every quantity as a sum of base cells (:mod:`reports.relations`); ``None``: only
+    #: ``equations`` relate the cells
+    relations: Relations | None = None
 
     @property
     def key(self) -> str:
@@ -155,6 +159,17 @@ def compute(
         rows = kept.vintage if kept.vintage is not None else run("report_vintage", **params)
         tables["vintage"] = dynamics.vintage(rows, month)
 
+    model = build_relations(
+        tables,
+        month_key(month),
+        run("report_base_cells", month=month),
+        [
+            (month_key(row["month"]), int(row["from_state"]), int(row["to_state"]))
+            for row in kept.transitions
+            if int(row["accounts"]) > 0
+        ],
+    )
+    model.add_equations(equations)
     return Statistics(
         month=month,
         first=first,
@@ -164,6 +179,7 @@ def compute(
         depends=depends,
         members=int(available[-1]["members"]),
         as_of=available[-1]["as_of"],
+        relations=model,
     )
 
 

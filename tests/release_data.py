@@ -122,3 +122,121 @@ def disclosure_records(
                     )
                 )
     return out
+
+
+#: members of the recovery dataset (issue 12's first finding): eight microloan companies
+LENDERS = tuple(f"MCR{i:02d}" for i in range(1, 9))
+#: age band → (birth year, accounts per lender, lenders holding the band)
+RECOVERY_AGES = {
+    "lt25": (2002, 6, 8),
+    "25-29": (1998, 6, 8),
+    "30-39": (1990, 6, 8),
+    "40-49": (1980, 6, 8),
+    "50+": (1965, 5, 4),
+    "unknown": (0, 2, 8),
+}
+
+
+def recovery_records(months: tuple[int, ...] = (6,), year: int = 2025) -> list[dict[str, Any]]:
+    """An industry where age "50+" fails the rule and province "unknown" gives it away.
+
+    ``tests/cases/recovery/expected.md`` works out its figures. Every borrower with a RIC has
+    a province and a birth year; the others (passports) have neither, so the province "unknown"
+    cell *is* the age "unknown" cell. Ages under 50 are spread over all eight lenders; "50+" is
+    held by four (hidden by the rule); age "unknown" is the smallest other age cell, so the
+    per-dimension margins hide it to protect "50+" — while province "unknown", the same
+    population, passes the rule on its own. The attack: industry − published age bands −
+    province unknown = the hidden "50+". ``months`` repeats the book for a series.
+    """
+    out: list[dict[str, Any]] = []
+    for month in months:
+        for i, member in enumerate(LENDERS):
+            n = 0
+            for index, (band, (born, count, lenders)) in enumerate(RECOVERY_AGES.items(), 1):
+                if i >= lenders:
+                    continue
+                for j in range(count):
+                    n += 1
+                    dpd = 0
+                    if band == "25-29" and j == 0:
+                        dpd = 40
+                    elif band == "50+" and i == 0 and j == 1:
+                        dpd = 100
+                    elif band == "unknown" and i < 2 and j == 0:
+                        dpd = 14
+                    account = f"{member}-{band}-{j}"
+                    out.append(
+                        loan_state(
+                            member_code=member,
+                            member_type="MICROLOAN",
+                            account_id=account,
+                            as_of_date=month_end(year, month),
+                            borrower_key=key("r-" + account),
+                            id_type="PASSPORT" if band == "unknown" else "RIC",
+                            province="" if band == "unknown" else ("11", "31", "44")[n % 3],
+                            birth_year=born,
+                            product="CASH",
+                            opened_date=dt.date(year - 1, 6, 1),
+                            credit_amount=Decimal(10_000),
+                            balance=Decimal(1_000 * index + 10 * i),
+                            overdue_amount=Decimal("100.00") if dpd else Decimal("0.00"),
+                            dpd=dpd,
+                            status="OVERDUE" if dpd else "NORMAL",
+                            load_id=f"REC-{month}",
+                            load_seq=month,
+                        )
+                    )
+    return out
+
+
+#: members of the three-release dataset (issue 12's second finding)
+ROLLERS = tuple(f"MRL{i:02d}" for i in range(1, 9))
+
+
+def rollover_records(
+    months: tuple[int, ...] = (9, 10, 11), year: int = 2025
+) -> list[dict[str, Any]]:
+    """Three month ends of one book where the 1–29 dpd bucket is concentrated.
+
+    Eight lenders with 20 accounts each, evenly sized (the whole book passes the rule); MRL01
+    holds 4 of the 11 accounts at 1–29 dpd (36 %), the others one each. So the bucket's own
+    population — the 1–29 bucket in the release of its month, the 1–29 roll-rate row in the next
+    release — fails the rule, while the open book it is a share of passes. One account per
+    lender rolls 40 → 70 → 100 dpd; one closes in the last month.
+    """
+    out: list[dict[str, Any]] = []
+    for t, month in enumerate(months):
+        for i, member in enumerate(ROLLERS):
+            for n in range(20):
+                dpd, status = 0, "NORMAL"
+                if n == 0 or (i == 0 and n in (1, 2, 3)):
+                    dpd = 10
+                elif n == 5:
+                    dpd = (40, 70, 100)[t % 3]
+                elif n == 7 and t == 2:
+                    status = "CLOSED"
+                if dpd:
+                    status = "OVERDUE"
+                account = f"{member}-{n:02d}"
+                out.append(
+                    loan_state(
+                        member_code=member,
+                        member_type="MICROLOAN",
+                        account_id=account,
+                        as_of_date=month_end(year, month),
+                        borrower_key=key("o-" + account),
+                        product=("CASH", "INSTALLMENT")[n % 2],
+                        province=("11", "31", "44", "32")[n % 4],
+                        birth_year=1960 + (n * 3 + i) % 40,
+                        opened_date=dt.date(year - 1, 1, 1),
+                        credit_amount=Decimal(20_000),
+                        balance=Decimal(0 if status == "CLOSED" else 5_000 + 37 * n + 11 * i),
+                        overdue_amount=Decimal("100.00") if dpd else Decimal("0.00"),
+                        dpd=dpd,
+                        status=status,
+                        closed_date=month_end(year, month) if status == "CLOSED" else None,
+                        load_id=f"ROLL-{month}",
+                        load_seq=month,
+                    )
+                )
+    return out
