@@ -88,11 +88,22 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import core, demo, ingest, registry, serve, simulate, warehouse
+    from cli import core, demo, ingest, registry, rights, serve, simulate, warehouse
     from cli import products as products_cli
     from cli import reports as reports_cli
 
-    modules = (core, registry, warehouse, ingest, serve, simulate, demo, products_cli, reports_cli)
+    modules = (
+        core,
+        registry,
+        warehouse,
+        ingest,
+        serve,
+        simulate,
+        demo,
+        products_cli,
+        reports_cli,
+        rights,
+    )
     for module in modules:
         for command in module.COMMANDS:
             if command.name not in cli.commands:

@@ -112,7 +112,22 @@ DPD_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("180+", 180, None),
 )
 
+
 #: Member codes appear in file names <MEMBER>_<YYYYMMDD>_<SEQ>: capitals and digits, no underscore.
+class DisputeStatus(StrEnum):
+    """Where a person's objection to a member's records is (DOMAIN.md: 20 days to answer)."""
+
+    OPEN = "open"  # the member has not answered; the records show under_dispute
+    ANSWERED = "answered"  # corrected or deleted: flagged until the member's new record loads
+    CLOSED = "closed"  # outcome recorded, flag removed
+
+
+class DisputeOutcome(StrEnum):
+    VERIFIED = "verified"  # the records stand as reported
+    CORRECTED = "corrected"  # a new A record follows in a regular loans file
+    DELETED = "deleted"  # a D record follows in a regular loans file
+
+
 MEMBER_CODE_PATTERN = r"^[A-Z][A-Z0-9]{2,11}$"
 
 SPEC_LOANS_V1 = "loans/1"

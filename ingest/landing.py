@@ -2,8 +2,8 @@
 
 A submission is a control file ``<base>.ctl`` and its data file. Its kind decides which stage
 answers it: ``loans`` (``<base>.loans.csv[.gz]``, the loader, :mod:`ingest.loader`) or ``batch``
-(``<base>.batch.csv[.gz]``, the batch lookups of :mod:`products.sftp_batch`); later kinds (dispute
-responses) are one more entry in :data:`SUFFIXES`. The rule, in order:
+(``<base>.batch.csv[.gz]``, the batch lookups of :mod:`products.sftp_batch`) or ``disputes``
+(``<base>.disputes.csv``, members' answers to dispute cases, :mod:`ingest.disputes`). The rule, in order:
 
 1. the data file the control file names (``"file"``), if its name ends in a kind's suffix;
 2. else a data file of the same base in ``inbox/`` ending in a kind's suffix other than loans;
@@ -24,12 +24,14 @@ from pathlib import Path
 class Kind(StrEnum):
     LOANS = "loans"
     BATCH = "batch"
+    DISPUTES = "disputes"
 
 
 #: Data file name endings of each kind.
 SUFFIXES: dict[Kind, tuple[str, ...]] = {
     Kind.LOANS: (".loans.csv", ".loans.csv.gz"),
     Kind.BATCH: (".batch.csv", ".batch.csv.gz"),
+    Kind.DISPUTES: (".disputes.csv",),
 }
 
 

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import archive
-from ingest.claims import is_control
+from ingest import archive, disputes
+from ingest.areas import member_area
+from ingest.claims import is_control, members
 from ingest.loader import Loader, Outcome
 
 if TYPE_CHECKING:
@@ -94,10 +95,15 @@ class LoaderService:
                 self._queue.put(member)
 
     def scan(self) -> None:
-        """Queue every member with a claim to resume or a control file waiting."""
+        """Queue every member with a claim to resume or a control file waiting (loans or
+        dispute answers)."""
         try:
             for member in self.loader.members_with_work():
                 self.enqueue(member)
+            root = self.loader.config.members_root
+            for member in members(root):
+                if disputes.controls(member_area(root, member)):
+                    self.enqueue(member)
         except Exception:
             log.exception(
                 "scanning the member inboxes failed; trying again in %.0f s", self.poll_interval
@@ -203,9 +209,11 @@ class LoaderService:
                 self._queued.discard(member)
                 self._busy.add(member)
             try:
-                for outcome in self.loader.process_member(member):
+                outcomes = self.loader.process_member(member)
+                for outcome in outcomes:
                     if self.on_outcome is not None:
                         self.on_outcome(outcome)
+                self._disputes(member, any(o.accepted for o in outcomes))
             except Exception as exc:
                 # the message only (it could quote data); the traceback at DEBUG level
                 log.error(
@@ -224,6 +232,17 @@ class LoaderService:
                         self._queued.add(member)
                         self._queue.put(member)
                     self._idle.notify_all()
+
+
+    def _disputes(self, member: str, loaded: bool) -> None:
+        """The member's dispute answers by file, and its answered cases a load may close."""
+        loader = self.loader
+        area = member_area(loader.config.members_root, member)
+        disputes.answer_files(area, loader.registry_url, loader.clock())
+        if loaded:
+            closed = disputes.settle(loader.wh, loader.registry_url, member)
+            if closed:
+                log.info("member %s: disputes closed by the load: %s", member, ", ".join(closed))
 
 
 class SftpService:

@@ -38,6 +38,8 @@ table and in docs/api.md; ``tests/test_api_hostile.py`` checks that each code wr
 | BATCH_BUSY             | 429    | the member has ``batch_max_queued`` jobs queued or running |
 | BATCH_NOT_READY        | 409    | result asked for before the job is done |
 | UNSUPPORTED_MEDIA      | 415    | batch upload neither JSON nor CSV |
+| DISPUTE_NOT_FOUND      | 404    | no dispute case of yours has this number (another member's is not found either) |
+| DISPUTE_NOT_OPEN       | 409    | an answer to a case already answered or closed |
 | UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
 | BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / BATCH_FILE_INVALID / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
 | INTERNAL               | 500    | a bug; logged with its traceback |

@@ -9,6 +9,7 @@ A refused lookup is not logged as an inquiry and not billed.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import orjson
@@ -65,6 +66,9 @@ def _read(
     key = pseud.borrower_key(body.id_type, body.id_number)
     name_hash = pseud.name_hash(body.name) if body.name and body.name.strip() else None
     data = fetch(service.wh, key, body.as_of or today_cst(), service.inquiries)
+    disputed = service.disputes.open_for(key)
+    if disputed:
+        data = dataclasses.replace(data, disputed=disputed)
     check_post_loan(caller, body.purpose, data)
     return data, name_hash, key
 

@@ -41,6 +41,7 @@ from ingest.settings import IngestSettings
 from products.auth import Authenticator
 from products.batch import BatchJobs
 from products.control import RateLimiter, Reciprocity
+from products.disputes import DisputeBook
 from products.errors import Unavailable
 from products.inquiry_log import InquiryLog
 from products.settings import ApiSettings
@@ -106,6 +107,7 @@ class ProductService:
         self.pseudonymiser = Pseudonymiser(load_pepper(s))
         identity.warm()
         self.authenticator = Authenticator(s.registry_url, self.cfg.auth_cache_seconds)
+        self.disputes = DisputeBook(s.registry_url)
         self.limiter = RateLimiter(self.cfg.rate_per_second, self.cfg.rate_burst)
         icfg = s.section(IngestSettings)
         self.reciprocity = Reciprocity(self._wh, self.cfg, icfg.dq_threshold)

@@ -236,6 +236,97 @@ def billing_statement(
     return {"lines": lines, "data": data}
 
 
+def _day(params: dict[str, Any], name: str) -> dt.date | None:
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"--{name.replace('_', '-')} {value!r} is not a day YYYY-MM-DD"
+        ) from None
+
+
+def dispute_open(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Open a case for a person (already identified by staff, as a borrower key) against one
+    member's records of one account; the account must be the person's in the warehouse. The
+    lookups flag it at once; the member finds the notice in its outbox."""
+    from exchange.registry import db as registry_db
+    from exchange.registry import disputes
+    from exchange.registry.models import utcnow
+    from ingest import disputes as area_disputes
+    from ingest.areas import ensure_area
+    from products.lookups.borrower import fetch, today_cst
+
+    key, member = str(params["borrower_key"]), str(params["member"]).upper()
+    account = str(params["account_id"])
+    held = fetch(wh, key, today_cst()) if re.fullmatch(r"[0-9a-f]{64}", key) else None
+    if held is None or not any(
+        a.member_code == member and a.account_id == account for a in held.accounts
+    ):
+        raise InvalidInput(
+            f"the person has no account {account!r} at member {member} in the warehouse; "
+            "check the member and account with the person's self-report"
+        )
+    now = utcnow()
+    with registry_db.session(settings.registry_url) as db:
+        case = disputes.open_case(
+            db, member_code=member, account_id=account, borrower_key=key,
+            statement=str(params.get("statement") or ""),
+            records_from=_day(params, "records_from"), records_to=_day(params, "records_to"),
+            actor=actor, now=now,
+        )  # fmt: skip
+    root = settings.section(IngestSettings).members_root
+    assert root is not None
+    notice = area_disputes.notice(ensure_area(root, member), case, "dispute", now)
+    lines = [
+        f"dispute {case.case_no} opened against {member}'s account {account}: due "
+        f"{case.due_at:%Y-%m-%d %H:%M} UTC; lookups flag it from now on",
+        f"the member's notice: {notice}",
+    ]
+    return {"lines": lines, "data": case.public(now)}
+
+
+def dispute_list(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Cases of one member or all, in one status, or only the overdue (escalated) ones."""
+    from exchange.domain import DisputeStatus
+    from exchange.registry import db as registry_db
+    from exchange.registry import disputes
+    from exchange.registry.models import utcnow
+
+    status = params.get("status")
+    now = utcnow()
+    with registry_db.session(settings.registry_url, readonly=True) as db:
+        if params.get("case_no"):
+            cases = [disputes.get_case(db, params["case_no"])]
+        else:
+            cases = disputes.list_cases(
+                db, member_code=params.get("member") or None,
+                status=DisputeStatus(status) if status else None,
+                overdue=bool(params.get("overdue")), now=now,
+            )  # fmt: skip
+    lines = [
+        f"{c.case_no}  {c.member_code:<10} {c.account_id:<20} {c.status.value:<9} "
+        f"{(c.outcome.value if c.outcome else '-'):<9} opened {c.opened_at:%Y-%m-%d}  due "
+        f"{c.due_at:%Y-%m-%d}" + ("  OVERDUE" if c.overdue(now) else "")
+        for c in cases
+    ] or ["no disputes"]
+    return {"lines": lines, "data": {"cases": [c.public(now) for c in cases]}}
+
+
+def _check_dispute_open(params: dict[str, Any]) -> None:
+    for name in ("member", "account_id", "borrower_key", "statement"):
+        if not str(params.get(name) or "").strip():
+            raise InvalidInput(f"a dispute needs {name.replace('_', ' ')}")
+    _day(params, "records_from")
+    _day(params, "records_to")
+
+
 def _check_release_month(params: dict[str, Any]) -> None:
     from reports.months import parse_month
 
@@ -256,6 +347,8 @@ COMMANDS: dict[str, Command] = {
         Command("warehouse.status", warehouse_status, reads_only=True),
         Command("report.build", report_build, check=_check_release_month),
         Command("billing.statement", billing_statement, check=_check_statement_month),
+        Command("dispute.open", dispute_open, check=_check_dispute_open),
+        Command("dispute.list", dispute_list),
     )
 }
 

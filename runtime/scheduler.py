@@ -6,7 +6,11 @@ logged and tried again an hour later. With ``release_when_complete`` it builds i
 expected member's month has arrived (every active member that had joined by the month's last day
 has a loaded file whose ``as_of`` reaches that day), even before ``release_day``. With
 ``release_day = 0`` and ``release_when_complete`` off (the defaults) releases are left to
-``jdx report build``, which reaches the running server through the admin channel. The daily
+``jdx report build``, which reaches the running server through the admin channel.
+
+Every minute it also runs the disputes' clock (:func:`exchange.registry.disputes.run_clock`): a
+case open 15 days gets a reminder, one open 20 days is escalated to the association's staff
+(``jdx disputes list --overdue``); the member finds either notice in its outbox. The daily
 archive pass runs in the loader service (:mod:`ingest.service`); members' DQ files are written
 after each round of their files (:mod:`ingest.loader`).
 """
@@ -59,10 +63,8 @@ class Scheduler:
         self._retry_after: dt.datetime | None = None
 
     def start(self) -> None:
-        cfg = self.settings.section(ReportSettings)
-        if cfg.release_day or cfg.release_when_complete:
-            self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -76,11 +78,38 @@ class Scheduler:
             when.append("as soon as every active member has reported it")
         if cfg.release_day:
             when.append(f"on day {cfg.release_day} at {cfg.release_time} CST")
-        return [f"scheduler: the previous month's release {' or '.join(when)}"] if when else []
+        release = f"the previous month's release {' or '.join(when)}" if when else "no releases"
+        return [f"scheduler: {release}; the disputes' 15- and 20-day clock"]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            self.tick(dt.datetime.now(dt.UTC))
+            now = dt.datetime.now(dt.UTC)
+            try:
+                self.dispute_clock(now)
+            except Exception as exc:  # logged; the next minute tries again
+                log.error("the disputes' clock failed (%s)", type(exc).__name__)
+            self.tick(now)
+
+    def dispute_clock(self, now: dt.datetime) -> tuple[list[str], list[str]]:
+        """Reminders (day 15) and escalations (day 20) due at ``now``, with their outbox
+        notices; ``(reminded, escalated)`` case numbers."""
+        from exchange.registry import db as registry_db
+        from exchange.registry import disputes
+        from ingest import disputes as area_disputes
+        from ingest.areas import ensure_area
+        from ingest.settings import IngestSettings
+
+        with registry_db.session(self.settings.registry_url) as db:
+            reminded, escalated = disputes.run_clock(db, actor=ACTOR, now=now)
+        root = self.settings.section(IngestSettings).members_root
+        assert root is not None
+        for kind, cases in (("reminder", reminded), ("escalated", escalated)):
+            for case in cases:
+                area_disputes.notice(ensure_area(root, case.member_code), case, kind, now)
+        for case in escalated:
+            log.warning("dispute %s of %s unanswered after 20 days: escalated to staff",
+                        case.case_no, case.member_code)  # fmt: skip
+        return [c.case_no for c in reminded], [c.case_no for c in escalated]
 
     def month_due(self, now: dt.datetime) -> tuple[dt.date, str] | None:
         """The month whose release is due at ``now`` and why, or None (built or not yet due)."""

@@ -109,10 +109,13 @@ def serve_env(home: Path) -> dict[str, str]:
 
 @contextmanager
 def running_exchange(
-    root: Path, members: dict[str, tuple[dt.date, str]], env: dict[str, str] | None = None
+    root: Path,
+    members: dict[str, tuple[dt.date, str]],
+    env: dict[str, str] | None = None,
+    products: tuple[str, ...] = ("multi_loan", "batch", "usage"),
 ) -> Iterator[Exchange]:
-    """``jdx init``, the members (code → (joined, type)) with SSH and API keys, then
-    ``jdx serve`` until the block ends."""
+    """``jdx init``, the members (code → (joined, type)) with SSH and API keys (for
+    ``products``), then ``jdx serve`` until the block ends."""
     home = root / "home"
     assert jdx(home, "init").returncode == 0
     keys: dict[str, Path] = {}
@@ -126,8 +129,8 @@ def running_exchange(
         private, public = make_key(folder)
         assert jdx(home, "key", "add-ssh", code, str(public)).returncode == 0
         keys[code] = private
-        issued = jdx(home, "key", "issue-api", code, "--product", "multi_loan", "--product",
-                     "batch", "--product", "usage")  # fmt: skip
+        wanted = [arg for product in products for arg in ("--product", product)]
+        issued = jdx(home, "key", "issue-api", code, *wanted)
         assert issued.returncode == 0, issued.stderr
         tokens[code] = issued.stdout.strip()
     proc = subprocess.Popen(

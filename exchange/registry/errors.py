@@ -87,6 +87,25 @@ class SubmissionStateConflict(Conflict):
     code = "REG041"
 
 
+class DisputeNotFound(NotFound):
+    """No dispute has this case number (or it is another member's: the same answer, so a
+    member cannot probe other members' cases)."""
+
+    code = "REG050"
+
+
+class DisputeStateConflict(Conflict):
+    """The case is not in a state that takes this act (answered twice, closed)."""
+
+    code = "REG051"
+
+
+class InvalidDispute(InvalidInput):
+    """A dispute's fields break a rule (outcome, evidence, statement, record range)."""
+
+    code = "REG052"
+
+
 class RegistryNotInitialised(TerminalError):
     code = "REG090"
     exit_code = 2

@@ -47,7 +47,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from exchange.domain import ApiProduct, InstitutionType, MemberStatus
+from exchange.domain import (
+    ApiProduct,
+    DisputeOutcome,
+    DisputeStatus,
+    InstitutionType,
+    MemberStatus,
+)
 
 #: Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -295,3 +301,33 @@ class Submission(Base):
     dq_score: Mapped[float | None] = mapped_column(Float)
     #: for a duplicate: the load_id of the submission it repeats
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
+
+
+class Dispute(Base):
+    """A person's objection to a member's records of one account (:mod:`exchange.registry.disputes`).
+
+    Holds no raw identity: the borrower key (the pepper's HMAC) ties the case to lookups."""
+
+    __tablename__ = "disputes"
+
+    case_no: Mapped[str] = mapped_column(String(16), primary_key=True)
+    member_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("institutions.code"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(String(64))
+    borrower_key: Mapped[str] = mapped_column(String(64), index=True)
+    #: the disputed records: as_of dates from … to (None: every record of the account)
+    records_from: Mapped[date | None] = mapped_column(Date)
+    records_to: Mapped[date | None] = mapped_column(Date)
+    statement: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[DisputeStatus] = mapped_column(enum_column(DisputeStatus))
+    outcome: Mapped[DisputeOutcome | None] = mapped_column(enum_column(DisputeOutcome))
+    evidence: Mapped[str | None] = mapped_column(String(2000))
+    opened_at: Mapped[datetime] = mapped_column()
+    opened_by: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column()

@@ -92,6 +92,8 @@ class BorrowerData:
     accounts: list[Account]
     months: list[MonthRow]
     inquiries: list[Inquiry]
+    #: ``(member_code, account_id)`` of the accounts a person disputes (open or answered cases)
+    disputed: frozenset[tuple[str, str]] = frozenset()
 
 
 class Querier(Protocol):

@@ -14,8 +14,8 @@ Definitions (docs/api.md repeats them for members):
   self-inquiries and dispute lookups (not applications). Night: 22:00–05:59 China time.
   ``max_per_day`` is over the 12-month window; ``days_since_first/last`` over all history up to
   the as-of day (``null`` without inquiries).
-* ``disputed`` is always false and ``disputed_records`` 0 until disputes are recorded
-  (DOMAIN.md §4; a later issue adds the table); the fields are part of the contract already.
+* ``disputed``: some account in the answer is under an open or answered dispute
+  (:mod:`exchange.registry.disputes`); ``disputed_records``: how many accounts are.
 * ``identity.name_conflict``: a supplied name whose keyed hash is not among the name hashes the
   members reported for this borrower (``null`` without a name or without accounts).
 """
@@ -58,6 +58,7 @@ def accounts_section(data: BorrowerData, labels: Labels) -> dict[str, Any]:
         p["open_accounts"] += 1
         p["balance"] += a.balance
     overdue = [a for a in open_ if a.dpd > 0]
+    idents = [(a.member_code, a.account_id) for a in data.accounts]
     worst: dict[str, int] = {}
     for n in WORST_DPD_MONTHS:
         first = month_add(as_of.replace(day=1), 1 - n)
@@ -90,8 +91,8 @@ def accounts_section(data: BorrowerData, labels: Labels) -> dict[str, Any]:
         "overdue_institutions": len({a.member_code for a in overdue}),
         "written_off": sum(1 for a in data.accounts if a.status == "WRITTEN_OFF"),
         "settled": sum(1 for a in data.accounts if a.status == "SETTLED"),
-        "disputed": False,
-        "disputed_records": 0,
+        "disputed": any(ident in data.disputed for ident in idents),
+        "disputed_records": sum(1 for ident in idents if ident in data.disputed),
     }
 
 

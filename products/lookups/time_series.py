@@ -99,6 +99,7 @@ def report(data: BorrowerData, labels: Labels, own_member: str) -> dict[str, Any
                 "opened_date": a.opened.isoformat(),
                 "credit_amount": money(a.credit_amount),
                 "status": a.status,
+                "under_dispute": (a.member_code, a.account_id) in data.disputed,
                 "grid": "".join(codes),
                 "months": cells,
             }
