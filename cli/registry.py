@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import click
@@ -424,6 +426,118 @@ def audit_anchor(ctx: Context) -> None:
         click.echo("the audit chain is empty: nothing to anchor")
         return
     click.echo(f"anchored seq {found.seq}, hash {found.hash} at {found.ts}")
+
+
+@audit_group.command("export")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of the period (UTC date, YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of the period, inclusive (UTC date, YYYY-MM-DD).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="File to write (JSON Lines); standard output when not given.",
+)
+@actor_option
+@pass_ctx
+def audit_export(
+    ctx: Context, start: datetime, end: datetime, out: Path | None, actor: str
+) -> None:
+    """Export the audit entries of a period for a regulator, as JSON Lines (jdx-audit-export/1).
+
+    The file holds the entries in order with their hashes, the hash before the first one, the
+    signed anchors in the period and the anchors' public key, so it can be checked without the
+    database (jdx audit verify-export FILE). The export is itself recorded in the chain
+    (audit.export, with the file's SHA-256) before the file appears under its name.
+    """
+    import shutil
+    import tempfile
+
+    from exchange import audit_export
+    from exchange.anchor import anchor_path, read
+    from exchange.keyfiles import load_signing_key
+
+    key = load_signing_key(ctx.settings).public_key()
+    anchors = read(anchor_path(ctx.settings.home))
+    folder = out.parent if out is not None else None
+    with tempfile.NamedTemporaryFile(
+        "w+b", dir=folder, prefix=".audit-export-", suffix=".partial", delete=False
+    ) as tmp:
+        partial = Path(tmp.name)
+        try:
+            with registry_db.session(ctx.settings.registry_url, readonly=True) as db:
+                done = audit_export.export(
+                    db, start.date(), end.date(), tmp, anchors=anchors, signing_key=key
+                )
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            with registry_db.session(ctx.settings.registry_url) as db:
+                audit.append(
+                    db,
+                    actor=actor,
+                    action="audit.export",
+                    obj=f"audit:{done.start}..{done.end}",
+                    details=done.details(),
+                )
+            if out is None:
+                tmp.seek(0)
+                with click.open_file("-", "wb") as stdout:
+                    shutil.copyfileobj(tmp, stdout)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    if out is None:
+        partial.unlink(missing_ok=True)
+        click.echo(str(done), err=True)
+        return
+    partial.chmod(0o640)
+    partial.replace(out)
+    click.echo(f"{out}: {done}")
+
+
+@audit_group.command("verify-export")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The exchange's published anchor/release public key (PEM); the file's own otherwise.",
+)
+def audit_verify_export(file: Path, public_key: Path | None) -> None:
+    """Check an audit export without the database; exit 1 naming the first bad entry.
+
+    Finds edited, removed, reordered or inserted entries, a cut-off end, and anchors that are
+    unsigned or differ from their entry. Needs no registry and no settings.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from exchange import audit_export
+
+    key: Ed25519PublicKey | None = None
+    if public_key is not None:
+        loaded = load_pem_public_key(public_key.read_bytes())
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise audit_export.InvalidExportKey(
+                f"{public_key} is not an Ed25519 public key (PEM); give the release public key"
+            )
+        key = loaded
+    with file.open("rb") as f:
+        result = audit_export.check(f, key)
+    if not result.ok:
+        raise audit.AuditChainBroken(f"{file}: {result}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{file}: {result}")
 
 
 @audit_group.command("show")

@@ -212,3 +212,46 @@ def test_a_forged_or_rewritten_anchor_is_refused(registry: str, tmp_path: Path) 
     sql(registry, "UPDATE audit_entries SET hash = :h WHERE seq = 3", h="f" * 64)
     with registry_db.session(registry, readonly=True) as db:
         assert "the chain was rewritten" in str(anchor.check(db, key.public_key(), path))
+
+
+def _ric(prefix17: str) -> str:
+    """A synthetic 18-character number with a valid check digit (no real person's)."""
+    total = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(prefix17))
+    return prefix17 + "10X98765432"[total % 11]
+
+
+def test_raw_id_numbers_and_mobiles_are_masked_never_stored(registry: str) -> None:
+    """Acts are never refused for one (a member's file name must not stop its upload), but no
+    raw ID number or mobile reaches the chain; hashes, ids and counts are left alone."""
+    ric, mobile = _ric("99000019990101001"), "19900000000"
+    kept = {
+        "borrower_key": hashlib.sha256(b"x").hexdigest(),
+        "inquiry_ids": ["00000000-0000-4000-8000-000000000001"],
+        "size": 13900000000,  # a number, not text
+        "masked": "99**************" + ric[-2:],
+        "wrong_check_digit": ric[:17] + ("0" if ric[17] != "0" else "1"),
+        "file": "CF001_20261130_001.loans.csv",
+    }
+    with registry_db.session(registry) as db:
+        e = audit.append(
+            db,
+            actor="ops",
+            action="rights.self_report",
+            obj=f"person:{ric}",
+            details={"params": {"id_number": ric, "mobile": f"+86 {mobile}"}, "note": mobile,
+                     ric: "as a key", **kept},
+        )  # fmt: skip
+    masked_id, masked_mobile = "99**************" + ric[-2:], "199******00"
+    assert e.object == f"person:{masked_id}"
+    assert e.details == {
+        "params": {"id_number": masked_id, "mobile": masked_mobile},
+        "note": masked_mobile,
+        masked_id: "as a key",
+        **kept,
+    }
+    with registry_db.engine(registry).connect() as conn:
+        stored = " ".join(
+            str(v) for row in conn.execute(text("SELECT * FROM audit_entries")) for v in row
+        )
+    assert ric not in stored and mobile not in stored
+    assert verify(registry).ok
