@@ -233,7 +233,6 @@ class LoaderService:
                         self._queue.put(member)
                     self._idle.notify_all()
 
-
     def _disputes(self, member: str, loaded: bool) -> None:
         """The member's dispute answers by file, and its answered cases a load may close."""
         loader = self.loader
