@@ -91,7 +91,10 @@ def lines(
                 {
                     "type": "scatter",
                     "mode": "markers",
-                    "name": f"{s.name}: {revised_name}",
+                    "name": revised_name,
+                    "legendgroup": "revised",  # one legend entry for every revision mark
+                    "legendrank": 2000,  # listed last
+                    "showlegend": not any(t.get("legendgroup") == "revised" for t in data),
                     "x": [k for k, _ in points],
                     "y": [y for _, y in points],
                     "meta": f"revised:{s.column}",
@@ -194,6 +197,7 @@ def heatmap(
                 "type": "scatter",
                 "mode": "markers",
                 "name": revised_name,
+                "showlegend": True,
                 "x": [x for x, _ in marks],
                 "y": [y for _, y in marks],
                 "meta": f"revised:{column}",
@@ -207,6 +211,8 @@ def heatmap(
             }
         )
     figure = _figure(data, x_title, y_title)
+    figure["layout"]["legend"] = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
+    figure["layout"]["margin"]["t"] = 40
     figure["layout"]["yaxis"]["autorange"] = "reversed"
     figure["layout"]["height"] = 420
     return figure
@@ -221,8 +227,8 @@ def _figure(data: list[dict[str, Any]], x_title: str, y_title: str) -> Figure:
         "data": data,
         "layout": {
             "height": 360,
-            "margin": {"l": 60, "r": 20, "t": 20, "b": 60},
-            "legend": {"orientation": "h", "y": -0.25},
+            "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+            "legend": {"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 11}},
             "xaxis": {"title": {"text": x_title}, "automargin": True},
             "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "automargin": True},
             "font": {"family": "Noto Sans CJK SC, Noto Sans, sans-serif", "size": 12},

@@ -113,8 +113,10 @@ DEFINITIONS: dict[str, Label] = {
     ),
     "rollrates": Label(
         "Roll rates: of the open accounts in a bucket at the previous month end, the share in "
-        "each state at this month end (by count). Each row adds up to 100 %.",
-        "迁徙率：上月末处于某逾期段的在贷账户中，本月末处于各状态的比例（按账户数）。每行合计100%。",
+        "each state at this month end, by number of accounts or by their balance at the previous "
+        "month end. Each row adds up to 100 %.",
+        "迁徙率：上月末处于某逾期段的在贷账户中，本月末处于各状态的比例，按账户数或按其上月末余额计。"
+        "每行合计100%。",
     ),
     "flows": Label(
         "Flow into 30+ (90+): of the accounts open and under 30 (90) dpd at the previous month "
