@@ -1,4 +1,5 @@
-"""``jdx disputes``: data subjects' objections to members' records, on the 20-day clock.
+"""``jdx rights`` and ``jdx disputes``: data subjects' rights — their own report (self-inquiry)
+and objections to members' records, on the 20-day clock.
 
 Staff check the person's identity, then open a case with the person's ID number: it is turned
 into the borrower key here (the pepper's HMAC) and dropped — the number never reaches the server,
@@ -41,13 +42,7 @@ def open_cmd(
     records_from: str | None, records_to: str | None, actor: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Open a case: the account shows under_dispute in every lookup until the case closes."""
-    from exchange.keyfiles import load_pepper
-    from exchange.pseudonym import Pseudonymiser, check_id
-
-    problem = check_id(id_type.upper(), id_number)
-    if problem is not None:
-        raise InvalidInput(f"the {id_type.upper()} number fails its {problem.value} check")
-    key = Pseudonymiser(load_pepper(ctx.settings)).borrower_key(id_type.upper(), id_number)
+    key = _identity(ctx, id_type, id_number)["borrower_key"]
     params = {
         "member": member, "account_id": account_id, "borrower_key": key,
         "statement": statement, "records_from": records_from, "records_to": records_to,
@@ -80,4 +75,53 @@ def show_cmd(ctx: Context, case_no: str, actor: str, as_json: bool) -> None:
     admin_command(ctx, "dispute.list", {"case_no": case_no}, actor, as_json=as_json)
 
 
-COMMANDS = [disputes_group]
+@click.group("rights")
+def rights_group() -> None:
+    """Data subjects' rights: a person's own report (see also jdx disputes)."""
+
+
+@rights_group.command("self-report")
+@click.option("--id-type", default="RIC", show_default=True, help="The person's ID type.")
+@click.option(
+    "--id-number", prompt="ID number (not echoed)", hide_input=True,
+    help="The person's ID number, checked by staff (prompted, never echoed when omitted).",
+)  # fmt: skip
+@click.option(
+    "--accept-fee", is_flag=True,
+    help="The person agreed to pay the SELF_REPORT fee (needed from the third report of a year).",
+)  # fmt: skip
+@click.option(
+    "--out", "out_dir", help="Directory for the files (default <home>/rights/self-reports)."
+)
+@actor_option
+@json_option
+@pass_ctx
+def self_report_cmd(
+    ctx: Context, id_type: str, id_number: str, accept_fee: bool, out_dir: str | None,
+    actor: str, as_json: bool,
+) -> None:  # fmt: skip
+    """The person's full report as PDF and JSON: every account with the lender's name and its
+    24-month grid, every inquiry with the inquirer, purpose and time. Two free per calendar year.
+    Runs in jdx serve when it runs (admin channel)."""
+    from pathlib import Path
+
+    params = _identity(ctx, id_type, id_number) | {
+        "accept_fee": accept_fee, "out_dir": str(Path(out_dir).absolute()) if out_dir else None,
+    }  # fmt: skip
+    admin_command(ctx, "rights.self_report", params, actor, as_json=as_json)
+
+
+def _identity(ctx: Context, id_type: str, id_number: str) -> dict[str, str]:
+    """The borrower key and the mask of an ID number; the number itself goes no further."""
+    from exchange.keyfiles import load_pepper
+    from exchange.pseudonym import Pseudonymiser, check_id, mask_id
+
+    kind = id_type.upper()
+    problem = check_id(kind, id_number)
+    if problem is not None:
+        raise InvalidInput(f"the {kind} number fails its {problem.value} check")
+    key = Pseudonymiser(load_pepper(ctx.settings)).borrower_key(kind, id_number)
+    return {"borrower_key": key, "masked_id": mask_id(kind, id_number)}
+
+
+COMMANDS = [disputes_group, rights_group]

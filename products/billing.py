@@ -42,6 +42,8 @@ DEFAULT_PRICES: dict[str, Decimal] = {
     "BATCH": Decimal("0.50"),
     "SELF": Decimal("0"),
     "DISPUTE": Decimal("0"),
+    #: a person's self-report beyond the two free ones of a calendar year (paid by the person)
+    "SELF_REPORT": Decimal("10.00"),
 }
 CENT = Decimal("0.01")
 

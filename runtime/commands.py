@@ -319,6 +319,65 @@ def dispute_list(
     return {"lines": lines, "data": {"cases": [c.public(now) for c in cases]}}
 
 
+def self_report(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """A person's own full report (JSON and PDF), produced by staff who checked the person's
+    identity: two free per calendar year, then the price list's SELF_REPORT fee (accepted
+    explicitly). Recorded in the registry and the audit chain; nothing is recorded if the files
+    cannot be written."""
+    import os
+
+    from exchange.registry import db as registry_db
+    from exchange.registry import disputes, list_members, rights
+    from exchange.registry.models import utcnow
+    from products import billing, self_report
+    from products.lookups.borrower import fetch, today_cst
+    from reports.render.pdf import write_pdf
+
+    key = str(params["borrower_key"])
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise InvalidInput("borrower_key must be 64 lower-case hex digits (the pepper's HMAC)")
+    prices = billing.load_prices(settings.section(ApiSettings).price_list)
+    out = Path(params.get("out_dir") or settings.home / "rights" / "self-reports")
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = utcnow()
+    data = fetch(wh, key, today_cst())
+    with registry_db.session(settings.registry_url) as db:
+        names = {m.code: m.name for m in list_members(db)}
+        cases = [c for c in disputes.list_cases(db) if c.borrower_key == key]
+        earlier = rights.self_reports_of(db, key)
+        data = dataclasses.replace(
+            data, disputed=frozenset((c.member_code, c.account_id) for c in cases
+                                     if c.status in disputes.FLAGGED)
+        )  # fmt: skip
+        info = rights.record_self_report(
+            db, key, staff=actor, price=prices.price("SELF_REPORT"), currency=prices.currency,
+            accept_fee=bool(params.get("accept_fee")), now=now,
+        )  # fmt: skip
+        doc = self_report.document(
+            data, names=names, masked_id=str(params.get("masked_id") or ""),
+            reference=info.reference, produced_at=now, fee=f"{info.fee:.2f}",
+            currency=info.currency, disputes=[c.public(now) for c in cases], earlier=earlier,
+        )  # fmt: skip
+        progress("writing the PDF")
+        json_path = out / f"{info.reference}.json"
+        json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+        pdf_path = write_pdf(self_report.html(doc), out, out / f"{info.reference}.pdf")
+        for path in (json_path, pdf_path):
+            os.chmod(path, 0o600)
+    lines = [
+        f"self-report {info.reference}: {len(doc['accounts'])} accounts, "
+        f"{len(doc['inquiries'])} inquiries; report {info.nth_this_year} of {info.year}, fee "
+        f"{info.currency} {info.fee:.2f}",
+        f"  {pdf_path}",
+        f"  {json_path}",
+    ]
+    return {"lines": lines, "data": {"reference": info.reference, "pdf": str(pdf_path),
+                                     "json": str(json_path), "fee": f"{info.fee:.2f}",
+                                     "nth_this_year": info.nth_this_year}}  # fmt: skip
+
+
 def _check_dispute_open(params: dict[str, Any]) -> None:
     for name in ("member", "account_id", "borrower_key", "statement"):
         if not str(params.get(name) or "").strip():
@@ -349,6 +408,7 @@ COMMANDS: dict[str, Command] = {
         Command("billing.statement", billing_statement, check=_check_statement_month),
         Command("dispute.open", dispute_open, check=_check_dispute_open),
         Command("dispute.list", dispute_list),
+        Command("rights.self_report", self_report),
     )
 }
 

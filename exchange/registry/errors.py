@@ -106,6 +106,13 @@ class InvalidDispute(InvalidInput):
     code = "REG052"
 
 
+class SelfReportFeeRequired(Conflict):
+    """The person has had this year's free self-reports: the next one costs the price list's
+    ``SELF_REPORT`` fee, which staff must accept explicitly."""
+
+    code = "REG060"
+
+
 class RegistryNotInitialised(TerminalError):
     code = "REG090"
     exit_code = 2

@@ -331,3 +331,19 @@ class Dispute(Base):
     answered_at: Mapped[datetime | None] = mapped_column()
     answered_by: Mapped[str | None] = mapped_column(String(100))
     closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class SelfReport(Base):
+    """One self-inquiry: a person's own full report, produced by staff (:mod:`exchange.registry.rights`)."""
+
+    __tablename__ = "self_reports"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    borrower_key: Mapped[str] = mapped_column(String(64), index=True)
+    #: the China-time calendar year it counts in (two free a year)
+    year: Mapped[int] = mapped_column(Integer)
+    produced_at: Mapped[datetime] = mapped_column()
+    staff: Mapped[str] = mapped_column(String(100))
+    fee: Mapped[str] = mapped_column(String(20))  # decimal text, "0.00" when free
+    currency: Mapped[str] = mapped_column(String(3))
