@@ -124,4 +124,21 @@ def _identity(ctx: Context, id_type: str, id_number: str) -> dict[str, str]:
     return {"borrower_key": key, "masked_id": mask_id(kind, id_number)}
 
 
-COMMANDS = [disputes_group, rights_group]
+@click.group("consent")
+def consent_group() -> None:
+    """Borrowers' consents members registered (POST /v1/consents), and the lookups citing them."""
+
+
+@consent_group.command("trace")
+@click.option("--member", required=True, help="The member that cited the consent.")
+@click.option("--ref", required=True, help="The consent reference.")
+@actor_option
+@json_option
+@pass_ctx
+def consent_trace_cmd(ctx: Context, member: str, ref: str, actor: str, as_json: bool) -> None:
+    """Which lookups used a consent (from the inquiry log), and the consent as registered.
+    Runs in jdx serve when it runs (admin channel)."""
+    admin_command(ctx, "consent.trace", {"member": member, "ref": ref}, actor, as_json=as_json)
+
+
+COMMANDS = [disputes_group, rights_group, consent_group]

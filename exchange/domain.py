@@ -100,6 +100,7 @@ class ApiProduct(StrEnum):
     BATCH = "batch"
     USAGE = "usage"
     DISPUTES = "disputes"
+    CONSENTS = "consents"
 
 
 #: Bucket edges of DOMAIN.md §5, (label, min dpd, max dpd inclusive or None)

@@ -262,11 +262,12 @@ def create_app(service: ProductService) -> FastAPI:
         access(PUBLIC)()
         return {"status": "ok"}
 
-    from products import routes_account, routes_disputes, routes_lookups
+    from products import consents, routes_account, routes_disputes, routes_lookups
 
     app.include_router(routes_lookups.router)
     app.include_router(routes_account.router)
     app.include_router(routes_disputes.router)
+    app.include_router(consents.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -40,6 +40,8 @@ table and in docs/api.md; ``tests/test_api_hostile.py`` checks that each code wr
 | UNSUPPORTED_MEDIA      | 415    | batch upload neither JSON nor CSV |
 | DISPUTE_NOT_FOUND      | 404    | no dispute case of yours has this number (another member's is not found either) |
 | DISPUTE_NOT_OPEN       | 409    | an answer to a case already answered or closed |
+| CONSENT_UNKNOWN / CONSENT_OTHER_BORROWER / CONSENT_NOT_YET / CONSENT_EXPIRED / CONSENT_REVOKED | 403 | with ``[api] consent_strict``: the lookup's ``consent_ref`` is not registered (404 on revoke), is registered for another borrower, not yet granted or expired on ``as_of``, or revoked |
+| CONSENT_CONFLICT       | —      | a consent registration row whose reference is registered for another borrower or with other days (in the answer's ``refused``) |
 | UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
 | BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / BATCH_FILE_INVALID / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
 | INTERNAL               | 500    | a bug; logged with its traceback |
@@ -80,6 +82,16 @@ class ApiError(JdxError):
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     """The one error shape of the API."""
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+#: messages of the consent refusals (strict mode); ``field`` is ``consent_ref``
+CONSENT_MESSAGES = {
+    "CONSENT_UNKNOWN": "consent_ref is not a consent you registered (POST /v1/consents)",
+    "CONSENT_OTHER_BORROWER": "consent_ref is registered for another borrower",
+    "CONSENT_NOT_YET": "consent_ref was granted after the lookup's as_of day",
+    "CONSENT_EXPIRED": "consent_ref expired before the lookup's as_of day",
+    "CONSENT_REVOKED": "consent_ref was revoked",
+}
 
 
 class Unauthenticated(ApiError):

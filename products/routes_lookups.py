@@ -21,7 +21,7 @@ from exchange.identity import quick_valid
 from exchange.pseudonym import check_id
 from products.auth import Caller, access, access_extra
 from products.control import check_post_loan
-from products.errors import InvalidField, id_error
+from products.errors import CONSENT_MESSAGES, ApiError, InvalidField, id_error
 from products.inquiry_log import InquiryRow, new_id, now_ms
 from products.lookups import multi_loan, time_series
 from products.lookups.borrower import BorrowerData, Labels, fetch, today_cst
@@ -64,6 +64,12 @@ def _read(
     service.reciprocity.check(caller)
     pseud = service.pseudonymiser
     key = pseud.borrower_key(body.id_type, body.id_number)
+    if service.cfg.consent_strict:
+        day = body.as_of or today_cst()
+        refusal = service.consents.refusal(caller.member_code, body.consent_ref.strip(), key, day)
+        if refusal is not None:
+            raise ApiError(CONSENT_MESSAGES[refusal], code=refusal, status=403,
+                           field="consent_ref")  # fmt: skip
     name_hash = pseud.name_hash(body.name) if body.name and body.name.strip() else None
     data = fetch(service.wh, key, body.as_of or today_cst(), service.inquiries)
     disputed = service.disputes.open_for(key)

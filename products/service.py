@@ -40,6 +40,7 @@ from exchange.settings import Settings
 from ingest.settings import IngestSettings
 from products.auth import Authenticator
 from products.batch import BatchJobs
+from products.consents import ConsentCheck
 from products.control import RateLimiter, Reciprocity
 from products.disputes import DisputeBook
 from products.errors import Unavailable
@@ -108,6 +109,7 @@ class ProductService:
         identity.warm()
         self.authenticator = Authenticator(s.registry_url, self.cfg.auth_cache_seconds)
         self.disputes = DisputeBook(s.registry_url)
+        self.consents = ConsentCheck(s.registry_url, self.cfg.auth_cache_seconds)
         self.limiter = RateLimiter(self.cfg.rate_per_second, self.cfg.rate_burst)
         icfg = s.section(IngestSettings)
         self.reciprocity = Reciprocity(self._wh, self.cfg, icfg.dq_threshold)

@@ -116,6 +116,12 @@ class ApiSettings(Section):
         "batch_max_borrowers × batch_row_bytes + max_body_bytes bytes (100,000 × 256 + 64 KiB "
         "≈ 25.7 MB by default); a larger one is refused 413 BODY_TOO_LARGE unread.",
     )
+    consent_strict: bool = Field(
+        False,
+        description="Refuse lookups (403) whose consent_ref the member has not registered "
+        "(POST /v1/consents) for that borrower, or that expired or was revoked. Off: every "
+        "consent_ref is accepted and logged, and can still be traced (jdx consent trace).",
+    )
     inquiry_flush_seconds: float = Field(
         0.2,
         gt=0,

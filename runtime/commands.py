@@ -378,6 +378,40 @@ def self_report(
                                      "nth_this_year": info.nth_this_year}}  # fmt: skip
 
 
+def consent_trace(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """The lookups a member made citing one consent, and the consent as registered."""
+    from exchange.registry import db as registry_db
+    from exchange.registry import get_member
+    from exchange.registry.consents import registered
+
+    ref = str(params.get("ref") or "").strip()
+    if not ref:
+        raise InvalidInput("--ref is the consent reference to trace")
+    with registry_db.session(settings.registry_url, readonly=True) as db:
+        member = get_member(db, str(params["member"])).code
+        held = registered(db, member, ref)
+    rows = wh.query("consent_trace", member=member, ref=ref).dicts()
+    lookups = [
+        {"queried_at": r["queried_at"].isoformat(), "product": r["product"],
+         "purpose": r["purpose"], "api_key_id": r["api_key_id"], "batch_id": r["batch_id"],
+         "inquiry_id": r["inquiry_id"]}
+        for r in rows
+    ]  # fmt: skip
+    state = (
+        "not registered" if held is None
+        else f"registered {held['registered_at']}, granted {held['granted_on']}"
+        + (f", expires {held['expires_on']}" if held["expires_on"] else "")
+        + (f", REVOKED {held['revoked_at']}" if held["revoked_at"] else "")
+    )  # fmt: skip
+    lines = [f"consent {ref!r} of {member}: {state}; {len(lookups)} lookups cited it"]
+    lines += [f"  {q['queried_at']}  {q['product']:<12} {q['purpose']:<16} key {q['api_key_id']}"
+              for q in lookups]  # fmt: skip
+    return {"lines": lines, "data": {"member": member, "consent_ref": ref, "registered": held,
+                                     "lookups": lookups}}  # fmt: skip
+
+
 def _check_dispute_open(params: dict[str, Any]) -> None:
     for name in ("member", "account_id", "borrower_key", "statement"):
         if not str(params.get(name) or "").strip():
@@ -409,6 +443,7 @@ COMMANDS: dict[str, Command] = {
         Command("dispute.open", dispute_open, check=_check_dispute_open),
         Command("dispute.list", dispute_list),
         Command("rights.self_report", self_report),
+        Command("consent.trace", consent_trace),
     )
 }
 

@@ -30,7 +30,7 @@ from products.service import ProductService
 from warehouse import Warehouse
 
 CASES = Path(__file__).parent / "cases" / "lookups"
-ALL_PRODUCTS = ["multi_loan", "time_series", "batch", "usage"]
+ALL_PRODUCTS = ["multi_loan", "time_series", "batch", "usage", "consents"]
 
 
 def population() -> dict[str, Any]:

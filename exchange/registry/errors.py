@@ -113,6 +113,12 @@ class SelfReportFeeRequired(Conflict):
     code = "REG060"
 
 
+class ConsentNotFound(NotFound):
+    """The member registered no consent with this reference."""
+
+    code = "REG070"
+
+
 class RegistryNotInitialised(TerminalError):
     code = "REG090"
     exit_code = 2

@@ -347,3 +347,21 @@ class SelfReport(Base):
     staff: Mapped[str] = mapped_column(String(100))
     fee: Mapped[str] = mapped_column(String(20))  # decimal text, "0.00" when free
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class Consent(Base):
+    """A borrower's consent a member holds, registered so lookups citing it can be checked and
+    traced (:mod:`exchange.registry.consents`). By borrower key only: no raw identity."""
+
+    __tablename__ = "consents"
+
+    member_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("institutions.code"), primary_key=True
+    )
+    consent_ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    borrower_key: Mapped[str] = mapped_column(String(64), index=True)
+    granted_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    registered_at: Mapped[datetime] = mapped_column()
+    registered_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column()
