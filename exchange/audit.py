@@ -396,7 +396,8 @@ def link_hash(
 
 
 #: a JSON string as ``json.dumps(value, ensure_ascii=False)`` writes it (the C encoder)
-_text: Callable[[str], str] = json.encoder.encode_basestring
+json_string: Callable[[str], str] = json.encoder.encode_basestring
+_text = json_string
 
 
 class Links:

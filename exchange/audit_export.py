@@ -198,17 +198,20 @@ def export(
         write(_line("anchor", a.as_dict()))
     last_hash, written = prev_hash, 0
     if first is not None and last is not None:
-        for entry in _entries(db, first, last, batch):
-            write(_line("entry", entry))
-            last_hash, written = entry["hash"], written + 1
+        for digest_of_entry, line in _entries(db, first, last, batch):
+            write(line)
+            last_hash, written = digest_of_entry, written + 1
     write(_line("end", {"count": written, "last_hash": last_hash}))
     return Exported(
         start, end, first, last, written, prev_hash, last_hash, len(inside), digest.hexdigest()
     )
 
 
-def _entries(db: Session, first: int, last: int, batch: int) -> Iterator[dict[str, Any]]:
+def _entries(db: Session, first: int, last: int, batch: int) -> Iterator[tuple[str, bytes]]:
+    """``(hash, line)`` of each entry: the line is the canonical JSON of the entry record, built
+    around the stored details text (already canonical), so nothing is parsed and re-encoded."""
     table = AuditEntry.__table__
+    text = audit.json_string
     after = first - 1
     while after < last:
         rows = db.execute(
@@ -220,20 +223,13 @@ def _entries(db: Session, first: int, last: int, batch: int) -> Iterator[dict[st
         if not rows:
             return
         for row in rows:
-            try:
-                details: Any = json.loads(row.details)
-            except ValueError:
-                details = row.details  # exported as found; the check reports the entry
-            yield {
-                "seq": int(row.seq),
-                "ts": audit.format_ts(row.ts),
-                "actor": row.actor,
-                "action": row.action,
-                "object": row.object,
-                "details": details,
-                "prev_hash": row.prev_hash,
-                "hash": row.hash,
-            }
+            line = (
+                f'{{"action":{text(row.action)},"actor":{text(row.actor)},'
+                f'"details":{row.details},"hash":{text(row.hash)},"object":{text(row.object)},'
+                f'"prev_hash":{text(row.prev_hash)},"record":"entry","seq":{int(row.seq)},'
+                f'"ts":{text(audit.format_ts(row.ts))}}}\n'
+            )
+            yield row.hash, line.encode()
         after = int(rows[-1].seq)
 
 

@@ -79,6 +79,7 @@ def check(lines: list[str], chain: dict[str, Any]) -> audit_export.ExportCheck:
 def test_an_export_holds_the_period_and_what_a_reader_needs(chain: dict[str, Any]) -> None:
     lines = export_lines(chain, DAY2, DAY2)
     docs = [json.loads(x) for x in lines]
+    assert lines == [audit.canonical_json(d) for d in docs]  # each line in canonical JSON
     header, end = docs[0], docs[-1]
     assert [d["record"] for d in docs] == ["header", "anchor", "anchor"] + ["entry"] * 4 + ["end"]
     assert (header["format"], header["from"], header["to"]) == (
