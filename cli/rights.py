@@ -141,4 +141,21 @@ def consent_trace_cmd(ctx: Context, member: str, ref: str, actor: str, as_json: 
     admin_command(ctx, "consent.trace", {"member": member, "ref": ref}, actor, as_json=as_json)
 
 
-COMMANDS = [disputes_group, rights_group, consent_group]
+@click.group("retention")
+def retention_group() -> None:
+    """Negative information's 5 years (DOMAIN.md §4)."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@actor_option
+@json_option
+@pass_ctx
+def retention_run_cmd(ctx: Context, dry_run: bool, actor: str, as_json: bool) -> None:
+    """Purge negative loan and month-end states 5 years after the negative state ended (lookups
+    hide them from that day on). Idempotent and audited; published releases are not rewritten.
+    Runs in jdx serve when it runs (admin channel)."""
+    admin_command(ctx, "retention.run", {"dry_run": dry_run}, actor, as_json=as_json)
+
+
+COMMANDS = [disputes_group, rights_group, consent_group, retention_group]

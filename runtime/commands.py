@@ -412,6 +412,44 @@ def consent_trace(
                                      "lookups": lookups}}  # fmt: skip
 
 
+def retention_run(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Purge negative information 5 years after the negative state ended (DOMAIN.md §4): the
+    loan states, month-end states and the lookups' copies of them (lookups hide them from that
+    day already). ``dry_run``: count only. Idempotent; recorded in the audit chain with counts.
+    Published releases are not rewritten. ``today`` (tests, catching up) may only be earlier."""
+    from exchange import audit
+    from exchange.registry import db as registry_db
+    from products.lookups.borrower import retention_cutoff, today_cst
+
+    real = today_cst()
+    today = _day(params, "today") or real
+    if today > real:
+        raise InvalidInput(f"--today {today} is after today ({real}): retention never runs early")
+    cutoff = retention_cutoff(today)
+    found = wh.query("retention_count", cutoff=cutoff).one()
+    states, months = int(found["states"]), int(found["months"])
+    what = f"{states:,} loan states and {months:,} month-end states whose negative state ended before {cutoff}"
+    if params.get("dry_run"):
+        return {"lines": [f"dry run: would purge {what}"],
+                "data": {"cutoff": cutoff.isoformat(), "states": states, "months": months,
+                         "dry_run": True}}  # fmt: skip
+    if states or months:
+        progress("purging loan states")
+        wh.execute("retention_purge_states", cutoff=cutoff)
+        progress("purging the lookups' month rows")
+        wh.execute("retention_purge_lookup_months", cutoff=cutoff)
+        progress("purging month-end states")
+        wh.execute("retention_purge_months", cutoff=cutoff)
+    with registry_db.session(settings.registry_url) as db:
+        audit.append(db, actor=actor, action="retention.purge", obj="warehouse",
+                     details={"cutoff": cutoff.isoformat(), "states": states, "months": months})  # fmt: skip
+    return {"lines": [f"purged {what}"],
+            "data": {"cutoff": cutoff.isoformat(), "states": states, "months": months,
+                     "dry_run": False}}  # fmt: skip
+
+
 def _check_dispute_open(params: dict[str, Any]) -> None:
     for name in ("member", "account_id", "borrower_key", "statement"):
         if not str(params.get(name) or "").strip():
@@ -444,6 +482,7 @@ COMMANDS: dict[str, Command] = {
         Command("dispute.list", dispute_list),
         Command("rights.self_report", self_report),
         Command("consent.trace", consent_trace),
+        Command("retention.run", retention_run),
     )
 }
 

@@ -11,6 +11,10 @@ Invariants:
 * Accounts opened after the as-of day are left out, and so are the month rows of accounts that
   are not in the answer (deleted by a ``D`` record, or opened later); the account section always
   shows the latest loaded state (the as-of day moves the windows, it does not rewind states).
+* Retention (DOMAIN.md §4): negative month-end states (dpd > 0, OVERDUE, WRITTEN_OFF) are left
+  out from 5 years and 1 day after the negative state ended — the last day of the account's first
+  later month that is not negative — counted from ``today`` (China time), whatever the as-of day;
+  ``jdx retention run`` then purges them (:func:`retention_cutoff`, ``sql/queries/retention_*``).
 * Times: the warehouse holds UTC; days, windows and "night" are China Standard Time (UTC+8, no
   daylight saving), the members' business day.
 * :class:`Labels`: other members appear only as their institution type and ``机构A``/
@@ -149,17 +153,55 @@ def _latest(rows: Iterable[tuple[str, int, int, str]]) -> dict[str, list[list[An
     return out
 
 
+NEGATIVE_STATUSES = frozenset({"OVERDUE", "WRITTEN_OFF"})
+RETENTION_YEARS = 5
+
+
+def retention_cutoff(today: dt.date, years: int = RETENTION_YEARS) -> dt.date:
+    """Negative information whose state ended before this day is hidden and purged on ``today``
+    (``today`` − 5 calendar years; 29 February → 28 February)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
+def _expired(months: list[list[Any]], cutoff: dt.date) -> set[tuple[str, str, str]]:
+    """``(member, account, month)`` of the negative month rows whose state ended before
+    ``cutoff`` (payload fields of kind M rows)."""
+    by_account: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for f in months:
+        negative = int(f[3]) > 0 or f[4] in NEGATIVE_STATUSES
+        by_account.setdefault((f[0], f[1]), []).append((f[2], negative))
+    out = set()
+    for (member, account), rows in by_account.items():
+        rows.sort()
+        ended: dt.date | None = None  # the end of the episode of the rows after this one
+        for month, negative in reversed(rows):
+            if not negative:
+                first = dt.date.fromisoformat(month)
+                ended = month_add(first, 1) - dt.timedelta(days=1)
+            elif ended is not None and ended < cutoff:
+                out.add((member, account, month))
+    return out
+
+
 def _day(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
 def fetch(
-    wh: Querier, borrower_key: str, as_of: dt.date, pending: PendingInquiries | None = None
+    wh: Querier,
+    borrower_key: str,
+    as_of: dt.date,
+    pending: PendingInquiries | None = None,
+    today: dt.date | None = None,
 ) -> BorrowerData:
     """Read one borrower's accounts, month-end states and inquiries (see module invariants)."""
     months = window_months(as_of)
     until = day_end_utc(as_of).replace(tzinfo=dt.UTC)
     rows = _latest(wh.query("lookup_borrower", key=borrower_key))
+    hidden = _expired(rows["M"], retention_cutoff(today or today_cst()))
     accounts = []
     for f in rows["A"]:
         opened = dt.date.fromisoformat(f[5])
@@ -174,7 +216,11 @@ def fetch(
     month_rows = []
     for f in rows["M"]:
         month = dt.date.fromisoformat(f[2])
-        if (f[0], f[1]) in known and months[0] <= month <= months[-1]:
+        if (
+            (f[0], f[1]) in known
+            and months[0] <= month <= months[-1]
+            and (f[0], f[1], f[2]) not in hidden
+        ):
             month_rows.append(
                 MonthRow(f[0], f[1], month, int(f[3]), f[4], Decimal(f[5]), Decimal(f[6]),
                          Decimal(f[7]))
