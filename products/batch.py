@@ -51,6 +51,7 @@ from exchange.errors import TransientError
 from exchange.identity import PROBLEMS, check_ids
 from exchange.pseudonym import ID_TYPES, IdProblem, Pseudonymiser
 from products.auth import Caller
+from products.consents import ConsentCheck
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
 from products.inquiry_log import InquiryLog, now_ms
 from products.lookups.borrower import day_end_utc
@@ -271,10 +272,11 @@ class BatchJobs:
 
     def __init__(
         self, wh: Warehouse, logbook: InquiryLog, cfg: ApiSettings, root: Path,
-        on_done: Callable[[Job], None] | None = None,
+        on_done: Callable[[Job], None] | None = None, consents: ConsentCheck | None = None,
     ) -> None:  # fmt: skip
         self._wh, self._log, self._cfg, self._root = wh, logbook, cfg, root
         self.on_done = on_done
+        self._consents = consents
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -307,6 +309,8 @@ class BatchJobs:
         self, caller: Caller, purpose: Purpose, as_of: dt.date, table: pa.Table, *,
         job_id: str | None = None, source: str = "api", origin: dict[str, Any] | None = None,
     ) -> Job:  # fmt: skip
+        if self._cfg.consent_strict and self._consents is not None:
+            table = self._consents.mark(table, caller.member_code, as_of)
         with self._lock:
             if job_id is not None and job_id in self._jobs:
                 return self._jobs[job_id]

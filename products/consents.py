@@ -14,6 +14,9 @@ import threading
 import time
 from typing import Annotated, Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -142,6 +145,25 @@ class ConsentCheck:
                 self._seen.clear()
             self._seen[key] = (now, answer)
         return answer
+
+    def mark(self, table: pa.Table, member: str, day: dt.date) -> pa.Table:
+        """A batch job's rows with each valid row whose consent fails coded (``error_code``,
+        ``error_field`` = ``consent_ref``), as a single lookup would be refused."""
+        valid = np.flatnonzero(np.asarray(pc.equal(table["error_code"], "")))
+        if valid.size == 0:
+            return table
+        refs = pc.take(table["consent_ref"], pa.array(valid)).to_pylist()
+        keys = pc.take(table["borrower_key"], pa.array(valid)).to_pylist()
+        with registry_db.session(self._url, readonly=True) as db:
+            found = consents.check_many(db, member, [r.strip() for r in refs], keys, day)
+        codes = table["error_code"].to_numpy(zero_copy_only=False).astype(object)
+        fields = table["error_field"].to_numpy(zero_copy_only=False).astype(object)
+        for i, refusal in zip(valid, found, strict=True):
+            if refusal is not None:
+                codes[i], fields[i] = refusal, "consent_ref"
+        at = table.schema.get_field_index
+        table = table.set_column(at("error_code"), "error_code", pa.array(codes, pa.string()))
+        return table.set_column(at("error_field"), "error_field", pa.array(fields, pa.string()))
 
     def forget(self, member: str) -> None:
         with self._lock:

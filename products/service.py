@@ -121,8 +121,9 @@ class ProductService:
             self, icfg.members_root or s.home / "members", icfg.poll_interval, icfg.control_grace,
         )  # fmt: skip
         self.batches = BatchJobs(
-            self._wh, self.inquiries, self.cfg, self.data_dir / "batch", self.sftp_batches.answer
-        )
+            self._wh, self.inquiries, self.cfg, self.data_dir / "batch", self.sftp_batches.answer,
+            consents=self.consents,
+        )  # fmt: skip
         self.batches.start()
         self.sftp_batches.start()
         self._serve()

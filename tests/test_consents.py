@@ -18,12 +18,14 @@ pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
 
 @pytest.fixture
 def strict(api: Api) -> Iterator[Api]:
+    """The running API with ``[api] consent_strict`` on (its settings object swapped in place:
+    the lookups and the batch jobs read it)."""
     before = api.service.cfg
-    api.service.cfg = before.model_copy(update={"consent_strict": True})
+    api.service.cfg = api.service.batches._cfg = before.model_copy(update={"consent_strict": True})
     try:
         yield api
     finally:
-        api.service.cfg = before
+        api.service.cfg = api.service.batches._cfg = before
 
 
 def _lookup(api: Api, ref: str, who: str = "A", **extra: str) -> tuple[int, str | None]:
@@ -68,6 +70,21 @@ def test_consents_registered_in_bulk_checked_in_strict_mode_and_traced(strict: A
         missing = c.post("/v1/consents/CS-NOPE/revoke")
         assert (missing.status_code, missing.json()["error"]["code"]) == (404, "CONSENT_UNKNOWN")
     assert _lookup(api, "CS-A") == (403, "CONSENT_REVOKED")
+
+    with api.client(api.tokens["BANK01"]) as c:  # a batch: each row checked as a lookup would be
+        job = c.post("/v1/batch", json={"purpose": "LOAN_APPROVAL", "borrowers": [
+            {"id_type": "RIC", "id_number": a["id_number"], "consent_ref": "CS-A"},
+            {"id_type": "RIC", "id_number": b["id_number"], "consent_ref": "CS-NONE"},
+        ]})  # fmt: skip
+        assert job.status_code == 202, job.text
+        poll = job.json()["poll"]
+        deadline = time.monotonic() + 60
+        while (state := c.get(poll).json())["job"]["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        result = c.get(state["result"]["csv"]).text
+    assert '"error","CONSENT_REVOKED","consent_ref"' in result, result
+    assert '"error","CONSENT_UNKNOWN","consent_ref"' in result, result
 
     time.sleep(0.5)  # the inquiry log reaches the warehouse (flush every 0.1 s here)
     traced = execute(api.settings, api.wh, "consent.trace", {"member": "BANK01", "ref": "CS-A"},

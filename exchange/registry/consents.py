@@ -131,6 +131,38 @@ def check(
     return None
 
 
+def check_many(
+    db: Session, member_code: str, refs: list[str], keys: list[str], day: date
+) -> list[str | None]:
+    """:func:`check` for many lookups of one member at once (a batch job's rows)."""
+    held: dict[str, Consent] = {}
+    unique = sorted(set(refs))
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start : start + 1000]
+        for row in db.scalars(
+            select(Consent).where(
+                Consent.member_code == member_code, Consent.consent_ref.in_(chunk)
+            )
+        ):
+            held[row.consent_ref] = row
+    out: list[str | None] = []
+    for ref, key in zip(refs, keys, strict=True):
+        consent = held.get(ref)
+        if consent is None:
+            out.append("CONSENT_UNKNOWN")
+        elif consent.borrower_key != key:
+            out.append("CONSENT_OTHER_BORROWER")
+        elif consent.revoked_at is not None:
+            out.append("CONSENT_REVOKED")
+        elif day < consent.granted_on:
+            out.append("CONSENT_NOT_YET")
+        elif consent.expires_on is not None and day > consent.expires_on:
+            out.append("CONSENT_EXPIRED")
+        else:
+            out.append(None)
+    return out
+
+
 def registered(db: Session, member_code: str, consent_ref: str) -> dict[str, Any] | None:
     """The consent as registered (no borrower key), or None."""
     row = db.get(Consent, (common.check_code(member_code), consent_ref))
