@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
+from reports import history
 from reports.audit import Auditor
 from reports.cells import Builder, Cell, Equation, Quantity, cell_id, sum_equations
 from reports.disclosure import PRIMARY, PUBLISHED, SECONDARY, Rule, protect, relations_of
+from reports.errors import DisclosureAuditFailed
+from reports.history import Earlier
 from reports.statistics import BOOK_FIELDS, Statistics
 
 RULE = Rule()
@@ -239,3 +244,41 @@ def test_random_tables_leave_nothing_recoverable() -> None:
         assert protection.audit is not None and protection.audit.passed
         assert _determined_numerically(protection.status, equations) == set()
     assert recoverable_before > 0
+
+
+def test_a_hidden_cell_that_earlier_releases_give_away_stops_the_release() -> None:
+    """AUTO fails the rule, but an earlier release printed the industry and every other product
+    with these very figures: nothing this release hides can protect AUTO — REP006, no release."""
+    stats = segment_table(
+        {"AUTO": even("ABCD", 7, 700), "CASH": even("ABCDEFGH", 50, 5000), "BNPL": even("ABCDEFG")}
+    )
+    earlier = Earlier()
+    for cell in stats.cells():
+        if cell.key[-1] != "AUTO":
+            figures = {n: Decimal(v) for n, v in cell.values.items() if n.startswith("open")}
+            earlier.published[history.quantity_id(cell, MONTH)].append(figures)
+    with pytest.raises(DisclosureAuditFailed, match=r"segments\|product\|AUTO") as caught:
+        protect(stats, RULE, earlier)
+    assert caught.value.code == "REP006"
+    # without that history the release protects AUTO by hiding BNPL, as above
+    assert protect(stats, RULE).status["segments|product|BNPL"] == SECONDARY
+
+
+def test_a_quantity_hidden_before_stays_hidden_and_one_printed_before_stays_printed() -> None:
+    stats = segment_table(
+        {"AUTO": even("ABCD", 7, 700), "CASH": even("ABCDEFGH", 50, 5000), "BNPL": even("ABCDEFG")}
+    )
+    cash = stats.by_id()["segments|product|CASH"]
+    earlier = Earlier(hidden={history.quantity_id(cash, MONTH)})
+    status = protect(stats, RULE, earlier).status
+    assert status[cash.id] == SECONDARY  # hidden before: hidden now, though the rule passes it
+    assert status["segments|product|BNPL"] == PUBLISHED  # CASH now protects AUTO instead
+    # printed before with these figures: the decision stands although the rule fails it now
+    auto = stats.by_id()["segments|product|AUTO"]
+    earlier = Earlier()
+    earlier.published[history.quantity_id(auto, MONTH)].append(
+        {"open_accounts": Decimal(28), "open_balance": Decimal(2800)}
+    )
+    assert protect(stats, RULE, earlier).status[auto.id] == PUBLISHED
+    earlier.published[history.quantity_id(auto, MONTH)] = [{"open_accounts": Decimal(29)}]
+    assert protect(stats, RULE, earlier).status[auto.id] == PRIMARY  # revised: a new figure
