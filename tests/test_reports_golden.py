@@ -23,6 +23,7 @@ from reports.columns import TABLES
 from reports.disclosure import PRIMARY, PUBLISHED, Rule, protect
 from reports.dynamics import flow_denominator, vintage_points
 from reports.publication import publish
+from reports.render import charts
 from reports.render.csvfiles import read_csv, table_rows, write_tables
 from reports.statistics import Statistics, compute
 from warehouse import Warehouse
@@ -217,3 +218,18 @@ def test_csv_files_and_data_dictionary(stats: Statistics, tmp_path: Path) -> Non
                 assert entry["unit"], entry
     assert defined[("vintage.csv", "months_on_book")]["unit"] == "months"
     assert defined[("multiborrowing.csv", "active_borrowers")]["unit"] == "borrowers"
+
+
+def test_buckets_chart_tells_a_zero_from_a_suppressed_bucket(stats: Statistics) -> None:
+    """The buckets chart has a log axis, where a 0 % bar and a suppressed bucket would both be a
+    gap (issue 12): each is written at the foot of its bucket."""
+    pub = publish(stats, protect(stats, Rule(1, Fraction(1))))
+    rows = pub.tables["buckets"].rows
+    rows[1] = {k: v for k, v in rows[1].items() if not k.endswith("_pct")} | {"flag": "x"}
+    rows[3] = rows[3] | {"share_accounts_pct": Fraction(0), "share_balance_pct": Fraction(0)}
+    chart = next(c for c in charts.build(pub) if c.name == "buckets")
+    notes = {a.x: a.text for a in chart.figure.layout.annotations}
+    assert notes == {
+        f"{rows[1]['label_zh']}<br>{rows[1]['bucket']}": "x (suppressed 已隐藏)",
+        f"{rows[3]['label_zh']}<br>{rows[3]['bucket']}": "0 %",
+    }

@@ -163,6 +163,18 @@ def _buckets(pub: Publication) -> tuple[str, Label, go.Figure | None]:
     fig = _bars(cats, series, title, "%")
     if fig is not None:
         fig.update_yaxes(type="log", title="% (log scale 对数坐标)")
+        # a log axis has no 0: a published 0 and a suppressed bucket would both look like a
+        # gap, so each is written at the foot of its bucket
+        for cat, row in zip(cats, rows, strict=True):
+            if row.get("flag"):
+                text = "x (suppressed 已隐藏)"
+            elif not row.get("share_accounts_pct") and not row.get("share_balance_pct"):
+                text = "0 %"
+            else:
+                continue
+            fig.add_annotation(
+                x=cat, y=0, yref="paper", yanchor="bottom", text=text, showarrow=False
+            )
     return ("buckets", title, fig)
 
 
