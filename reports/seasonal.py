@@ -9,11 +9,12 @@ each month, centred on its calendar-month means (``centeruser=seasonal``) — so
 holiday's effect is estimated by regARIMA and removed from the seasonally adjusted series (table
 D11) together with the X-11 seasonal factors. Needs at least :data:`MIN_X13` months.
 
-**STL fallback** — series of :data:`MIN_STL` to :data:`MIN_X13` - 1 months, or when X-13 fails:
+**STL fallback** — when X-13 fails on a series of :data:`MIN_X13` months or more:
 the festival effect is estimated first by least squares of the (log) series on a constant, a
 linear trend, eleven calendar-month dummies and the festival share, removed, and the rest is
-decomposed by robust STL (period 12); SA = series − seasonal (× in logs). Shorter series are
-published unadjusted, and say so.
+decomposed by robust STL (period 12); SA = series − seasonal (× in logs). Series shorter than
+:data:`MIN_X13` months are published unadjusted, and say so: a seasonal pattern fitted to two
+cycles would mostly be noise (issue 12).
 
 Every result states the method actually used (:attr:`Adjusted.method`), so a release never
 claims X-13 for a series it adjusted otherwise.
@@ -38,7 +39,6 @@ from exchange.spring_festival import festival_share
 from reports.months import add_months
 
 MIN_X13 = 36
-MIN_STL = 24
 FORECAST = 12
 X13, STL, NONE = "X-13ARIMA-SEATS", "STL", "none"
 
@@ -87,21 +87,22 @@ def adjust(
     """Seasonally adjust ``values`` (consecutive months, oldest first)."""
     months, nsa = tuple(months), tuple(float(v) for v in values)
     gaps = any(add_months(a, 1) != b for a, b in pairwise(months))
-    if gaps or len(months) < MIN_STL or not all(np.isfinite(nsa)):
-        why = "the series has gaps" if gaps else f"the series is shorter than {MIN_STL} months"
+    if gaps or len(months) < MIN_X13 or not all(np.isfinite(nsa)):
+        why = (
+            "the series has gaps"
+            if gaps
+            else f"the series is shorter than {MIN_X13} months (three years are needed to "
+            "tell a seasonal pattern from noise)"
+        )
         return Adjusted(months, nsa, None, NONE, f"Not seasonally adjusted: {why}.")
-    reason = ""
-    if len(months) >= MIN_X13:
-        binary = x13_binary(x13_path)
-        if binary is None:
-            reason = "X-13 binary not found"
-        else:
-            try:
-                return _x13(months, nsa, binary, before, after)
-            except Exception as exc:  # any X-13 failure falls back to STL, and says so
-                reason = f"X-13 failed ({type(exc).__name__}: {str(exc).strip()[:160]})"
+    binary = x13_binary(x13_path)
+    if binary is None:
+        reason = "X-13 binary not found"
     else:
-        reason = f"series shorter than {MIN_X13} months for X-13"
+        try:
+            return _x13(months, nsa, binary, before, after)
+        except Exception as exc:  # any X-13 failure falls back to STL, and says so
+            reason = f"X-13 failed ({type(exc).__name__}: {str(exc).strip()[:160]})"
     return _stl(months, nsa, before, after, reason)
 
 
