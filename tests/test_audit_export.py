@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -72,11 +74,24 @@ def export_lines(chain: dict[str, Any], start: date, end: date) -> list[str]:
     return out.getvalue().decode().splitlines()
 
 
+def standalone(lines: list[str], tmp_path: Path) -> tuple[int, str]:
+    """Exit status and output of scripts/verify_audit_export.py on ``lines``."""
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "verify_audit_export.py"
+    done = subprocess.run(
+        [sys.executable, "-I", str(script), str(path)], capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, done.stdout.strip()
+
+
 def check(lines: list[str], chain: dict[str, Any]) -> audit_export.ExportCheck:
     return audit_export.check(lines, chain["key"].public_key())
 
 
-def test_an_export_holds_the_period_and_what_a_reader_needs(chain: dict[str, Any]) -> None:
+def test_an_export_holds_the_period_and_what_a_reader_needs(
+    chain: dict[str, Any], tmp_path: Path
+) -> None:
     lines = export_lines(chain, DAY2, DAY2)
     docs = [json.loads(x) for x in lines]
     assert lines == [audit.canonical_json(d) for d in docs]  # each line in canonical JSON
@@ -107,6 +122,7 @@ def test_an_export_holds_the_period_and_what_a_reader_needs(chain: dict[str, Any
     whole = export_lines(chain, DAY1, DAY3)
     assert json.loads(whole[0])["prev_hash"] == audit.GENESIS_HASH
     assert str(check(whole, chain)) == "ok: 9 entries (seq 1–9), 2 anchor(s) hold"
+    assert standalone(whole, tmp_path) == (0, "ok: 9 entries, 2 anchor(s)")
 
 
 def test_an_empty_period_and_a_reversed_one(chain: dict[str, Any]) -> None:
@@ -186,13 +202,16 @@ def forge_after(seq: int) -> Callable[[list[str]], None]:
     ],
 )
 def test_tampering_with_an_export_is_located(
-    chain: dict[str, Any], tamper: Callable[[list[str]], None], seq: int, words: str
+    chain: dict[str, Any], tamper: Callable[[list[str]], None], seq: int, words: str, tmp_path: Path
 ) -> None:
     lines = export_lines(chain, DAY2, DAY3)
     tamper(lines)
     found = check(lines, chain)
     assert not found.ok and found.broken_seq == seq, str(found)
     assert words in str(found) and f"broken at seq {seq} (line " in str(found)
+    # the standalone script for regulators (no jdx imports) agrees on the entry
+    status, said = standalone(lines, tmp_path)
+    assert status == 1 and said.startswith(f"broken at seq {seq} (line {found.line}): "), said
 
 
 def test_a_rewritten_export_is_caught_by_its_signed_anchors(chain: dict[str, Any]) -> None:
