@@ -470,6 +470,8 @@ def audit_export(
     key = load_signing_key(ctx.settings).public_key()
     anchors = read(anchor_path(ctx.settings.home))
     folder = out.parent if out is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         "w+b", dir=folder, prefix=".audit-export-", suffix=".partial", delete=False
     ) as tmp:

@@ -366,8 +366,7 @@ def test_jdx_audit_export_is_audited_and_checkable(
         audit.append_many(db, [audit.Act("ops", "test.step", f"t:{i}", {"i": i}) for i in range(5)])
     assert _jdx("audit", "anchor").exit_code == 0
     today = datetime.now(UTC).date().isoformat()
-    out = tmp_path / "export" / "audit.jsonl"
-    out.parent.mkdir()
+    out = tmp_path / "export" / "audit.jsonl"  # the folder is made
     done = _jdx(
         "audit", "export", "--from", today, "--to", today, "--out", str(out), "--actor", "li"
     )
