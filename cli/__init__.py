@@ -88,7 +88,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import core, demo, ingest, registry, rights, serve, simulate, warehouse
+    from cli import core, demo, ingest, lab, registry, rights, serve, simulate, warehouse
     from cli import products as products_cli
     from cli import reports as reports_cli
 
@@ -103,6 +103,7 @@ def _register() -> None:
         products_cli,
         reports_cli,
         rights,
+        lab,
     )
     for module in modules:
         for command in module.COMMANDS:

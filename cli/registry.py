@@ -369,6 +369,34 @@ def user_list(ctx: Context, as_json: bool) -> None:
     )
 
 
+@user_group.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+@actor_option
+@pass_ctx
+def user_set_password(ctx: Context, username: str, password_stdin: bool, actor: str) -> None:
+    """Set USERNAME's data-laboratory password (12–256 characters; stored as an argon2id hash).
+
+    Prompts twice without echo, or reads one line with --password-stdin. Audited (never the
+    password itself).
+    """
+    import sys
+
+    from exchange.registry.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    with registry_db.session(ctx.settings.registry_url) as db:
+        set_password(db, username, password, actor=actor)
+    click.echo(f"password of {username} set")
+
+
 # --- jdx audit --------------------------------------------------------------------------------
 
 

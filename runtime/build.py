@@ -147,7 +147,8 @@ def serving(
 ) -> Serving:
     """The services of ``jdx serve`` over the warehouse it owns: the audit anchor, the loader,
     the SFTP server, the API (with SFTP batch files) and the public dashboards mounted in its
-    server at ``/dashboards/``, the scheduler and the admin channel."""
+    server at ``/dashboards/``, the scheduler and the admin channel; the data laboratory's
+    JupyterHub when ``[lab] enabled``."""
     from dashboards.service import DashboardService
     from exchange.anchor import AnchorService, anchor_path
     from exchange.keyfiles import ensure_admin_token, load_signing_key
@@ -157,6 +158,8 @@ def serving(
     from reports.settings import ReportSettings
     from runtime.admin import AdminServer
     from runtime.scheduler import Scheduler
+    from sandbox.service import LabService
+    from sandbox.settings import LabSettings
 
     s = settings
     loader = build_loader(s, wh, stop)
@@ -194,4 +197,6 @@ def serving(
         Scheduler(s, wh),
         AdminServer(s, wh),
     ]
+    if s.section(LabSettings).enabled:
+        services.append(LabService(s, actor="lab"))
     return Serving(services, api, loader)

@@ -450,6 +450,41 @@ def retention_run(
                      "dry_run": False}}  # fmt: skip
 
 
+def lab_approve(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Approve an applied lab project: build its de-identified extract from the warehouse, then
+    record the approval with the extract's fingerprint (docs/lab.md)."""
+    from exchange.registry import db as registry_db
+    from exchange.registry import projects
+    from sandbox.extract import build
+    from sandbox.settings import LabSettings
+
+    project_id = int(params["project"])
+    with registry_db.session(settings.registry_url, readonly=True) as db:
+        info = projects.check_decidable(db, project_id)
+    root = settings.section(LabSettings).projects_dir
+    assert root is not None
+    extract = build(wh, root / str(project_id), project_id=project_id,
+                    first_month=info.first_month, last_month=info.last_month, progress=progress)  # fmt: skip
+    with registry_db.session(settings.registry_url) as db:
+        done = projects.approve(db, project_id, actor=actor, extract_sha256=extract.sha256,
+                                extract_rows=extract.rows)  # fmt: skip
+    lines = [
+        f"approved lab project {done.id} ({done.title}) until {done.ends_on}",
+        f"extract: {extract.rows:,} account-month rows in {extract.path} (sha256 {extract.sha256})",
+        f"analysts: {', '.join(done.analysts)}",
+    ]
+    return {"lines": lines, "data": _jsonable(done.as_dict())}
+
+
+def _check_lab_project(params: dict[str, Any]) -> None:
+    try:
+        int(params.get("project"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput(f"project {params.get('project')!r} is not a project number") from None
+
+
 def _check_dispute_open(params: dict[str, Any]) -> None:
     for name in ("member", "account_id", "borrower_key", "statement"):
         if not str(params.get(name) or "").strip():
@@ -483,6 +518,7 @@ COMMANDS: dict[str, Command] = {
         Command("rights.self_report", self_report),
         Command("consent.trace", consent_trace),
         Command("retention.run", retention_run),
+        Command("lab.approve", lab_approve, check=_check_lab_project),
     )
 }
 

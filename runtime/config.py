@@ -1,7 +1,7 @@
 """The settings of the whole exchange: the core's sections and every stage's, loaded together.
 
 Each stage owns its section class (``warehouse.settings``, ``ingest.settings``,
-``products.settings``, ``reports.settings``, ``simulator.settings``); importing them here registers
+``products.settings``, ``reports.settings``, ``simulator.settings``, ``sandbox.settings``); importing them here registers
 them, so :func:`load` knows every ``[section]`` of the config file and checks them all at start.
 """
 
@@ -13,6 +13,7 @@ from exchange.settings import Settings, load_settings
 from ingest.settings import IngestSettings, SftpSettings
 from products.settings import ApiSettings
 from reports.settings import ReportSettings
+from sandbox.settings import LabSettings
 from simulator.settings import SimulatorSettings
 from warehouse.settings import WarehouseSettings
 
@@ -23,6 +24,7 @@ STAGE_SECTIONS = (
     ApiSettings,
     ReportSettings,
     SimulatorSettings,
+    LabSettings,
 )
 
 

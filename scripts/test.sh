@@ -18,6 +18,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+# JupyterHub's proxy (npm) into the venv, where the lab looks for it (docs/lab.md).
+proxy=.venv/node/node_modules/.bin/configurable-http-proxy
+[ -x "$proxy" ] || npm install -s --prefix .venv/node --no-audit --no-fund configurable-http-proxy@5.3.0
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

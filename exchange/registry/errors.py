@@ -119,6 +119,30 @@ class ConsentNotFound(NotFound):
     code = "REG070"
 
 
+class ProjectNotFound(NotFound):
+    """No lab project with this number."""
+
+    code = "REG080"
+
+
+class InvalidProject(InvalidInput):
+    """A lab project application breaks a rule (months, end date, analysts, datasets)."""
+
+    code = "REG081"
+
+
+class ProjectStateConflict(Conflict):
+    """The lab project is not in a state that takes this act (approved twice, expired)."""
+
+    code = "REG082"
+
+
+class InvalidPassword(InvalidInput):
+    """A lab password too short or too long."""
+
+    code = "REG083"
+
+
 class RegistryNotInitialised(TerminalError):
     code = "REG090"
     exit_code = 2

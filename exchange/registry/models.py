@@ -81,6 +81,15 @@ class UserRole(StrEnum):
         return self is not UserRole.ANALYST
 
 
+class ProjectStatus(StrEnum):
+    """Where a data-laboratory project is: applied → approved or rejected; approved → expired."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # past its end date: its analysts no longer log in
+
+
 class SubmissionStatus(StrEnum):
     """Where a member's submission is in the loader: received → loading → a final outcome."""
 
@@ -234,6 +243,8 @@ class User(Base):
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: argon2id hash (PHC string) of the lab password, None until ``jdx user set-password``
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
     institution: Mapped[Institution | None] = relationship()
 
@@ -365,3 +376,46 @@ class Consent(Base):
     registered_at: Mapped[datetime] = mapped_column()
     registered_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class LabProject(Base):
+    """A data-laboratory project (:mod:`exchange.registry.projects`): what an analyst applied
+    for, the staff decision and its de-identified extract's fingerprint."""
+
+    __tablename__ = "lab_projects"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    #: comma-separated dataset names (``exchange.registry.projects.DATASETS``)
+    datasets: Mapped[str] = mapped_column(String(200))
+    first_month: Mapped[date] = mapped_column(Date)  # first day of the month
+    last_month: Mapped[date] = mapped_column(Date)  # first day of the month
+    ends_on: Mapped[date] = mapped_column(Date)  # last day of access
+    status: Mapped[ProjectStatus] = mapped_column(enum_column(ProjectStatus))
+    applicant: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(String(500))
+    #: SHA-256 over the extract's files (name and digest per file), set at approval
+    extract_sha256: Mapped[str | None] = mapped_column(String(64))
+    extract_rows: Mapped[int | None] = mapped_column(BigInteger)
+
+    analyst_rows: Mapped[list[LabProjectAnalyst]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class LabProjectAnalyst(Base):
+    """An analyst (a user with the analyst role) named on a lab project."""
+
+    __tablename__ = "lab_project_analysts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")

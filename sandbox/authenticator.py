@@ -1,0 +1,104 @@
+"""JupyterHub's authenticator and spawner for the data laboratory, backed by the registry.
+
+Loaded inside the hub's process (the config :mod:`sandbox.hubconfig` writes names them).
+
+- :class:`RegistryAuthenticator` lets a user in when the registry knows them as an analyst, the
+  password matches the argon2id hash (``jdx user set-password``) and they are an analyst of at
+  least one approved project whose end date has not passed. The hub groups it returns are
+  ``project-<id>``, one per active project (``manage_groups``). Unknown users, staff, wrong
+  passwords, rejected, applied and expired projects all get the same refusal (None), and the
+  hub logs no password.
+- :class:`ProjectSpawner` runs the single-user server as a local process (JupyterHub's
+  ``SimpleLocalProcessSpawner``: no OS user per project, see docs/lab.md) rooted at the
+  analyst's newest active project directory: ``data/`` (read-only extract) beside ``work/``
+  (the server's home and working directory). The spawn is refused when no project is active.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.auth import Authenticator
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from traitlets import Unicode
+
+from exchange.registry import db as registry_db
+from exchange.registry import projects
+from exchange.registry.users import check_password
+
+
+def _registry_url() -> str:
+    from sandbox.hubconfig import settings
+
+    return settings().registry_url
+
+
+def _projects_dir() -> Path:
+    from sandbox.hubconfig import settings
+    from sandbox.settings import LabSettings
+
+    found = settings().section(LabSettings).projects_dir
+    assert found is not None
+    return found
+
+
+def login(url: str, username: str, password: str) -> dict[str, Any] | None:
+    """The hub's auth model for a lab login, or None (one answer for every refusal)."""
+    with registry_db.session(url, readonly=True) as db:
+        user = check_password(db, username, password)
+        if user is None or user.role.value != "analyst":
+            return None
+        active = projects.active_projects(db, user.username)
+    if not active:
+        return None
+    return {"name": user.username, "groups": [f"project-{p.id}" for p in active]}
+
+
+class RegistryAuthenticator(Authenticator):
+    """Analysts of an active approved project, with their registry password."""
+
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
+        username = self.normalize_username(str(data.get("username", "")))
+        result = login(_registry_url(), username, str(data.get("password", "")))
+        if result is None:
+            self.log.warning("lab login refused for %r", username)
+        return result
+
+
+class ProjectSpawner(SimpleLocalProcessSpawner):
+    """A local single-user server in the analyst's newest active project directory."""
+
+    project_dir = Unicode("", help="The project directory this server was started in.")
+
+    async def start(self) -> Any:
+        with registry_db.session(_registry_url(), readonly=True) as db:
+            active = projects.active_projects(db, self.user.name)
+        if not active:
+            raise RuntimeError(f"{self.user.name} has no active lab project")
+        root = _projects_dir() / str(active[0].id)
+        work = root / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        self.project_dir = str(root)
+        self.home_dir = str(work)
+        self.notebook_dir = str(root)
+        env: dict[str, Any] = dict(getattr(self, "environment", {}))
+        env["JDX_LAB_PROJECT"] = str(active[0].id)
+        self.environment = env
+        return await super().start()
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env = super().user_env(env)
+        for name in [n for n in env if n.startswith("JDX_") and n != "JDX_LAB_PROJECT"]:
+            del env[name]
+        env.pop("PYTHONPATH", None)
+        return env
+
+
+def singleuser_command() -> list[str]:
+    """The single-user server of this environment (``--allow-root`` when the hub runs as root)."""
+    import sys
+
+    exe = Path(sys.executable).parent / "jupyterhub-singleuser"
+    return [str(exe), *(["--allow-root"] if os.geteuid() == 0 else [])]

@@ -1,0 +1,1 @@
+"""Examples copied into each lab project's ``work/`` directory."""

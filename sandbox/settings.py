@@ -1,0 +1,73 @@
+"""Settings of the data laboratory (``[lab]``, ``JDX_LAB_*``): JupyterHub, proxy and projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from exchange.settings import Section, under
+
+
+class LabSettings(Section):
+    """The data laboratory (``jdx lab serve``; inside ``jdx serve`` when ``enabled``)."""
+
+    section: ClassVar[str] = "lab"
+    model_config = SettingsConfigDict(env_prefix="JDX_LAB_", extra="forbid")
+
+    enabled: bool = Field(
+        False,
+        description="Run JupyterHub inside jdx serve too (jdx lab serve runs it on its own).",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the hub's public proxy listens on (the hub itself and the proxy's "
+        "API always bind to 127.0.0.1). Put a TLS-terminating reverse proxy in front.",
+    )
+    port: int = Field(8500, ge=1, le=65535, description="Public port of the lab (the proxy).")
+    hub_port: int = Field(8501, ge=1, le=65535, description="Port of the hub (127.0.0.1 only).")
+    proxy_api_port: int = Field(
+        8502, ge=1, le=65535, description="Port of the proxy's REST API (127.0.0.1 only)."
+    )
+    projects_dir: Path | None = Field(
+        None,
+        description="Where each project's directory lives (<dir>/<id>/data read-only, "
+        "<dir>/<id>/work the analysts' files). Default: <home>/lab/projects.",
+    )
+    hub_dir: Path | None = Field(
+        None,
+        description="The hub's state (its SQLite database, cookie secret, config, log). "
+        "Default: <home>/lab/hub.",
+    )
+    hub_api_token: SecretStr | None = Field(
+        None,
+        description="Token jdx uses for the hub's REST API (a JupyterHub service with admin "
+        "rights on users and servers). Default: <home>/secrets/lab_hub_token, generated on the "
+        "lab's first start.",
+    )
+    proxy_command: Path | None = Field(
+        None,
+        description="configurable-http-proxy executable (npm). Default: on PATH, else "
+        "<venv>/node/node_modules/.bin/configurable-http-proxy (scripts/test.sh installs it "
+        "there: npm install --prefix .venv/node configurable-http-proxy@5.3.0).",
+    )
+    start_timeout: float = Field(
+        60.0, gt=0, le=600, description="Seconds the hub may take to start or a server to spawn."
+    )
+    expiry_check_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="How often the lab marks projects past their end date expired and stops "
+        "their analysts' servers.",
+    )
+
+    def resolved(self, home: Path) -> Self:
+        return self.model_copy(
+            update={
+                "projects_dir": under(home, self.projects_dir, "lab/projects"),
+                "hub_dir": under(home, self.hub_dir, "lab/hub"),
+            }
+        )
