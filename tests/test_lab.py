@@ -5,14 +5,19 @@ directory with the extract readable, and refuses everyone else."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
 import random
 import socket
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -244,13 +249,59 @@ def _login(base: str, username: str, password: str) -> httpx.Response:
         )
 
 
+KERNEL_CODE = """
+import os, pathlib, runpy
+root = pathlib.Path.cwd()
+data = next(p for p in (root / "data", root.parent / "data") if p.is_dir())
+result = runpy.run_path(str(data.parent / "work" / "logit_90dpd.py"))["fit"](data)
+print("fitted", int(result.df_resid), result.params["institutions"] > 0)
+leaked = [k for k in os.environ if k.startswith("JDX_") and k != "JDX_LAB_PROJECT"]
+print("warehouse-free" if not leaked else f"leaked {leaked}")
+"""
+
+
+async def run_in_kernel(url: str, token: str, code: str, timeout: float = 60) -> str:
+    """Run ``code`` in a kernel over the Jupyter websocket API; its stdout (or the error)."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
+    msg_id, out = uuid.uuid4().hex, []
+    conn.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "username": "ana", "session": uuid.uuid4().hex,
+                   "msg_type": "execute_request", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }))  # fmt: skip
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
+            if raw is None:
+                break
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out.append(content["text"])
+            elif kind == "error":
+                out.append(f"{content['ename']}: {content['evalue']}")
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+    finally:
+        conn.close()
+    return "".join(out)
+
+
 @pytest.mark.slow
 def test_real_hub_lets_approved_analysts_in_and_spawns_in_the_project(
     lab_settings: Settings, registry: str, fresh_wh: Warehouse
 ) -> None:
     from sandbox.service import LabService
 
-    seed(fresh_wh, borrowers=60)
+    seed(fresh_wh)
     with registry_db.session(registry) as db:
         _people(db)
         approved = _apply(db, "ana").id
@@ -299,6 +350,10 @@ def test_real_hub_lets_approved_analysts_in_and_spawns_in_the_project(
             assert "logit_90dpd.py" in {
                 f["name"] for f in srv.get("/contents/work").json()["content"]
             }
+            kernel = srv.post("/kernels", json={"name": "python3"}).json()["id"]
+        ws = f"{base.replace('http', 'ws', 1)}/user/ana/api/kernels/{kernel}/channels"
+        out = asyncio.run(run_in_kernel(ws, token, KERNEL_CODE))
+        assert "fitted" in out and "True" in out and "warehouse-free" in out, out
         # the project expires: the expiry check stops ana's server
         with registry_db.session(registry) as db:
             db.execute(
@@ -316,3 +371,49 @@ def test_real_hub_lets_approved_analysts_in_and_spawns_in_the_project(
     assert os.environ.get("JDX_LAB_HUB_API_TOKEN") is None
     log = (lab_settings.section(LabSettings).hub_dir / "jupyterhub.log").read_text()  # type: ignore[operator]
     assert hubconfig.hub_token(lab_settings) not in log and PASSWORD not in log
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+
+def _jdx(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real ``jdx`` in a subprocess (its own chDB directory: this module holds another)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    env["JDX_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", *args],
+        env=env, input=stdin, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_lab_commands_apply_approve_reject_list(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ends = (TODAY + dt.timedelta(days=10)).isoformat()
+    steps: list[tuple[tuple[str, ...], str | None, str]] = [
+        (("init",), None, ""),
+        (("member", "add", "TCF01", "--name", "member one", "--type", "CONSUMER_FINANCE"), None, ""),
+        (("user", "add", "ana", "--role", "analyst", "--institution", "TCF01"), None, ""),
+        (("user", "set-password", "ana", "--password-stdin"), PASSWORD + "\n", "password of ana set"),
+        (("user", "set-password", "ana", "--password-stdin"), "short\n", "REG083"),
+        (("lab", "project", "apply", "--applicant", "ana", "--title", "t1", "--purpose", "p",
+          "--first-month", "2024-01", "--last-month", "2024-12", "--ends-on", ends), None,
+         "lab project 1"),
+        (("lab", "project", "apply", "--applicant", "ana", "--title", "t2", "--purpose", "p",
+          "--first-month", "2024-01", "--last-month", "2024-12", "--ends-on", ends), None,
+         "lab project 2"),
+        (("lab", "project", "approve", "1", "--actor", "rev"), None, "approved lab project 1"),
+        (("lab", "project", "approve", "1", "--actor", "rev"), None, "REG082"),
+        (("lab", "project", "reject", "2", "--reason", "unclear", "--actor", "rev"), None,
+         "rejected lab project 2"),
+        (("lab", "project", "approve", "9", "--actor", "rev"), None, "REG080"),
+    ]  # fmt: skip
+    for args, stdin, needle in steps:
+        done = _jdx(home, *args, stdin=stdin)
+        assert needle in done.stdout + done.stderr, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+    listed = json.loads(_jdx(home, "lab", "project", "list", "--json").stdout)
+    assert [(p["id"], p["status"]) for p in listed] == [(1, "approved"), (2, "rejected")]
+    assert (home / "lab" / "projects" / "1" / "data" / "manifest.json").exists()
+    chain = _jdx(home, "audit", "verify")
+    assert chain.returncode == 0, chain.stdout + chain.stderr
