@@ -21,7 +21,8 @@ protected while suppression goes on.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -33,6 +34,8 @@ from reports.cells import Cell, Quantity
 from reports.relations import SYSTEMS, Relations, system
 
 PUBLISHED = "published"
+#: each system's unknowns in whole units: accounts and borrowers as counted, CNY in fen
+_UNIT = {"accounts": 1, "balance": 100, "borrowers": 1}
 #: relative tolerance of the programmes' optimum (HiGHS' feasibility tolerance is 1e-7)
 _TOLERANCE = 1e-6
 
@@ -104,7 +107,11 @@ class Auditor:
         for cid, cell in cells.items():
             for name, value in cell.values.items():
                 q = (cid, name)
-                self._systems[system(name)].add_quantity(q, relations.combo(q), float(value))
+                # in whole units (fen for CNY): integers are exact in binary floating point, so
+                # the published figures satisfy every identity exactly, as the solver needs
+                sys_name = system(name)
+                exact = float(Decimal(value) * _UNIT[sys_name])
+                self._systems[sys_name].add_quantity(q, relations.combo(q), exact)
         for row in relations.equal:
             self._systems[_of(row)].equal.append(row)
         for row in relations.at_most:
@@ -115,9 +122,18 @@ class Auditor:
     def interval(self, q: Quantity, status: dict[str, str]) -> Interval:
         """``q``'s feasible interval when the cells with status ``published`` are known."""
         sys = self._systems[system(q[1])]
-        value = float(self.cells[q[0]].values[q[1]])
-        required = self.level * abs(value)
-        return sys.interval(q, value, required, status, self.known)
+        unit = _UNIT[sys.name]
+        value = float(Decimal(self.cells[q[0]].values[q[1]]) * unit)
+        found = sys.interval(q, value, self.level * abs(value), status, self.known)
+        if unit == 1:
+            return found
+        return replace(
+            found,
+            value=found.value / unit,
+            low=found.low / unit,
+            high=found.high / unit,
+            required=found.required / unit,
+        )
 
     def audit_cell(self, cell_id: str, status: dict[str, str]) -> list[Interval]:
         return [self.interval((cell_id, name), status) for name in self.cells[cell_id].values]
@@ -232,6 +248,17 @@ class _System:
                 bounds=(0, None),
                 method="highs",
             )
+            if res.status == 2:  # numerically infeasible in presolve: solve it again without
+                res = linprog(
+                    sign * c,
+                    A_ub=a_ub,
+                    b_ub=b_ub,
+                    A_eq=a_eq if len(keep_eq) else None,
+                    b_eq=b_eq if len(keep_eq) else None,
+                    bounds=(0, None),
+                    method="highs",
+                    options={"presolve": False},
+                )
             if res.status == 3:  # unbounded: only the maximum can be
                 bounds.append(float("inf"))
                 continue
