@@ -43,6 +43,7 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:
     sys.path.pop(0)
 
 import ingest.loader  # noqa: E402
+import ingest.reference  # noqa: E402
 import ingest.rows  # noqa: E402
 import ingest.store  # noqa: E402
 from exchange import registry  # noqa: E402
@@ -56,6 +57,7 @@ from warehouse import Warehouse, connect, migrate  # noqa: E402
 
 MEMBER = "BENCH"
 TIMES: dict[str, float] = defaultdict(float)
+PEAKS: dict[str, float] = defaultdict(float)
 
 
 def _load_validate_bench() -> Any:
@@ -135,12 +137,30 @@ class PeakMemory:
         self._thread.join()
 
 
+def peaked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with this process's peak heap (RssAnon, MiB) while it runs kept in PEAKS[name]."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with PeakMemory() as peak:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                PEAKS[name] = max(PEAKS[name], peak.peak["RssAnon"] / 1024)
+
+    return wrapper
+
+
 def instrument() -> None:
     """Time the loader's stages where it calls them (this process only)."""
+    ingest.loader.check_reference = peaked(
+        "reference stage", timed("reference stage", ingest.loader.check_reference)
+    )
+    ingest.store.write_load = peaked("warehouse load", ingest.store.write_load)
     ingest.loader.scan_file = timed("scan", ingest.loader.scan_file)
     IsolatedValidator.validate = timed("validate", IsolatedValidator.validate)  # type: ignore[method-assign]
-    ingest.loader.fetch_reference = timed("reference", ingest.loader.fetch_reference)
-    ingest.loader.apply_reference = timed("history rules", ingest.loader.apply_reference)
+    # per chunk of accounts (ingest.reference.check_reference calls them once per chunk)
+    ingest.reference.fetch_reference = timed("reference", ingest.reference.fetch_reference)
+    ingest.reference.apply_reference = timed("history rules", ingest.reference.apply_reference)
     ingest.store.write_load = timed("warehouse load", ingest.store.write_load)
     ingest.rows.loan_states = timed("loan_states rows", ingest.rows.loan_states)
     insert = Warehouse.insert_arrow
@@ -187,6 +207,7 @@ def one_run(
                 control(name, data, args.records, as_of)
             )
             TIMES.clear()
+            PEAKS.clear()
             before = _memory()
             start = time.perf_counter()
             with PeakMemory() as peak:
@@ -204,6 +225,8 @@ def one_run(
                     "rss before": before["VmRSS"] / 1024,
                     "rss peak": peak.peak["VmRSS"] / 1024,
                     "anon peak": peak.peak["RssAnon"] / 1024,
+                    "anon peak reference": PEAKS["reference stage"],
+                    "anon peak load": PEAKS["warehouse load"],
                 }
             )
         loader.close()
@@ -270,6 +293,7 @@ def main() -> None:
     stages = [
         "scan",
         "validate",
+        "reference stage",
         "reference",
         "history rules",
         "warehouse load",
@@ -281,8 +305,9 @@ def main() -> None:
     labels = {
         "scan": "bounds scan as it streams + SHA-256",
         "validate": "validate (child: parse, rules, HMAC)",
-        "reference": "reference data from the warehouse",
-        "history rules": "history + across-member rules",
+        "reference stage": "reference data + rules, of which:",
+        "reference": "  reference data from the warehouse",
+        "history rules": "  history + across-member rules",
         "warehouse load": "warehouse writes, of which:",
         "loan_states rows": "  accepted → loan_states Arrow rows",
         "loan_states insert": "  insert loan_states (+ its views)",
@@ -299,13 +324,17 @@ def main() -> None:
             )
     print()
     print("memory of the loading (serving) process, MiB (anon: its heap; the rest mapped files):")
-    print(f"| {'month':>5} | {'before':>7} | {'peak RSS':>8} | {'peak anon':>9} |")
-    print(f"|{'-' * 7}|{'-' * 9}|{'-' * 10}|{'-' * 11}|")
+    print(
+        f"| {'month':>5} | {'before':>7} | {'peak RSS':>8} | {'peak anon':>9} "
+        f"| {'anon, reference + rules':>23} | {'anon, warehouse writes':>22} |"
+    )
+    print(f"|{'-' * 7}|{'-' * 9}|{'-' * 10}|{'-' * 11}|{'-' * 25}|{'-' * 24}|")
+    keys = ("rss before", "rss peak", "anon peak", "anon peak reference", "anon peak load")
     for month, runs in enumerate(per_month, start=1):
-        b, r, a = (
-            statistics.median(x[k] for x in runs) for k in ("rss before", "rss peak", "anon peak")
+        b, r, a, ref, load = (statistics.median(x[k] for x in runs) for k in keys)
+        print(
+            f"| {month:>5} | {b:>7,.0f} | {r:>8,.0f} | {a:>9,.0f} | {ref:>23,.0f} | {load:>22,.0f} |"
         )
-        print(f"| {month:>5} | {b:>7,.0f} | {r:>8,.0f} | {a:>9,.0f} |")
     print()
     print("loan_states insert alone (accepted records, with every materialized view on it):")
     print(f"| {'settings':57} | {'s':>6} | {'rows/s':>9} |")

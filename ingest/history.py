@@ -45,6 +45,20 @@ HISTORY_SCHEMA = pa.schema(
     ]
 )
 OTHER_MEMBERS_SCHEMA = pa.schema([("borrower_key", pa.string()), ("name_hash", pa.string())])
+#: The columns of ``Validation.rows`` the rules read: rows of only these give the same issues.
+ROW_COLUMNS = (
+    "row",
+    "line",
+    "record_type",
+    "account_id",
+    "id_type",
+    "borrower_key",
+    "name_hash",
+    "as_of_date",
+    "dpd",
+    "opened_date",
+    "negative_notice_date",
+)
 
 
 def _ints(values: pa.Array | pa.ChunkedArray, fill: int = -1) -> np.ndarray:

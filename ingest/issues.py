@@ -227,23 +227,28 @@ class IssueSink:
         """All issues so far, ordered by line, column position in the spec, then code."""
         if not self._chunks:
             return INTERNAL_SCHEMA.empty_table()
-        issues = pa.concat_tables(self._chunks)
-        order = pa.array(
-            [_FIELD_ORDER.get(f, -1) for f in issues.column("field").to_pylist()]
-            if issues.num_rows < 1000
-            else _field_positions(issues.column("field")),
-            pa.int32(),
-        )
-        issues = issues.append_column("_order", order)
-        issues = issues.sort_by(
-            [
-                ("line", "ascending"),
-                ("row", "ascending"),
-                ("_order", "ascending"),
-                ("code", "ascending"),
-            ]
-        )
-        return issues.drop_columns(["_order"])
+        return ordered(pa.concat_tables(self._chunks))
+
+
+def ordered(issues: pa.Table) -> pa.Table:
+    """INTERNAL_SCHEMA ``issues`` ordered by line, record, column position in the spec, then
+    code (a stable sort: issues equal in all four keep their order)."""
+    order = pa.array(
+        [_FIELD_ORDER.get(f, -1) for f in issues.column("field").to_pylist()]
+        if issues.num_rows < 1000
+        else _field_positions(issues.column("field")),
+        pa.int32(),
+    )
+    issues = issues.append_column("_order", order)
+    issues = issues.sort_by(
+        [
+            ("line", "ascending"),
+            ("row", "ascending"),
+            ("_order", "ascending"),
+            ("code", "ascending"),
+        ]
+    )
+    return issues.drop_columns(["_order"])
 
 
 def _field_positions(fields: pa.ChunkedArray) -> np.ndarray:

@@ -10,7 +10,8 @@ is followed by a replay that ends as if nothing had happened:
    ``load_seq`` for a load a crash interrupted; the load id is noted in the claim;
 3. **validate** — :func:`ingest.validate.validate_submission` with the uploader's code and the
    pepper's pseudonymiser, then the history and across-member rules on reference data from the
-   warehouse, counting only loads before this one (:mod:`ingest.reference`);
+   warehouse, counting only loads before this one, fetched and applied in chunks of
+   ``insert_block_rows`` records of whole accounts (:mod:`ingest.reference`);
 4. **load** — ledger ``loading``; accepted records into ``loan_states`` (whose views fill
    ``accounts_current`` and ``account_months``), D tombstones, every issue into ``rejections``,
    DQ rows into ``dq_daily``, the file into ``submissions``. Keys and versions come from
@@ -67,12 +68,11 @@ from ingest.areas import (
     member_area,
 )
 from ingest.errors import MemoryLimit, ValidatorFailed
-from ingest.history import apply_reference
 from ingest.landing import named_file
 from ingest.limits import Limits
 from ingest.limits import scan as scan_file
 from ingest.parse import FileIssue, parse_control, parse_file_name
-from ingest.reference import drop_leftover_scratch, fetch_reference
+from ingest.reference import check_reference, drop_leftover_scratch
 from ingest.sealed import Keyring
 from ingest.settings import IngestSettings
 from ingest.store import Abandoned
@@ -431,10 +431,14 @@ class Loader:
             )
             return receipts.file_rejected(data_name, control, [issue], info.sha256)
         if validation.rows.num_rows:
-            history, others = fetch_reference(
-                self.wh, member, validation.rows, info.load_seq, info.load_id
+            validation = check_reference(
+                self.wh,
+                member,
+                validation,
+                info.load_seq,
+                info.load_id,
+                chunk_rows=self.config.insert_block_rows,
             )
-            validation = apply_reference(validation, history=history, other_members=others)
         return validation
 
     def _load(

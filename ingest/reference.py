@@ -20,18 +20,36 @@ Invariants:
   :func:`drop_leftover_scratch`).
 * Nothing raw leaves this module: account ids are the member's own references, borrower keys
   and name hashes are pseudonyms.
+
+:func:`check_reference` fetches and applies the reference data chunk by chunk, so the memory it
+costs (here and, on an embedded warehouse, chDB's) is bounded by the chunk, not the file:
+
+* A chunk holds *every* record of its accounts (the history rules compare records of one account
+  within the file), so an account is never split; its records keep their order.
+* Each chunk's reference data is fetched, applied and dropped before the next chunk's is read.
+* The result is the same for any chunk size: a record's history issues depend only on its
+  account's records and history, its M601 only on its own borrower key, and the issues of all
+  chunks are put back into the file's order (:func:`ingest.issues.ordered`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.history import HISTORY_SCHEMA, OTHER_MEMBERS_SCHEMA
+from ingest.history import HISTORY_SCHEMA, OTHER_MEMBERS_SCHEMA, ROW_COLUMNS, apply_reference
+from ingest.issues import INTERNAL_SCHEMA, ordered
 from warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from ingest.validate import Validation
 
 SCRATCH_PREFIX = "ingest_scratch_"
 
@@ -99,6 +117,75 @@ def fetch_reference(
     history = fetch_history(wh, member, rows.column("account_id"), before_seq, load_id)
     others = fetch_other_members(wh, member, rows.column("borrower_key"), load_id)
     return history, others
+
+
+def check_reference(
+    wh: Warehouse,
+    member: str,
+    validation: Validation,
+    before_seq: int,
+    load_id: str,
+    chunk_rows: int,
+) -> Validation:
+    """``validation`` with the history and across-member issues added, its reference data fetched
+    and applied in chunks of about ``chunk_rows`` records of whole accounts (see module doc)."""
+    rows = validation.rows
+    chunks = list(account_chunks(rows.column("account_id"), chunk_rows))
+    if len(chunks) <= 1:
+        history, others = fetch_reference(wh, member, rows, before_seq, load_id)
+        return apply_reference(validation, history=history, other_members=others)
+    raw = validation.raw_identity
+    read = rows.select(list(ROW_COLUMNS))  # the chunks copy only what the rules read
+    found: list[pa.Table] = [validation.issue_table]
+    for records in chunks:
+        taken = pa.array(records)
+        part = read.take(taken).set_column(
+            read.schema.get_field_index("row"),
+            read.schema.field("row"),
+            pa.array(np.arange(len(records), dtype=np.int64)),
+        )
+        history, others = fetch_reference(wh, member, part, before_seq, load_id)
+        checked = apply_reference(
+            dataclasses.replace(
+                validation,
+                rows=part,
+                issue_table=validation.issue_table.schema.empty_table(),
+                raw_identity=raw.take(taken) if raw.num_columns else raw,
+            ),
+            history=history,
+            other_members=others,
+        )
+        del part, history, others
+        issues = checked.issue_table
+        if issues.num_rows:
+            at = np.asarray(issues.column("row"), dtype=np.int64)
+            found.append(issues.set_column(0, issues.schema.field("row"), pa.array(records[at])))
+    if len(found) == 1:
+        return validation
+    issues = pa.concat_tables(t.select(INTERNAL_SCHEMA.names).cast(INTERNAL_SCHEMA) for t in found)
+    return dataclasses.replace(validation, issue_table=ordered(issues))
+
+
+def account_chunks(accounts: pa.Array | pa.ChunkedArray, chunk_rows: int) -> Iterator[np.ndarray]:
+    """Row indices (ascending) of ``accounts`` in chunks of about ``chunk_rows``, every account's
+    rows in one chunk: accounts are numbered in order of first appearance and cut into
+    ``ceil(n / chunk_rows)`` ranges of numbers (an account with many records makes its chunk
+    larger). One chunk of all rows when the file fits in one."""
+    n = len(accounts)
+    parts = -(-n // max(1, chunk_rows))
+    if parts <= 1:
+        yield np.arange(n, dtype=np.int64)
+        return
+    if isinstance(accounts, pa.ChunkedArray):
+        accounts = accounts.combine_chunks()
+    encoded = pc.dictionary_encode(accounts, null_encoding="encode")
+    codes = np.asarray(encoded.indices, dtype=np.int64)
+    part = codes * parts // len(encoded.dictionary)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    for lo, hi in itertools.pairwise(bounds):
+        if hi > lo:
+            yield order[lo:hi]
 
 
 def drop_leftover_scratch(wh: Warehouse) -> int:

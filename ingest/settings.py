@@ -175,8 +175,10 @@ class IngestSettings(Section):
         500_000,
         ge=1_000,
         le=10_000_000,
-        description="Accepted records per warehouse insert into loan_states. Larger blocks load "
-        "faster and need more memory (about 1 KB per record while inserting).",
+        description="Records per chunk of a file's load: accepted records per warehouse insert "
+        "into loan_states, and records (whole accounts) per chunk whose history and "
+        "other members' names are fetched and checked at once. The serving process's memory "
+        "for a load grows with it, not with the file; larger chunks load a little faster.",
     )
     dq_threshold: float = Field(
         80.0,
