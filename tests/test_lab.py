@@ -417,3 +417,40 @@ def test_lab_commands_apply_approve_reject_list(tmp_path: Path) -> None:
     assert (home / "lab" / "projects" / "1" / "data" / "manifest.json").exists()
     chain = _jdx(home, "audit", "verify")
     assert chain.returncode == 0, chain.stdout + chain.stderr
+
+
+@pytest.mark.slow
+def test_jdx_serve_runs_the_lab_and_approves_through_the_admin_channel(tmp_path: Path) -> None:
+    from serve_support import jdx, running_exchange
+
+    port, hub, api = _free_ports(3)
+    env = {"JDX_LAB_ENABLED": "1", "JDX_LAB_PORT": str(port), "JDX_LAB_HUB_PORT": str(hub),
+           "JDX_LAB_PROXY_API_PORT": str(api)}  # fmt: skip
+    members = {"TCF01": (dt.date(2024, 1, 1), "CONSUMER_FINANCE")}
+    ends = (TODAY + dt.timedelta(days=10)).isoformat()
+    with running_exchange(tmp_path, members, env=env) as ex:
+        assert any(line.startswith("lab: JupyterHub at") for line in ex.output), ex.output
+        for args, stdin in [
+            (("user", "add", "ana", "--role", "analyst", "--institution", "TCF01"), None),
+            (("user", "set-password", "ana", "--password-stdin"), PASSWORD + "\n"),
+            (("lab", "project", "apply", "--applicant", "ana", "--title", "t", "--purpose", "p",
+              "--first-month", "2024-01", "--last-month", "2024-06", "--ends-on", ends), None),
+        ]:  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-c", "from cli import main; main()", *args],
+                env=_serve_env(ex.home, env), input=stdin,
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 0, (args, done.stderr)
+        # the warehouse belongs to jdx serve: the extract is built there, over the admin channel
+        approved = jdx(ex.home, "lab", "project", "approve", "1", "--actor", "rev", env=env)
+        assert "approved lab project 1" in approved.stdout, approved.stderr
+        assert _login(f"http://127.0.0.1:{port}", "ana", PASSWORD).status_code == 302
+    with pytest.raises(httpx.TransportError):  # jdx serve stopped the hub and its proxy
+        httpx.get(f"http://127.0.0.1:{port}/hub/login", timeout=5)
+
+
+def _serve_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
+    from serve_support import serve_env
+
+    return {**serve_env(home), **extra}
