@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -40,6 +41,8 @@ class Command:
     run: Callable[[Settings, Any, dict[str, Any], str, Progress], Result]
     reads_only: bool = False  # may run (unaudited) where no registry exists yet
     check: Callable[[dict[str, Any]], None] | None = None  # parameters, before anything runs
+    #: free-text parameters (a person's own words may name them): audited as their SHA-256 only
+    hashed: tuple[str, ...] = ()
 
 
 def _jsonable(value: Any) -> Any:
@@ -513,7 +516,7 @@ COMMANDS: dict[str, Command] = {
         Command("warehouse.status", warehouse_status, reads_only=True),
         Command("report.build", report_build, check=_check_release_month),
         Command("billing.statement", billing_statement, check=_check_statement_month),
-        Command("dispute.open", dispute_open, check=_check_dispute_open),
+        Command("dispute.open", dispute_open, check=_check_dispute_open, hashed=("statement",)),
         Command("dispute.list", dispute_list),
         Command("rights.self_report", self_report),
         Command("consent.trace", consent_trace),
@@ -538,8 +541,14 @@ def execute(
         command.check(params)
     try:
         with registry_db.session(settings.registry_url) as db:
+            shown = {
+                k: f"sha256:{hashlib.sha256(str(v).encode()).hexdigest()}"
+                if k in command.hashed and v
+                else v
+                for k, v in params.items()
+            }
             audit.append(db, actor=actor, action=f"admin.{name.replace('.', '_')}",
-                         obj=f"command:{name}", details={"params": params})  # fmt: skip
+                         obj=f"command:{name}", details={"params": shown})  # fmt: skip
     except RegistryNotInitialised:
         if not command.reads_only:
             raise

@@ -168,6 +168,10 @@ def test_a_dispute_flags_at_once_is_answered_by_file_and_clears_when_the_correct
     url = f"sqlite:///{exchange.home / 'registry.sqlite3'}"
     with registry_db.session(url, readonly=True) as db:
         steps = [(e.action, e.actor) for e in audit.entries(db, obj=f"dispute:{case_no}")]
+        [command] = audit.entries(db, obj="command:dispute.open")
+    # the person's words are audited as their hash only (they may name the person)
+    assert command.details["params"]["statement"].startswith("sha256:")
+    assert "repaid" not in str(command.details)
     assert steps == [("dispute.open", "staff.li"), ("dispute.answer", "sftp:LENDA"),
                      ("dispute.close", "loader")], steps  # fmt: skip
     verified = jdx(exchange.home, "audit", "verify")
