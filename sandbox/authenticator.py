@@ -7,7 +7,8 @@ Loaded inside the hub's process (the config :mod:`sandbox.hubconfig` writes name
   least one approved project whose end date has not passed. The hub groups it returns are
   ``project-<id>``, one per active project (``manage_groups``). Unknown users, staff, wrong
   passwords, rejected, applied and expired projects all get the same refusal (None), and the
-  hub logs no password.
+  hub logs no password. A logged-in user whose projects have all ended must log in again (the
+  hub refreshes the user every ``auth_refresh_age`` seconds and before each spawn), and fails.
 - :class:`ProjectSpawner` runs the single-user server as a local process (JupyterHub's
   ``SimpleLocalProcessSpawner``: no OS user per project, see docs/lab.md) rooted at the
   analyst's newest active project directory: ``data/`` (read-only extract) beside ``work/``
@@ -16,6 +17,7 @@ Loaded inside the hub's process (the config :mod:`sandbox.hubconfig` writes name
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -56,15 +58,27 @@ def login(url: str, username: str, password: str) -> dict[str, Any] | None:
     return {"name": user.username, "groups": [f"project-{p.id}" for p in active]}
 
 
+def has_active_project(url: str, username: str) -> bool:
+    with registry_db.session(url, readonly=True) as db:
+        return bool(projects.active_projects(db, username))
+
+
 class RegistryAuthenticator(Authenticator):
     """Analysts of an active approved project, with their registry password."""
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
         username = self.normalize_username(str(data.get("username", "")))
-        result = login(_registry_url(), username, str(data.get("password", "")))
+        password = str(data.get("password", ""))
+        # argon2 takes tens of milliseconds: off the hub's event loop
+        result = await asyncio.to_thread(login, _registry_url(), username, password)
         if result is None:
             self.log.warning("lab login refused for %r", username)
         return result
+
+    async def refresh_user(self, user: Any, handler: Any = None) -> bool:
+        """False (log in again) once the user has no active project: checked every
+        ``auth_refresh_age`` seconds and before every spawn (``refresh_pre_spawn``)."""
+        return await asyncio.to_thread(has_active_project, _registry_url(), user.name)
 
 
 class ProjectSpawner(SimpleLocalProcessSpawner):

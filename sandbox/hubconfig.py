@@ -99,6 +99,8 @@ def configure(c: Any) -> None:
     c.JupyterHub.spawner_class = ProjectSpawner
     c.Authenticator.allow_all = True  # RegistryAuthenticator decides who is in
     c.Authenticator.manage_groups = True
+    c.Authenticator.refresh_pre_spawn = True
+    c.Authenticator.auth_refresh_age = 60
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
     c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
     c.Spawner.start_timeout = int(lab.start_timeout)

@@ -124,14 +124,12 @@ class LabService:
         )
 
     def expire(self) -> list[int]:
-        """Mark projects past their end date expired and stop the servers of analysts left
-        without an active project; the projects expired now."""
+        """Mark projects past their end date expired and stop their analysts' servers (one in
+        another active project starts again there); the projects expired now."""
         with registry_db.session(self.settings.registry_url) as db:
             ended = projects.expire_due(db, actor=self.actor)
         names = {name for p in ended for name in p.analysts}
         if names:
-            with registry_db.session(self.settings.registry_url, readonly=True) as db:
-                names = {n for n in names if not projects.active_projects(db, n)}
             with self.client() as api:
                 for name in sorted(names):
                     api.delete(f"/users/{name}/server")

@@ -367,6 +367,7 @@ def test_real_hub_lets_approved_analysts_in_and_spawns_in_the_project(
             while api.get("/users/ana").json()["servers"] and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert api.get("/users/ana").json()["servers"] == {}
+            assert api.post("/users/ana/server").status_code >= 400  # and no new one
         assert _login(base, "ana", PASSWORD).status_code == 403
     assert os.environ.get("JDX_LAB_HUB_API_TOKEN") is None
     log = (lab_settings.section(LabSettings).hub_dir / "jupyterhub.log").read_text()  # type: ignore[operator]
