@@ -37,6 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -76,16 +77,21 @@ def deidentify(table: pa.Table, salt: bytes) -> pa.Table:
         key=lambda m: hmac.new(salt, b"member:" + m.encode(), hashlib.sha256).digest(),
     )
     labels = {m: f"I{i:03d}" for i, m in enumerate(members, 1)}
-    member = table.column("member_code")
+    member = table.column("member_code").combine_chunks()
     account_ids = pc.binary_join_element_wise(member, table.column("account_id"), ":")
-    years = table.column("birth_year").to_pylist()
-    band = pa.array([None if not y else y - y % 5 for y in years], pa.int32())
+    encoded = pc.dictionary_encode(member)
+    institution = pc.take(
+        pa.array([labels[m] for m in encoded.dictionary.to_pylist()], pa.string()),
+        encoded.indices,
+    )
+    years = np.asarray(table.column("birth_year").to_numpy(), dtype=np.int32)
+    band = pa.array(years - years % 5, pa.int32(), mask=years == 0)
     return pa.table(
         {
             "month": table.column("month"),
             "borrower": _keyed(salt, "borrower:", table.column("borrower_key")),
             "account": _keyed(salt, "account:", account_ids),
-            "institution": pa.array([labels[m] for m in member.to_pylist()], pa.string()),
+            "institution": institution,
             "institution_type": table.column("member_type"),
             "birth_year_band": band,
             "product": table.column("product"),
