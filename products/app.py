@@ -262,12 +262,13 @@ def create_app(service: ProductService) -> FastAPI:
         access(PUBLIC)()
         return {"status": "ok"}
 
-    from products import consents, routes_account, routes_disputes, routes_lookups
+    from products import consents, routes_account, routes_disputes, routes_lookups, routes_staff
 
     app.include_router(routes_lookups.router)
     app.include_router(routes_account.router)
     app.include_router(routes_disputes.router)
     app.include_router(consents.router)
+    app.include_router(routes_staff.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -42,6 +42,7 @@ table and in docs/api.md; ``tests/test_api_hostile.py`` checks that each code wr
 | DISPUTE_NOT_OPEN       | 409    | an answer to a case already answered or closed |
 | CONSENT_UNKNOWN / CONSENT_OTHER_BORROWER / CONSENT_NOT_YET / CONSENT_EXPIRED / CONSENT_REVOKED | 403 | with ``[api] consent_strict``: the lookup's ``consent_ref`` is not registered (404 on revoke), is registered for another borrower, not yet granted or expired on ``as_of``, or revoked |
 | CONSENT_CONFLICT       | —      | a consent registration row whose reference is registered for another borrower or with other days (in the answer's ``refused``) |
+| SELF_REPORT_FEE_REQUIRED | 409  | a third self-report of the person in a calendar year without ``accept_fee`` |
 | UNAVAILABLE            | 503    | warehouse or registry unreachable (transient: retry) |
 | BATCH_CONTROL_INVALID / BATCH_CHECKSUM / BATCH_FILE_MISSING / BATCH_FILE_INVALID / MEMBER_NOT_ACTIVE | — | SFTP batch files only, in the receipt (:mod:`products.sftp_batch`) |
 | INTERNAL               | 500    | a bug; logged with its traceback |

@@ -4,19 +4,33 @@ Unlike a member's lookup, nothing is anonymised for the person: every account wi
 name, its 24-month grid (the time-series codes), every inquiry with the inquirer's name, purpose
 and time (China time), the disputes the person opened, and the earlier self-reports. The identity
 appears only masked (``11**************3X``). :func:`document` builds the JSON; :func:`html` the
-page the PDF is printed from (CJK fonts).
+page the PDF is printed from (CJK fonts); :func:`produce` makes, records and writes one report —
+used by ``jdx rights self-report`` (:mod:`runtime.commands`) and the staff API
+(:mod:`products.routes_staff`). The PDF printer is given by the caller (the composition root
+passes the releases' weasyprint writer), so this module depends on no renderer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from exchange.domain import CST
+from exchange.errors import InvalidInput
+from exchange.settings import Settings
 from products.lookups import time_series
-from products.lookups.borrower import BorrowerData
+from products.lookups.borrower import BorrowerData, fetch, today_cst
+from products.settings import ApiSettings
+
+PdfWriter = Callable[[str, Path, Path], Path]
 
 PURPOSES_ZH = {"LOAN_APPROVAL": "贷款审批", "CREDIT_REVIEW": "授信审查", "POST_LOAN": "贷后管理",
                "GUARANTEE_REVIEW": "担保资格审查"}  # fmt: skip
@@ -135,3 +149,80 @@ td.n {{ text-align: right; }} td.g {{ font-family: "Noto Sans Mono CJK SC", mono
 <p>如对报告内容有异议，可向协会提出，报送机构须在20日内答复。 If you object to any record, tell the
 association: the reporting member must answer within 20 days.</p>
 </body></html>"""
+
+
+@dataclass(frozen=True)
+class Produced:
+    reference: str
+    json: Path
+    pdf: Path | None
+    fee: str
+    currency: str
+    nth_this_year: int
+    year: int
+    accounts: int
+    inquiries: int
+    doc: dict[str, Any]
+
+
+def folder(settings: Settings) -> Path:
+    """Where self-reports are written by default: ``<home>/rights/self-reports``."""
+    return settings.home / "rights" / "self-reports"
+
+
+def produce(
+    settings: Settings,
+    wh: Any,
+    borrower_key: str,
+    *,
+    masked_id: str,
+    accept_fee: bool,
+    staff: str,
+    write_pdf: PdfWriter | None,
+    out_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda text: None,
+) -> Produced:
+    """Make the person's report, record it (two free a year, then the price list's
+    ``SELF_REPORT`` fee if ``accept_fee``) and write ``SR-<n>.json`` and ``.pdf`` (mode 0600);
+    nothing is recorded if the files cannot be written."""
+    from exchange.registry import db as registry_db
+    from exchange.registry import disputes, list_members, rights
+    from exchange.registry.models import utcnow
+    from products import billing
+
+    if not re.fullmatch(r"[0-9a-f]{64}", borrower_key):
+        raise InvalidInput("borrower_key must be 64 lower-case hex digits (the pepper's HMAC)")
+    prices = billing.load_prices(settings.section(ApiSettings).price_list)
+    out = out_dir or folder(settings)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = utcnow()
+    data = fetch(wh, borrower_key, today_cst())
+    with registry_db.session(settings.registry_url) as db:
+        names = {m.code: m.name for m in list_members(db)}
+        cases = [c for c in disputes.list_cases(db) if c.borrower_key == borrower_key]
+        earlier = rights.self_reports_of(db, borrower_key)
+        data = dataclasses.replace(
+            data, disputed=frozenset((c.member_code, c.account_id) for c in cases
+                                     if c.status in disputes.FLAGGED)
+        )  # fmt: skip
+        info = rights.record_self_report(
+            db, borrower_key, staff=staff, price=prices.price("SELF_REPORT"),
+            currency=prices.currency, accept_fee=accept_fee, now=now,
+        )  # fmt: skip
+        doc = document(
+            data, names=names, masked_id=masked_id, reference=info.reference, produced_at=now,
+            fee=f"{info.fee:.2f}", currency=info.currency,
+            disputes=[c.public(now) for c in cases], earlier=earlier,
+        )  # fmt: skip
+        json_path = out / f"{info.reference}.json"
+        json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.chmod(json_path, 0o600)
+        pdf_path = None
+        if write_pdf is not None:
+            progress("writing the PDF")
+            pdf_path = write_pdf(html(doc), out, out / f"{info.reference}.pdf")
+            os.chmod(pdf_path, 0o600)
+    return Produced(
+        info.reference, json_path, pdf_path, f"{info.fee:.2f}", info.currency,
+        info.nth_this_year, info.year, len(doc["accounts"]), len(doc["inquiries"]), doc,
+    )  # fmt: skip

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,11 @@ class ProductService:
         warehouse: Warehouse | None = None,
         host: str | None = None,
         port: int | None = None,
+        render_pdf: Callable[[str, Path, Path], Path] | None = None,
     ) -> None:
         self.settings = settings
+        #: prints an HTML page to PDF (the composition root passes the releases' writer)
+        self.render_pdf = render_pdf
         self.cfg = settings.section(ApiSettings)
         self._own_wh = warehouse is None
         self._wh = warehouse

@@ -168,7 +168,9 @@ def serving(
         threads=threads or s.section(IngestSettings).loader_threads,
         poll_interval=s.section(IngestSettings).poll_interval,
     )
-    api = ProductService(s, warehouse=wh, port=api_port)
+    from reports.render.pdf import write_pdf
+
+    api = ProductService(s, warehouse=wh, port=api_port, render_pdf=write_pdf)
     releases = s.section(ReportSettings).releases_dir
     assert releases is not None  # filled in from the home when the settings load
     pages = DashboardService(releases, url=lambda: api.url)

@@ -325,60 +325,24 @@ def dispute_list(
 def self_report(
     settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
 ) -> Result:
-    """A person's own full report (JSON and PDF), produced by staff who checked the person's
-    identity: two free per calendar year, then the price list's SELF_REPORT fee (accepted
-    explicitly). Recorded in the registry and the audit chain; nothing is recorded if the files
-    cannot be written."""
-    import os
-
-    from exchange.registry import db as registry_db
-    from exchange.registry import disputes, list_members, rights
-    from exchange.registry.models import utcnow
-    from products import billing, self_report
-    from products.lookups.borrower import fetch, today_cst
+    """A person's own full report, JSON and PDF (:func:`products.self_report.produce`)."""
+    from products import self_report
     from reports.render.pdf import write_pdf
 
-    key = str(params["borrower_key"])
-    if not re.fullmatch(r"[0-9a-f]{64}", key):
-        raise InvalidInput("borrower_key must be 64 lower-case hex digits (the pepper's HMAC)")
-    prices = billing.load_prices(settings.section(ApiSettings).price_list)
-    out = Path(params.get("out_dir") or settings.home / "rights" / "self-reports")
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    now = utcnow()
-    data = fetch(wh, key, today_cst())
-    with registry_db.session(settings.registry_url) as db:
-        names = {m.code: m.name for m in list_members(db)}
-        cases = [c for c in disputes.list_cases(db) if c.borrower_key == key]
-        earlier = rights.self_reports_of(db, key)
-        data = dataclasses.replace(
-            data, disputed=frozenset((c.member_code, c.account_id) for c in cases
-                                     if c.status in disputes.FLAGGED)
-        )  # fmt: skip
-        info = rights.record_self_report(
-            db, key, staff=actor, price=prices.price("SELF_REPORT"), currency=prices.currency,
-            accept_fee=bool(params.get("accept_fee")), now=now,
-        )  # fmt: skip
-        doc = self_report.document(
-            data, names=names, masked_id=str(params.get("masked_id") or ""),
-            reference=info.reference, produced_at=now, fee=f"{info.fee:.2f}",
-            currency=info.currency, disputes=[c.public(now) for c in cases], earlier=earlier,
-        )  # fmt: skip
-        progress("writing the PDF")
-        json_path = out / f"{info.reference}.json"
-        json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
-        pdf_path = write_pdf(self_report.html(doc), out, out / f"{info.reference}.pdf")
-        for path in (json_path, pdf_path):
-            os.chmod(path, 0o600)
+    made = self_report.produce(
+        settings, wh, str(params["borrower_key"]), masked_id=str(params.get("masked_id") or ""),
+        accept_fee=bool(params.get("accept_fee")), staff=actor, write_pdf=write_pdf,
+        out_dir=Path(params["out_dir"]) if params.get("out_dir") else None, progress=progress,
+    )  # fmt: skip
     lines = [
-        f"self-report {info.reference}: {len(doc['accounts'])} accounts, "
-        f"{len(doc['inquiries'])} inquiries; report {info.nth_this_year} of {info.year}, fee "
-        f"{info.currency} {info.fee:.2f}",
-        f"  {pdf_path}",
-        f"  {json_path}",
+        f"self-report {made.reference}: {made.accounts} accounts, {made.inquiries} inquiries; "
+        f"report {made.nth_this_year} of {made.year}, fee {made.currency} {made.fee}",
+        f"  {made.pdf}",
+        f"  {made.json}",
     ]
-    return {"lines": lines, "data": {"reference": info.reference, "pdf": str(pdf_path),
-                                     "json": str(json_path), "fee": f"{info.fee:.2f}",
-                                     "nth_this_year": info.nth_this_year}}  # fmt: skip
+    return {"lines": lines, "data": {"reference": made.reference, "pdf": str(made.pdf),
+                                     "json": str(made.json), "fee": made.fee,
+                                     "nth_this_year": made.nth_this_year}}  # fmt: skip
 
 
 def consent_trace(

@@ -75,3 +75,55 @@ def _pdf_text(path: Path) -> str:
     assert path.read_bytes().startswith(b"%PDF")
     return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout  # fmt: skip
+
+
+def test_the_staff_api_serves_self_reports_to_staff_only(api: Api) -> None:
+    """``POST /v1/staff/self-report`` with a staff user's password (HTTP Basic): the report and
+    its PDF; a reviewer, a wrong password and a member's key are refused; the third report of
+    the year needs ``accept_fee`` (409 otherwise)."""
+    from exchange.registry.users import add_user, set_password
+    from reports.render.pdf import write_pdf
+
+    with registry_db.session(api.settings.registry_url) as db:
+        for name, role in (("ops.li", "operator"), ("rev.wu", "reviewer")):
+            add_user(db, name, role, actor="test")
+            set_password(db, name, "correct horse battery", actor="test")
+    api.service.render_pdf = write_pdf
+    person = api.pop["borrowers"]["B"]
+    body = {"id_type": "RIC", "id_number": person["id_number"]}
+    try:
+        with api.client() as c:
+            for auth, status, code in (
+                (("ops.li", "wrong password!"), 401, "AUTH_INVALID"),
+                (("rev.wu", "correct horse battery"), 403, "PRODUCT_FORBIDDEN"),
+            ):
+                refused = c.post("/v1/staff/self-report", json=body, auth=auth)
+                assert (refused.status_code, refused.json()["error"]["code"]) == (status, code)
+            assert c.post("/v1/staff/self-report", json=body).status_code == 401
+        with api.client(api.tokens["BANK01"]) as c:
+            member = c.post("/v1/staff/self-report", json=body)
+            assert (member.status_code, member.json()["error"]["code"]) == (
+                403,
+                "PRODUCT_FORBIDDEN",
+            )
+        staff = ("ops.li", "correct horse battery")
+        with api.client() as c:
+            for n in (1, 2):
+                got = c.post("/v1/staff/self-report", json=body, auth=staff)
+                assert got.status_code == 200, got.text
+                assert (got.json()["nth_this_year"], got.json()["fee"]) == (n, "0.00")
+            report = got.json()
+            assert report["report"]["person"]["id"] == mask_id("RIC", person["id_number"])
+            assert person["id_number"] not in got.text
+            pdf = c.get(report["pdf"], auth=staff)
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+            third = c.post("/v1/staff/self-report", json=body, auth=staff)
+            assert (third.status_code, third.json()["error"]["code"]) == (
+                409, "SELF_REPORT_FEE_REQUIRED")  # fmt: skip
+            paid = c.post("/v1/staff/self-report", json={**body, "accept_fee": True}, auth=staff)
+            assert (paid.status_code, paid.json()["fee"]) == (200, "10.00")
+    finally:
+        api.service.render_pdf = None
+    with registry_db.session(api.settings.registry_url, readonly=True) as db:
+        made = [e for e in audit.entries(db) if e.action == "rights.self_report"]
+    assert {e.actor for e in made} >= {"staff:ops.li"}
