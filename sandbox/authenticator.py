@@ -26,6 +26,7 @@ from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Unicode
 
+from exchange import audit
 from exchange.registry import db as registry_db
 from exchange.registry import projects
 from exchange.registry.users import check_password
@@ -47,14 +48,18 @@ def _projects_dir() -> Path:
 
 
 def login(url: str, username: str, password: str) -> dict[str, Any] | None:
-    """The hub's auth model for a lab login, or None (one answer for every refusal)."""
-    with registry_db.session(url, readonly=True) as db:
+    """The hub's auth model for a lab login, or None (one answer for every refusal). A login
+    let in is an act of the analyst in the audit chain (``lab.login``)."""
+    with registry_db.session(url) as db:
         user = check_password(db, username, password)
         if user is None or user.role.value != "analyst":
             return None
         active = projects.active_projects(db, user.username)
-    if not active:
-        return None
+        if not active:
+            return None
+        audit.append(db, actor=user.username, action="lab.login",
+                     obj=f"lab_project:{active[0].id}",
+                     details={"projects": [p.id for p in active]})  # fmt: skip
     return {"name": user.username, "groups": [f"project-{p.id}" for p in active]}
 
 
@@ -91,6 +96,9 @@ class ProjectSpawner(SimpleLocalProcessSpawner):
             active = projects.active_projects(db, self.user.name)
         if not active:
             raise RuntimeError(f"{self.user.name} has no active lab project")
+        with registry_db.session(_registry_url()) as db:  # an act of the analyst, chained
+            audit.append(db, actor=self.user.name, action="lab.server_start",
+                         obj=f"lab_project:{active[0].id}")  # fmt: skip
         root = _projects_dir() / str(active[0].id)
         work = root / "work"
         work.mkdir(parents=True, exist_ok=True)

@@ -369,6 +369,10 @@ def test_real_hub_lets_approved_analysts_in_and_spawns_in_the_project(
             assert api.get("/users/ana").json()["servers"] == {}
             assert api.post("/users/ana/server").status_code >= 400  # and no new one
         assert _login(base, "ana", PASSWORD).status_code == 403
+    with registry_db.session(registry, readonly=True) as db:  # the analyst's acts are chained
+        acts = [(e.action, e.actor) for e in audit.entries(db)
+                if e.action in ("lab.login", "lab.server_start")]  # fmt: skip
+    assert acts == [("lab.login", "ana"), ("lab.server_start", "ana")], acts
     assert os.environ.get("JDX_LAB_HUB_API_TOKEN") is None
     log = (lab_settings.section(LabSettings).hub_dir / "jupyterhub.log").read_text()  # type: ignore[operator]
     assert hubconfig.hub_token(lab_settings) not in log and PASSWORD not in log
