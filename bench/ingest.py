@@ -252,7 +252,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--block-rows", type=int, default=500_000)
+    ap.add_argument("--block-rows", type=int, default=100_000)
     args = ap.parse_args()
     first, second = files(args.records)
     months = [

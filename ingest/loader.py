@@ -90,7 +90,7 @@ class LoaderConfig:
     members_root: Path
     control_grace: float = 24 * 3600.0  # seconds: [ingest] orphan_control_hours
     archive_days: int = 180
-    insert_block_rows: int = 500_000
+    insert_block_rows: int = 100_000
     dq_threshold: float = 80.0
     timely_days: int = 2
     max_report_gap_days: int = 31
