@@ -32,9 +32,12 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from ingest.areas import (
     ERRORS_SUFFIX,
@@ -227,18 +230,28 @@ def writes_began(found: Claim) -> bool:
     return (found.path / WRITES_NOTE).exists()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one; ``data`` is
+    the bytes, or a function that writes them to the file it is given (a big errors file is
+    streamed, never held whole)."""
     tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with os.fdopen(fd, "wb") as out:
+        if callable(data):
+            data(out)
+        else:
+            out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def _copy_from(source: Path) -> Callable[[BinaryIO], object]:
+    def copy(out: BinaryIO) -> None:
+        with source.open("rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+
+    return copy
 
 
 def publish(area: MemberArea, found: Claim) -> None:
@@ -252,7 +265,7 @@ def publish(area: MemberArea, found: Claim) -> None:
             tag = named[: -len(ERRORS_SUFFIX)]
     for source, name in ((found.errors, errors_name(tag)), (found.receipt, receipt_name(tag))):
         if source.exists():
-            write_atomic(area.outbox / name, source.read_bytes())
+            write_atomic(area.outbox / name, _copy_from(source))
 
 
 def archive(area: MemberArea, found: Claim, day: date, load_id: str) -> Path:

@@ -77,13 +77,9 @@ def apply_reference(
     rows = validation.rows
     if rows.num_rows == 0 or (history is None and other_members is None):
         return validation
-    id_types = (
-        validation.raw_identity.column("id_type").combine_chunks()
-        if validation.raw_identity.num_columns
-        else None
-    )
+    # identity values in these issues come already masked (validation.masked_identity)
     sink = IssueSink(
-        np.asarray(rows.column("line")), rows.column("account_id").combine_chunks(), id_types
+        np.asarray(rows.column("line")), rows.column("account_id").combine_chunks(), None
     )
     if history is not None:
         _check_history(
@@ -191,7 +187,8 @@ def _check_history(
     sink.add_rows(
         "H502",
         changed,
-        value=validation.raw_identity.column("id_number"),
+        value=validation.masked_identity.column("id_number"),
+        masked=True,
         id_type=rows.column("id_type"),
     )
     moved = upsert & has_previous & (opened >= 0) & (prev_opened >= 0) & (opened != prev_opened)
@@ -231,4 +228,4 @@ def _check_members(
     )
     conflicts = joined.filter(pc.not_equal(joined.column("mine"), joined.column("name_hash")))
     rows_hit = np.unique(np.asarray(conflicts.column("row")))
-    sink.add_rows("M601", rows_hit, value=validation.raw_identity.column("name"))
+    sink.add_rows("M601", rows_hit, value=validation.masked_identity.column("name"), masked=True)

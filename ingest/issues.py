@@ -95,6 +95,35 @@ def mask_identity(field: str, values: pa.Array, id_types: pa.Array | None) -> pa
     return pc.take(pa.array(masked, pa.string()), encoded.indices)
 
 
+def _stars(counts: np.ndarray) -> pa.Array:
+    """``"*" * k`` for each k of ``counts`` (negative counts give "")."""
+    counts = np.maximum(counts, 0).astype(np.int64)
+    return pc.binary_repeat(
+        pa.array(["*"], pa.string()).take(np.zeros(len(counts), np.int64)), counts
+    )
+
+
+def mask_ids(id_types: pa.Array, numbers: pa.Array) -> pa.Array:
+    """:func:`exchange.pseudonym.mask_id` of each (id_type, number) computed column-wise, for
+    numbers already in ``normalise_id``'s form ("" for a null number)."""
+    length = np.asarray(pc.fill_null(pc.utf8_length(numbers), 0), dtype=np.int64)
+    ric = np.asarray(pc.fill_null(pc.equal(id_types, "RIC"), False), dtype=bool)
+    short = length <= 4
+    head = pc.if_else(pa.array(ric & ~short), pc.utf8_slice_codeunits(numbers, 0, 2), "")
+    tail = pc.if_else(pa.array(~short), pc.utf8_slice_codeunits(numbers, -2), "")
+    middle = _stars(np.where(short, length, length - np.where(ric, 4, 2)))
+    return pc.fill_null(pc.binary_join_element_wise(head, middle, tail, ""), "")
+
+
+def mask_names(names: pa.Array) -> pa.Array:
+    """:func:`exchange.pseudonym.mask_name` of each name computed column-wise ("" for null)."""
+    trimmed = pc.fill_null(pc.utf8_trim_whitespace(names), "")
+    length = np.asarray(pc.utf8_length(trimmed), dtype=np.int64)
+    return pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(trimmed, 0, 1), _stars(length - 1), ""
+    )
+
+
 def render(template: str, params: Mapping[str, Param], n: int) -> pa.Array:
     """Fill a message template column-wise; every placeholder must be in ``params``."""
     pieces: list[Any] = []
@@ -172,12 +201,15 @@ class IssueSink:
         *,
         field: str | None = None,
         value: Param | None = None,
+        masked: bool = False,
         **params: Param,
     ) -> None:
         """Issues for ``rows`` (indices, or a boolean mask over all records).
 
         ``value`` and array ``params`` are full-length columns (one value per record); they are
         taken at ``rows``. ``value`` defaults to the ``field`` column the caller passes as such.
+        ``masked``: ``value`` of an identity field is already masked (:func:`mask_ids`,
+        :func:`mask_names`), as the loader's later checks have it.
         """
         rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
@@ -196,7 +228,7 @@ class IssueSink:
             values = pa.array([str(value)] * n, pa.string())
         else:
             values = as_text(pc.take(value, index))
-            if field in COLUMNS and COLUMNS[field].identity:
+            if field in COLUMNS and COLUMNS[field].identity and not masked:
                 types = pc.take(self.id_types, index) if self.id_types is not None else None
                 values = mask_identity(field, values, types)
         values = scrub(truncate(values))

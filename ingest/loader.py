@@ -365,7 +365,7 @@ class Loader:
             missing_data=validation.file_name if missing else None,
             processed_at=self.clock(),
         )
-        claims.write_atomic(found.errors, receipts.errors_csv(validation.issues))
+        claims.write_atomic(found.errors, lambda out: receipts.write_errors(out, validation.issues))
         claims.write_atomic(found.receipt, receipts.to_bytes(receipt))
         return self._finalize(area, found, receipt)
 

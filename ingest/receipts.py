@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -71,13 +71,19 @@ def timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def errors_csv(issues: pa.Table) -> bytes:
-    """The errors file of ``issues`` (:data:`ingest.rules.ISSUE_SCHEMA` columns)."""
+def write_errors(out: BinaryIO, issues: pa.Table) -> None:
+    """Write the errors file of ``issues`` (:data:`ingest.rules.ISSUE_SCHEMA` columns) to
+    ``out``, 65,536 issues at a time (a file of faulty records has millions)."""
     table = issues.select(ISSUE_SCHEMA.names).cast(ISSUE_SCHEMA)
-    buffer = io.BytesIO()
     pa_csv.write_csv(
-        table, buffer, pa_csv.WriteOptions(quoting_style="needed", eol="\r\n", batch_size=65536)
+        table, out, pa_csv.WriteOptions(quoting_style="needed", eol="\r\n", batch_size=65536)
     )
+
+
+def errors_csv(issues: pa.Table) -> bytes:
+    """The errors file of ``issues`` as bytes (small answers; see :func:`write_errors`)."""
+    buffer = io.BytesIO()
+    write_errors(buffer, issues)
     return buffer.getvalue()
 
 

@@ -134,7 +134,7 @@ def check_reference(
     if len(chunks) <= 1:
         history, others = fetch_reference(wh, member, rows, before_seq, load_id)
         return apply_reference(validation, history=history, other_members=others)
-    raw = validation.raw_identity
+    masked = validation.masked_identity
     read = rows.select(list(ROW_COLUMNS))  # the chunks copy only what the rules read
     found: list[pa.Table] = [validation.issue_table]
     for records in chunks:
@@ -150,7 +150,7 @@ def check_reference(
                 validation,
                 rows=part,
                 issue_table=validation.issue_table.schema.empty_table(),
-                raw_identity=raw.take(taken) if raw.num_columns else raw,
+                masked_identity=masked.take(taken) if masked.num_rows else masked,
             ),
             history=history,
             other_members=others,

@@ -174,9 +174,11 @@ def rejections(
     file_name: str,
     created_at: dt.datetime,
     as_of_dates: pa.Array | None = None,
+    first_issue: int = 0,
 ) -> pa.Table:
     """``rejections`` rows of every issue (ISSUE_SCHEMA columns); ``as_of_dates`` is each issue's
-    record's as_of_date (null: the file, the header, or an unreadable date)."""
+    record's as_of_date (null: the file, the header, or an unreadable date); ``first_issue`` is
+    the number of the first of ``issues`` in the file's issues (a block of them)."""
     issues = issues.select(ISSUE_SCHEMA.names).cast(ISSUE_SCHEMA)
     n = issues.num_rows
     if as_of_dates is None:
@@ -194,7 +196,7 @@ def rejections(
             "value_masked": issues.column("value"),
             "message": issues.column("message"),
             "created_at": constant(created_at, _TS, n),
-            "issue": pa.array(np.arange(n, dtype=np.uint32)),
+            "issue": pa.array(np.arange(first_issue, first_issue + n, dtype=np.uint32)),
             "as_of_date": as_of_dates,
             "load_seq": constant(load_seq, pa.uint64(), n),
         }

@@ -4,8 +4,9 @@ Invariants:
 
 * Every row is keyed by the load's ``load_id`` / ``load_seq`` (:mod:`ingest.rows`), so writing a
   load twice leaves the replacing tables, read with ``FINAL``, as after one write.
-* Accepted records go into ``loan_states`` in blocks of ``block_rows``; between blocks a stop
-  request abandons the load (:class:`Abandoned`), which the next start replays.
+* Accepted records go into ``loan_states``, and issues into ``rejections``, in blocks of
+  ``block_rows``; between blocks a stop request abandons the load (:class:`Abandoned`), which
+  the next start replays.
 * A D record is carried through ``account_months`` and ``accounts_current`` for every borrower
   key the account ever had (named statements ``ingest_tombstone_*``), after the views wrote the
   file's own rows.
@@ -70,16 +71,23 @@ def write_load(
         for statement in ("ingest_tombstone_months", "ingest_tombstone_current"):
             wh.execute(statement, member=member, accounts=accounts, versions=versions)
     if validation.issue_table.num_rows:
-        issues = rows.rejections(
-            validation.issues,
-            member=member,
-            load_id=info.load_id,
-            load_seq=info.load_seq,
-            file_name=info.file_name,
-            created_at=info.received_at,
-            as_of_dates=validation.issue_as_of_dates,
-        )
-        wh.insert_arrow("rejections", issues, in_memory=True)
+        issues, as_of_dates = validation.issues, validation.issue_as_of_dates
+        # in blocks too: a file of faulty records has millions of issues
+        for start in range(0, issues.num_rows, block_rows):
+            if stopping.is_set():
+                raise Abandoned
+            block = rows.rejections(
+                issues.slice(start, block_rows),
+                member=member,
+                load_id=info.load_id,
+                load_seq=info.load_seq,
+                file_name=info.file_name,
+                created_at=info.received_at,
+                as_of_dates=as_of_dates.slice(start, block_rows),
+                first_issue=start,
+            )
+            wh.insert_arrow("rejections", block, in_memory=True)
+            del block
     table = dq.dq_table(
         dq_rows, member=member, day=day, load_id=info.load_id, computed_at=info.received_at
     )

@@ -18,7 +18,8 @@ Invariants:
   and infos load the record and appear in its ``flags``.
 * ``rows`` and ``accepted`` never hold a raw id_number, name or mobile: only the keyed hashes of
   :class:`exchange.pseudonym.Pseudonymiser`, the province and the birth year. The raw values
-  stay in ``raw_identity`` only so later checks can mask them in messages; never store it.
+  never leave validation: ``masked_identity`` holds their masks (as the errors file prints
+  them) for the loader's later checks (history, across members).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import pyarrow.compute as pc
 from exchange.pseudonym import Pseudonymiser, normalise_name
 from ingest.crossfield import check_cross_fields, check_duplicates
 from ingest.fields import DECIMAL, Typed, check_fields, flag
-from ingest.issues import IssueSink
+from ingest.issues import IssueSink, mask_ids, mask_names
 from ingest.parse import (
     MAX_BYTES,
     FileIssue,
@@ -89,6 +90,8 @@ ROW_SCHEMA = pa.schema(
     ]
 )
 ACCEPTED_SCHEMA = ROW_SCHEMA.append(pa.field("flags", pa.list_(pa.string())))
+#: ``Validation.masked_identity``
+MASKED_SCHEMA = pa.schema([pa.field("id_number", pa.string()), pa.field("name", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,12 @@ class Validation:
     rows: pa.Table  # ROW_SCHEMA: every readable record, typed; invalid values are null
     issue_table: pa.Table  # INTERNAL_SCHEMA: issues with the row they belong to (-1: none)
     file_date: dt.date | None = None
-    #: raw id_type, id_number and name per row of ``rows``, only to mask them in later issues
-    raw_identity: pa.Table = field(default_factory=lambda: pa.table({}), repr=False)
+    #: per row of ``rows``: ``id_number`` and ``name`` masked as the errors file prints them
+    #: (:func:`ingest.issues.mask_ids`, :func:`ingest.issues.mask_names`; "" where the identity
+    #: is invalid or the name absent), for the issues of later checks
+    masked_identity: pa.Table = field(
+        default_factory=lambda: MASKED_SCHEMA.empty_table(), repr=False
+    )
 
     @cached_property
     def issues(self) -> pa.Table:
@@ -129,10 +136,12 @@ class Validation:
         return {c["values"]: c["counts"] for c in sorted(counted, key=lambda c: c["values"])}
 
     @cached_property
-    def _severity_rows(self) -> tuple[np.ndarray, np.ndarray]:
+    def _severity_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each issue's row, whether it is an error, whether a warning (booleans, not strings:
+        a file of faulty records has millions of issues)."""
         rows = np.asarray(self.issue_table.column("row"))
-        severity = np.asarray(self.issue_table.column("severity").to_numpy(zero_copy_only=False))
-        return rows, severity
+        severity = self.issue_table.column("severity")
+        return rows, flag(pc.equal(severity, "error")), flag(pc.equal(severity, "warning"))
 
     @cached_property
     def file_rejected(self) -> bool:
@@ -143,8 +152,8 @@ class Validation:
     @cached_property
     def rejected_rows(self) -> np.ndarray:
         """Indices into ``rows`` of records with at least one error of their own."""
-        rows, severity = self._severity_rows
-        return np.unique(rows[(severity == "error") & (rows >= 0)])
+        rows, error, _ = self._severity_rows
+        return np.unique(rows[error & (rows >= 0)])
 
     @property
     def rejected(self) -> int:
@@ -157,8 +166,8 @@ class Validation:
     @cached_property
     def _flag_pairs(self) -> tuple[np.ndarray, pa.Array]:
         """The (row, code) pairs of accepted records' warnings and infos, sorted by row."""
-        rows, severity = self._severity_rows
-        noted = (severity != "error") & (rows >= 0)
+        rows, error, _ = self._severity_rows
+        noted = ~error & (rows >= 0)
         pairs = (
             pa.table({"row": rows[noted], "code": self.issue_table.column("code").filter(noted)})
             .group_by(["row", "code"], use_threads=False)
@@ -202,8 +211,8 @@ class Validation:
     @property
     def warnings(self) -> int:
         """Accepted records that carry at least one warning."""
-        rows, severity = self._severity_rows
-        warned = np.unique(rows[(severity == "warning") & (rows >= 0)])
+        rows, _, warning = self._severity_rows
+        warned = np.unique(rows[warning & (rows >= 0)])
         return int(np.setdiff1d(warned, self.rejected_rows).size) if not self.file_rejected else 0
 
     @property
@@ -318,8 +327,17 @@ def validate_records(
     check_cross_fields(columns, typed, sink, file_date)
     check_duplicates(columns, records.lines, sink)
     rows = _typed_rows(columns, typed, records.lines, pseudonymiser)
-    raw = pa.table({c: columns[c] for c in ("id_type", "id_number", "name")})
-    return Validation(file_name, name, sha256, records.count, rows, sink.table(), file_date, raw)
+    valid_id = pa.array(typed.ok["id_number"])
+    masked = pa.table(
+        {
+            "id_number": pc.if_else(
+                valid_id, mask_ids(columns["id_type"], typed.id_normalised), ""
+            ),
+            "name": mask_names(columns["name"]),
+        },
+        schema=MASKED_SCHEMA,
+    )
+    return Validation(file_name, name, sha256, records.count, rows, sink.table(), file_date, masked)
 
 
 def _add_file_issues(sink: IssueSink, issues: list[FileIssue]) -> None:

@@ -7,10 +7,11 @@ could take all of it and the kernel would stop the whole exchange. So the loader
 watches it:
 
 * the child reads the data file itself and runs :func:`ingest.validate.validate_submission`;
-  the validated rows (hundreds of MB for a big file) come back as an Arrow IPC file beside the
-  data file, which the parent memory-maps and unlinks at once: the rows sit in the page cache,
-  not in the serving process's own heap, and need no pickled copy on either side; the rest of
-  the :class:`~ingest.validate.Validation` (issues, masked identities) comes over the pipe;
+  whatever grows with the file — the validated rows (hundreds of MB for a big file) with their
+  masked identities, and the issues (a file of faulty records has millions) — comes back as
+  Arrow IPC files beside the data file, which the parent memory-maps and unlinks at once: they
+  sit in the page cache, not in the serving process's own heap, and need no pickled copy on
+  either side; the rest of the :class:`~ingest.validate.Validation` comes over the pipe;
 * its resident memory is read from ``/proc`` every 20 ms; above ``memory_mb`` the child is
   killed and the file answered F120 (:class:`MemoryLimit`, terminal: the same file would do it
   again); a child that dies otherwise or outlives ``timeout`` raises :class:`ValidatorFailed`
@@ -47,8 +48,11 @@ from ingest.errors import MemoryLimit, ValidatorFailed
 
 POLL = 0.02
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-#: the child's validated rows, beside the data file in the claim (unlinked by the parent at once)
+#: the child's validated rows and their masked identities, and its issues, beside the data file
+#: in the claim (unlinked by the parent at once)
 ROWS_FILE = ".validated-rows.arrow"
+ISSUES_FILE = ".validated-issues.arrow"
+_MASKED = "masked:"  # prefix of the masked identity columns in the rows file
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class Request:
     def rows_path(self) -> Path:
         return Path(self.data_path).with_name(ROWS_FILE)
 
+    @property
+    def issues_path(self) -> Path:
+        return Path(self.data_path).with_name(ISSUES_FILE)
+
 
 def write_rows(path: Path, rows: pa.Table) -> None:
     """``rows`` as an uncompressed Arrow IPC file (mapped by the reader without a copy)."""
@@ -80,6 +88,36 @@ def map_rows(path: Path) -> pa.Table:
         return ipc.open_file(pa.memory_map(str(path))).read_all()
     finally:
         path.unlink(missing_ok=True)
+
+
+def send_back(request: Request, result: Any) -> Any:
+    """The child's side: write what grows with the file (rows with their masked identities,
+    issues) beside the data file; return the rest of ``result`` for the pipe."""
+    masked = result.masked_identity
+    rows = result.rows
+    for name in masked.column_names:
+        rows = rows.append_column(_MASKED + name, masked.column(name))
+    write_rows(request.rows_path, rows)
+    write_rows(request.issues_path, result.issue_table)
+    return dataclasses.replace(
+        result,
+        rows=result.rows.schema.empty_table(),
+        issue_table=result.issue_table.schema.empty_table(),
+        masked_identity=masked.schema.empty_table(),
+    )
+
+
+def take_back(request: Request, result: Any) -> Any:
+    """The parent's side of :func:`send_back`: ``result`` with the mapped files put back."""
+    rows = map_rows(request.rows_path)
+    issues = map_rows(request.issues_path)
+    masked = [n for n in rows.column_names if n.startswith(_MASKED)]
+    return dataclasses.replace(
+        result,
+        rows=rows.drop_columns(masked),
+        issue_table=issues,
+        masked_identity=pa.table({n.removeprefix(_MASKED): rows.column(n) for n in masked}),
+    )
 
 
 class Validator(Protocol):
@@ -191,6 +229,7 @@ class IsolatedValidator:
             return self._validate(request, stopping, Abandoned)
         except BaseException:
             request.rows_path.unlink(missing_ok=True)
+            request.issues_path.unlink(missing_ok=True)
             raise
 
     def _validate(self, request: Request, stopping: threading.Event, abandoned: type) -> Any:
@@ -233,7 +272,7 @@ class IsolatedValidator:
         if kind == "ok":
             if rss_bytes(child.proc.pid) > limit // 4:
                 self._drop(child)  # give a big child's memory back
-            return dataclasses.replace(payload, rows=map_rows(request.rows_path))
+            return take_back(request, payload)
         code = child.proc.poll()
         self._drop(child)
         if kind == "memory":
@@ -269,9 +308,7 @@ def main(argv: list[str]) -> None:
             continue
         assert pseudonymiser is not None
         try:
-            result = _validate(payload, pseudonymiser)
-            write_rows(payload.rows_path, result.rows)
-            result = dataclasses.replace(result, rows=result.rows.schema.empty_table())
+            result = send_back(payload, _validate(payload, pseudonymiser))
         except MemoryError:
             outgoing.send(("memory", None))
             continue

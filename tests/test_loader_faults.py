@@ -22,7 +22,7 @@ import pytest
 from loader_support import PEPPER, QUERIES, Exchange, big_file, make_exchange
 from loanfiles import control_for, csv_bytes, gzip_bomb, record
 
-from ingest.worker import ROWS_FILE, IsolatedValidator
+from ingest.worker import ISSUES_FILE, ROWS_FILE, IsolatedValidator
 from warehouse import Warehouse
 
 pytest_plugins = ["warehouse_fixtures"]
@@ -126,9 +126,10 @@ def test_a_file_failing_max_attempts_times_is_answered_and_archived(ex: Exchange
 def test_rows_come_back_through_a_mapped_file_and_load_block_by_block(
     tmp_path: Path, registry: str, wh: Warehouse
 ) -> None:
-    """The child hands its validated rows over as an Arrow file beside the data file; the loader
-    maps it, unlinks it at once and loads it in blocks: the warehouse holds what the in-process
-    validator with one block gives, and no rows file is left in the claim or the archive."""
+    """The child hands its validated rows and its issues over as Arrow files beside the data
+    file; the loader maps them, unlinks them at once and loads in blocks: the warehouse holds
+    what the in-process validator with one block gives, and no such file is left in the claim or
+    the archive."""
     recs = [record(account_id=f"K-{i}") for i in range(7)]
     recs[2].update(currency="XXX")  # rejected: the blocks skip it
     recs.append(record(record_type="D", account_id="K-5", as_of_date="2025-01-30"))
@@ -145,7 +146,9 @@ def test_rows_come_back_through_a_mapped_file_and_load_block_by_block(
         [outcome] = ex.process()
         ex.loader.close()
         assert (outcome.status, outcome.accepted) == ("partially_accepted", 7)
-        left = [p.name for p in (tmp_path / member).rglob("*") if p.name == ROWS_FILE]
+        left = [
+            p.name for p in (tmp_path / member).rglob("*") if p.name in (ROWS_FILE, ISSUES_FILE)
+        ]
         assert not left
         loaded[member] = [
             {k: v for k, v in r.items() if k not in ("load_id", "load_seq")}
