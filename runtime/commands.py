@@ -434,6 +434,11 @@ def lab_approve(
     assert root is not None
     extract = build(wh, root / str(project_id), project_id=project_id,
                     first_month=info.first_month, last_month=info.last_month, progress=progress)  # fmt: skip
+    if settings.section(LabSettings).isolate:  # the project's users and group, its modes
+        from sandbox.isolation import provision
+
+        progress(f"project users and modes of {root / str(project_id)}")
+        provision(root / str(project_id), project_id)
     with registry_db.session(settings.registry_url) as db:
         done = projects.approve(db, project_id, actor=actor, extract_sha256=extract.sha256,
                                 extract_rows=extract.rows)  # fmt: skip

@@ -9,10 +9,11 @@ Loaded inside the hub's process (the config :mod:`sandbox.hubconfig` writes name
   passwords, rejected, applied and expired projects all get the same refusal (None), and the
   hub logs no password. A logged-in user whose projects have all ended must log in again (the
   hub refreshes the user every ``auth_refresh_age`` seconds and before each spawn), and fails.
-- :class:`ProjectSpawner` runs the single-user server as a local process (JupyterHub's
-  ``SimpleLocalProcessSpawner``: no OS user per project, see docs/lab.md) rooted at the
+- :class:`ProjectSpawner` runs the single-user server as a local process, as the project's
+  system user ``jdx-lab-p<id>`` (:mod:`sandbox.isolation`, made on first use), rooted at the
   analyst's newest active project directory: ``data/`` (read-only extract) beside ``work/``
-  (the server's home and working directory). The spawn is refused when no project is active.
+  (the server's home and working directory), ``outputs/`` and ``released/``. The spawn is
+  refused when no project is active.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub.auth import Authenticator
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Unicode
 
 from exchange import audit
 from exchange.registry import db as registry_db
 from exchange.registry import projects
 from exchange.registry.users import check_password
+from sandbox import isolation
 
 
 def _registry_url() -> str:
@@ -86,10 +88,17 @@ class RegistryAuthenticator(Authenticator):
         return await asyncio.to_thread(has_active_project, _registry_url(), user.name)
 
 
-class ProjectSpawner(SimpleLocalProcessSpawner):
-    """A local single-user server in the analyst's newest active project directory."""
+class ProjectSpawner(LocalProcessSpawner):
+    """A local single-user server in the analyst's newest active project directory, run as the
+    project's system user (:mod:`sandbox.isolation`) unless ``[lab] isolate`` is off."""
 
     project_dir = Unicode("", help="The project directory this server was started in.")
+
+    def _lab(self) -> Any:
+        from sandbox.hubconfig import settings
+        from sandbox.settings import LabSettings
+
+        return settings().section(LabSettings)
 
     async def start(self) -> Any:
         with registry_db.session(_registry_url(), readonly=True) as db:
@@ -99,28 +108,47 @@ class ProjectSpawner(SimpleLocalProcessSpawner):
         with registry_db.session(_registry_url()) as db:  # an act of the analyst, chained
             audit.append(db, actor=self.user.name, action="lab.server_start",
                          obj=f"lab_project:{active[0].id}")  # fmt: skip
-        root = _projects_dir() / str(active[0].id)
+        project = active[0].id
+        root = _projects_dir() / str(project)
         work = root / "work"
-        work.mkdir(parents=True, exist_ok=True)
+        lab = self._lab()
+        if lab.isolate:
+            from sandbox.hubconfig import settings
+
+            isolation.harden_home(settings().home, _projects_dir())
+            self._account: isolation.Account | None = (
+                await asyncio.to_thread(isolation.provision, root, project)
+            ).user
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            self._account = None
         self.project_dir = str(root)
         self.home_dir = str(work)
         self.notebook_dir = str(root)
         env: dict[str, Any] = dict(getattr(self, "environment", {}))
-        env["JDX_LAB_PROJECT"] = str(active[0].id)
+        env["JDX_LAB_PROJECT"] = str(project)
+        env["JDX_LAB_OUTPUTS_URL"] = f"http://127.0.0.1:{lab.outputs_port}/"
         self.environment = env
         return await super().start()
 
+    def make_preexec_fn(self, name: str) -> Any:
+        work = Path(self.home_dir)
+        if self._account is not None:
+            return isolation.demote(self._account, work)
+
+        def preexec() -> None:  # trusted testing only: the hub's own user
+            os.umask(isolation.UMASK)
+            os.chdir(work)
+
+        return preexec
+
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
-        env = super().user_env(env)
-        for name in [n for n in env if n.startswith("JDX_") and n != "JDX_LAB_PROJECT"]:
+        account = getattr(self, "_account", None)
+        env["USER"] = account.name if account is not None else self.user.name
+        env["HOME"] = self.home_dir
+        env["SHELL"] = "/bin/sh"
+        keep = ("JDX_LAB_PROJECT", "JDX_LAB_OUTPUTS_URL")
+        for name in [n for n in env if n.startswith("JDX_") and n not in keep]:
             del env[name]
         env.pop("PYTHONPATH", None)
         return env
-
-
-def singleuser_command() -> list[str]:
-    """The single-user server of this environment (``--allow-root`` when the hub runs as root)."""
-    import sys
-
-    exe = Path(sys.executable).parent / "jupyterhub-singleuser"
-    return [str(exe), *(["--allow-root"] if os.geteuid() == 0 else [])]

@@ -14,13 +14,19 @@ Invariants: the salt is 32 random bytes drawn for each build and never stored or
 keys are unlinkable across projects, across rebuilds and to the warehouse (whose keys are
 themselves HMACs of the pepper); no member code, account id, warehouse key, name or mobile
 reaches a file. Files are written into a temporary directory beside the target and renamed into
-place when complete; the directory and its files are then read-only (0555/0444). Beside it,
+place when complete; the directory and its files are then read-only (0550/0440; the project's
+group is given read access by :func:`sandbox.isolation.provision`). Beside it,
 ``work/`` gets a copy of the example (:mod:`sandbox.examples.logit_90dpd`). The extract's
 fingerprint (SHA-256 over each file's name and SHA-256) is what the registry records.
 
+``sample.parquet`` beside ``accounts.parquet`` holds every row of 1 % of the borrowers (chosen
+by their salted key, :func:`in_sample`), for trying code in a notebook before it runs on
+everything as a model-to-data job.
+
 The build runs where the warehouse is (``runtime.commands``' ``lab.approve``, through the admin
-channel while ``jdx serve`` owns an embedded warehouse). It holds the project's rows in memory;
-chunking by month for extracts of tens of millions of rows is a next step (docs/lab.md).
+channel while ``jdx serve`` owns an embedded warehouse). It reads and writes one month at a
+time (Parquet row groups appended to both files), so its memory is bounded by the largest month,
+not the project (``bench/lab.py`` measures it).
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ import pyarrow.parquet as pq
 from sandbox.errors import ExtractExists
 
 DATA_FILE = "accounts.parquet"
+SAMPLE_FILE = "sample.parquet"
+SAMPLE_CUT = 656  # of 65,536: 1.0 % of the borrowers
+ROW_GROUP = 256_000
 MANIFEST_FILE = "manifest.json"
 KEY_HEX = 32
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "logit_90dpd.py"
@@ -70,13 +79,18 @@ def _keyed(salt: bytes, prefix: str, values: pa.Array) -> pa.Array:
     return pc.take(pa.array(keys, pa.string()), encoded.indices)
 
 
-def deidentify(table: pa.Table, salt: bytes) -> pa.Table:
-    """The extract's table from ``lab_extract_accounts`` rows (see the module docstring)."""
-    members = sorted(
-        set(table.column("member_code").to_pylist()),
-        key=lambda m: hmac.new(salt, b"member:" + m.encode(), hashlib.sha256).digest(),
+def labels_for(members: list[str], salt: bytes) -> dict[str, str]:
+    """Project-local institution labels, numbered in the order of the members' HMACs."""
+    ordered = sorted(
+        set(members), key=lambda m: hmac.new(salt, b"member:" + m.encode(), hashlib.sha256).digest()
     )
-    labels = {m: f"I{i:03d}" for i, m in enumerate(members, 1)}
+    return {m: f"I{i:03d}" for i, m in enumerate(ordered, 1)}
+
+
+def deidentify(table: pa.Table, salt: bytes, labels: dict[str, str] | None = None) -> pa.Table:
+    """The extract's table from ``lab_extract_accounts`` rows (see the module docstring)."""
+    if labels is None:
+        labels = labels_for(table.column("member_code").to_pylist(), salt)
     member = table.column("member_code").combine_chunks()
     account_ids = pc.binary_join_element_wise(member, table.column("account_id"), ":")
     encoded = pc.dictionary_encode(member)
@@ -111,6 +125,24 @@ def deidentify(table: pa.Table, salt: bytes) -> pa.Table:
     )
 
 
+def in_sample(borrowers: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """True for the 1 % sample's borrowers: the first 4 hex digits of the (salted) project key
+    under 656 of 65,536 (1.0 %); a borrower is in or out for all their rows."""
+    if isinstance(borrowers, pa.ChunkedArray):
+        borrowers = borrowers.combine_chunks()
+    encoded = pc.dictionary_encode(borrowers)
+    chosen = [int(k[:4], 16) < SAMPLE_CUT for k in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(chosen, pa.bool_()), encoded.indices)
+
+
+def _month_starts(first: date, last: date) -> list[date]:
+    out, d = [], first.replace(day=1)
+    while d <= last:
+        out.append(d)
+        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return out
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -140,20 +172,53 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(mode=0o755)
     try:
-        progress(f"reading account months {first_month:%Y-%m}..{last_month:%Y-%m}")
-        rows = wh.query_arrow("lab_extract_accounts", first=first_month, last=last_month)
-        progress(f"re-keying {rows.num_rows:,} rows with a new project salt")
         salt = secrets.token_bytes(32)
-        table = deidentify(rows, salt)
-        del salt, rows
-        pq.write_table(table, tmp / DATA_FILE, compression="zstd")
-        files = {DATA_FILE: _sha256(tmp / DATA_FILE)}
+        members = wh.query_arrow("lab_extract_members", first=first_month, last=last_month)
+        labels = labels_for(members.column("member_code").to_pylist(), salt)
+        rows_total = sample_total = 0
+        writer: pq.ParquetWriter | None = None
+        sampler: pq.ParquetWriter | None = None
+        columns: list[str] = []
+        empty_rows = None
+        try:
+            for month in _month_starts(first_month, last_month):
+                rows = wh.query_arrow("lab_extract_accounts", first=month, last=month)
+                if rows.num_rows == 0:
+                    empty_rows = rows
+                    continue
+                progress(f"{month:%Y-%m}: re-keying {rows.num_rows:,} rows with the project salt")
+                table = deidentify(rows, salt, labels)
+                del rows
+                if writer is None:
+                    columns = table.column_names
+                    writer = pq.ParquetWriter(tmp / DATA_FILE, table.schema, compression="zstd")
+                    sampler = pq.ParquetWriter(tmp / SAMPLE_FILE, table.schema, compression="zstd")
+                assert sampler is not None
+                writer.write_table(table, row_group_size=ROW_GROUP)
+                sample = table.filter(in_sample(table.column("borrower")))
+                sampler.write_table(sample, row_group_size=ROW_GROUP)
+                rows_total += table.num_rows
+                sample_total += sample.num_rows
+                del table, sample
+        finally:
+            for w in (writer, sampler):
+                if w is not None:
+                    w.close()
+        del salt
+        if writer is None:  # no rows at all: empty files with the columns, so code still runs
+            empty = deidentify(empty_rows, b"\0" * 32, {})
+            columns = empty.column_names
+            pq.write_table(empty, tmp / DATA_FILE, compression="zstd")
+            pq.write_table(empty, tmp / SAMPLE_FILE, compression="zstd")
+        files = {DATA_FILE: _sha256(tmp / DATA_FILE), SAMPLE_FILE: _sha256(tmp / SAMPLE_FILE)}
         manifest = {
             "project": project_id,
             "first_month": f"{first_month:%Y-%m}",
             "last_month": f"{last_month:%Y-%m}",
-            "rows": table.num_rows,
-            "columns": table.column_names,
+            "rows": rows_total,
+            "sample_rows": sample_total,
+            "sample": "every row of 1 % of the borrowers (sample.parquet)",
+            "columns": columns,
             "files": files,
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -162,8 +227,8 @@ def build(
             "".join(f"{n}\0{h}\n" for n, h in sorted(files.items())).encode()
         ).hexdigest()
         for name in files:
-            os.chmod(tmp / name, 0o444)
-        os.chmod(tmp, 0o555)
+            os.chmod(tmp / name, 0o440)
+        os.chmod(tmp, 0o550)
         os.rename(tmp, data_dir)
     except BaseException:
         if tmp.exists():
@@ -171,7 +236,7 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     prepare_workspace(project_dir)
-    return Extract(data_dir, table.num_rows, fingerprint, files)
+    return Extract(data_dir, rows_total, fingerprint, files)
 
 
 def prepare_workspace(project_dir: Path) -> Path:

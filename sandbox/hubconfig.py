@@ -7,8 +7,10 @@ The config file the lab writes (``<hub_dir>/jupyterhub_config.py``) holds no val
 
 What it sets: the proxy's public side on ``[lab] host:port``, the hub and the proxy's API on
 127.0.0.1; the hub's database and cookie secret under ``[lab] hub_dir``; the registry-backed
-authenticator and the project spawner (:mod:`sandbox.authenticator`); one service, ``jdx``, whose
-token (the hub API token) carries a role limited to users, servers, groups and tokens.
+authenticator and the project spawner (:mod:`sandbox.authenticator`), whose servers run
+``[lab] python -m jupyterhub.singleuser`` as the project's user; the service ``jdx``, whose token
+(the hub API token) carries a role limited to users, servers, groups and tokens, and the service
+``outputs`` (:mod:`sandbox.endpoint`, no token of its own: it checks its callers' tokens).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from sandbox.errors import ProxyNotFound
 from sandbox.settings import LabSettings
 
 SERVICE = "jdx"
+OUTPUTS_SERVICE = (
+    "outputs"  # sandbox.endpoint: output release and jobs, reached at /services/outputs/
+)
 SERVICE_SCOPES = ["admin:users", "admin:servers", "admin:groups", "tokens", "list:users"]
 PROXY = "configurable-http-proxy"
 TOKEN_FILE = "lab_hub_token"
@@ -56,6 +61,11 @@ def proxy_command(lab: LabSettings) -> Path:
         f"[lab] proxy_command). Install it with `npm install --prefix {Path(sys.prefix) / 'node'} "
         f"{PROXY}@5.3.0` (scripts/test.sh does)"
     )
+
+
+def python(lab: LabSettings) -> Path:
+    """The single-user servers' and jobs' interpreter: ``[lab] python``, else this one."""
+    return lab.python if lab.python is not None else Path(sys.executable)
 
 
 def hub_token(s: Settings) -> str:
@@ -101,9 +111,12 @@ def configure(c: Any) -> None:
     c.Authenticator.manage_groups = True
     c.Authenticator.refresh_pre_spawn = True
     c.Authenticator.auth_refresh_age = 60
-    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
-    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+    c.Spawner.cmd = [str(python(lab)), "-m", "jupyterhub.singleuser"]
+    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 and not lab.isolate else []
     c.Spawner.start_timeout = int(lab.start_timeout)
     c.Spawner.http_timeout = int(lab.start_timeout)
-    c.JupyterHub.services = [{"name": SERVICE, "api_token": hub_token(s)}]
+    c.JupyterHub.services = [
+        {"name": SERVICE, "api_token": hub_token(s)},
+        {"name": OUTPUTS_SERVICE, "url": f"http://127.0.0.1:{lab.outputs_port}"},
+    ]
     c.JupyterHub.load_roles = [{"name": "jdx-lab", "scopes": SERVICE_SCOPES, "services": [SERVICE]}]

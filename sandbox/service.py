@@ -28,8 +28,10 @@ import httpx
 from exchange.registry import db as registry_db
 from exchange.registry import projects
 from exchange.settings import Settings
+from sandbox import isolation
+from sandbox.endpoint import OutputsEndpoint
 from sandbox.errors import HubStartFailed
-from sandbox.hubconfig import SERVICE, hub_token, proxy_command
+from sandbox.hubconfig import SERVICE, hub_token, proxy_command, python
 from sandbox.settings import LabSettings
 
 log = logging.getLogger("jdx.lab")
@@ -52,6 +54,7 @@ class LabService:
         self._log: IO[bytes] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outputs: OutputsEndpoint | None = None
 
     @property
     def url(self) -> str:
@@ -77,6 +80,10 @@ class LabService:
         hub_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(hub_dir, 0o700)
         self.lab.projects_dir.mkdir(parents=True, exist_ok=True)
+        if self.lab.isolate:  # fail now, clearly, when servers could not run as project users
+            isolation.require_root()
+            isolation.check_interpreter(python(self.lab))
+            isolation.harden_home(self.settings.home, self.lab.projects_dir)
         config = hub_dir / "jupyterhub_config.py"
         config.write_text(CONFIG_TEXT)
         env = dict(os.environ)
@@ -96,6 +103,8 @@ class LabService:
         )
         try:
             self._wait_ready()
+            self._outputs = OutputsEndpoint(self.settings)
+            self._outputs.start()
         except BaseException:
             self.stop()
             raise
@@ -146,6 +155,9 @@ class LabService:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        if self._outputs is not None:
+            self._outputs.stop()
+            self._outputs = None
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -163,6 +175,7 @@ class LabService:
         return [
             f"lab: JupyterHub at {self.url}/hub/ (hub API {self.api_url}, service {SERVICE})",
             f"lab: projects in {self.lab.projects_dir}",
+            f"lab: outputs service on 127.0.0.1:{self.lab.outputs_port} (release requests, jobs)",
         ]
 
     def __enter__(self) -> LabService:

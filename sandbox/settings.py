@@ -64,6 +64,48 @@ class LabSettings(Section):
         "their analysts' servers.",
     )
 
+    isolate: bool = Field(
+        True,
+        description="Run each project's servers and jobs as its own system user "
+        "(jdx-lab-p<id>, made with useradd; needs root). Off only for trusted single-user "
+        "testing: every server then runs as the hub's user.",
+    )
+    python: Path | None = Field(
+        None,
+        description="Python of the single-user servers, kernels and jobs; it needs jdx's "
+        "packages (jupyterhub, ipykernel, pandas, statsmodels, pyarrow) and must be runnable by "
+        "the project users. Default: this environment's interpreter.",
+    )
+    outputs_port: int = Field(
+        8503,
+        ge=1,
+        le=65535,
+        description="Port (127.0.0.1) of the lab's hub service 'outputs', where analysts' "
+        "notebooks request output release and submit jobs (sandbox.labkit).",
+    )
+    output_max_bytes: int = Field(
+        20_000_000, gt=0, description="Largest file an output request may hold."
+    )
+    job_cpu_seconds: int = Field(
+        600, gt=0, le=86400, description="CPU-time limit of a model-to-data job (RLIMIT_CPU)."
+    )
+    job_memory_mb: int = Field(
+        4096,
+        ge=64,
+        le=65536,
+        description="Address-space limit of a model-to-data job in MiB (RLIMIT_AS).",
+    )
+    job_wall_seconds: int = Field(
+        1800, gt=0, le=86400, description="Wall-clock limit of a model-to-data job."
+    )
+    job_log_bytes: int = Field(
+        65536,
+        ge=1024,
+        le=10_000_000,
+        description="How much of a job's stdout and of its stderr is kept (each); the rest is "
+        "counted and dropped.",
+    )
+
     def resolved(self, home: Path) -> Self:
         return self.model_copy(
             update={

@@ -12,7 +12,17 @@ from collections import defaultdict
 
 import exchange.errors
 
-PACKAGES = ("exchange", "cli", "runtime", "ingest", "warehouse", "products", "reports", "simulator")
+PACKAGES = (
+    "exchange",
+    "cli",
+    "runtime",
+    "ingest",
+    "warehouse",
+    "products",
+    "reports",
+    "sandbox",
+    "simulator",
+)
 
 
 def _subclasses(cls: type) -> set[type]:

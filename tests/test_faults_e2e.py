@@ -5,7 +5,8 @@ test, stays under :data:`CEILING_MIB` (docs/ingest.md, "Bounds"); the good membe
 answered throughout and its files load.
 
 Bounded in size and time: the bombs are a few MB on disk (2 GiB once expanded, never expanded
-whole), the plain endless line 64 MiB, the whole test well under a minute. Only the server this
+whole), the plain endless line 64 MiB, the file of faulty records 60 MB, the whole test about a
+minute. Only the server this
 test started is stopped, by its PID.
 """
 
@@ -36,6 +37,8 @@ pytestmark = [
 
 #: The serving process's documented memory ceiling while hostile files are answered.
 CEILING_MIB = 1024
+#: records in the file whose every record is rejected
+FAULTY = 200_000
 TODAY = dt.datetime.now(CST).date()
 DAY = f"{TODAY:%Y%m%d}"
 
@@ -110,6 +113,14 @@ def test_hostile_files_are_answered_and_the_exchange_keeps_serving(
     crlf_ctl = tmp_path / f"EVIL_{DAY}_005.ctl"
     crlf_ctl.write_text(json.dumps({"file": crlf.name, "purpose": "LOAN_APPROVAL",
                                     "sha256": _sha(crlf)}))  # fmt: skip
+    # every record faulty: an errors file and `rejections` of FAULTY issues, never held whole
+    faulty = tmp_path / f"EVIL_{DAY}_006.loans.csv"
+    header, line = csv_bytes(
+        [record(account_id="F-0000000", currency="XXX", as_of_date=TODAY.isoformat())]
+    ).splitlines(keepends=True)
+    with faulty.open("wb") as f:
+        f.write(header)
+        f.writelines(line.replace(b"F-0000000", b"F-%07d" % i) for i in range(FAULTY))
     good = tmp_path / f"GOOD_{DAY}_001.loans.csv"
     good.write_bytes(csv_bytes([record(account_id=f"G-{i}", as_of_date=TODAY.isoformat())
                                 for i in range(3)]))  # fmt: skip
@@ -127,11 +138,12 @@ def test_hostile_files_are_answered_and_the_exchange_keeps_serving(
         ex.upload("EVIL", poison, 1, TODAY, control={"as_of": "9999-12-31"})
         ex.upload("EVIL", dated, 2, TODAY)
         ex.put("EVIL", crlf, crlf_ctl)
+        ex.upload("EVIL", faulty, FAULTY, TODAY)
         ex.put("GOOD", good_batch, good_ctl)
         ex.upload("GOOD", good, 3, TODAY)
         answers = {
             n: ex.receipt("EVIL", f"EVIL_{DAY}_{n:03d}.receipt.json", tmp_path / f"r{n}.json")
-            for n in (1, 2, 3, 4, 5)
+            for n in (1, 2, 3, 4, 5, 6)
         }
         mine = ex.receipt("GOOD", f"GOOD_{DAY}_001.receipt.json", tmp_path / "good.json")
         batch = ex.receipt("GOOD", f"GOOD_{DAY}_002.receipt.json", tmp_path / "gb.json")
@@ -144,6 +156,11 @@ def test_hostile_files_are_answered_and_the_exchange_keeps_serving(
     assert answers[5]["status"] == "rejected" and answers[5]["error"]["code"].startswith(
         ("BATCH_", "INVALID")
     )
+    assert (answers[6]["status"], answers[6]["rejected"], answers[6]["error_counts"]) == (
+        "rejected", FAULTY, {"V209": FAULTY})  # fmt: skip
+    errors = ex.fetch("EVIL", answers[6]["errors_file"], tmp_path / "e6.csv")
+    with errors.open("rb") as f:
+        assert sum(1 for _ in f) == FAULTY + 1  # every error of every record, and the header
     assert (mine["status"], mine["accepted"]) == ("accepted", 3)
     assert batch["status"] == "done" and batch["looked_up"] == 1
     assert watch.lookups and set(watch.lookups) == {200}, watch.lookups

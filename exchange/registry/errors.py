@@ -143,6 +143,24 @@ class InvalidPassword(InvalidInput):
     code = "REG083"
 
 
+class OutputRequestNotFound(NotFound):
+    """No lab output request with this number."""
+
+    code = "REG084"
+
+
+class OutputStateConflict(Conflict):
+    """The output request is not waiting for review (blocked by the checks, or decided)."""
+
+    code = "REG085"
+
+
+class JobNotFound(NotFound):
+    """No lab job with this number."""
+
+    code = "REG086"
+
+
 class RegistryNotInitialised(TerminalError):
     code = "REG090"
     exit_code = 2

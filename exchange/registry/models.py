@@ -419,3 +419,64 @@ class LabProjectAnalyst(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class OutputStatus(StrEnum):
+    """An output release request: blocked by the automatic checks, or waiting for a reviewer
+    (``review``) who releases or rejects it."""
+
+    BLOCKED = "blocked"
+    REVIEW = "review"
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+class JobStatus(StrEnum):
+    """A model-to-data job: running, then done, failed (non-zero exit) or over a limit."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    OVER_LIMIT = "over_limit"
+
+
+class LabJob(Base):
+    """A model-to-data job (:mod:`exchange.registry.outputs`): a script run on a project's full
+    extract as the project's job user, with CPU and memory limits."""
+
+    __tablename__ = "lab_jobs"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("lab_projects.id"), index=True)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column()
+    script: Mapped[str] = mapped_column(String(200))  # its name in work/
+    script_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus))
+    finished_at: Mapped[datetime | None] = mapped_column()
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(16))  # LAB03x when over a limit
+    cpu_seconds: Mapped[float | None] = mapped_column()
+    max_rss_kb: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LabOutputRequest(Base):
+    """Files a project's analyst (or a job) asks to take out of the lab: the automatic checks'
+    results per file (JSON in ``files``), then a reviewer's decision."""
+
+    __tablename__ = "lab_output_requests"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("lab_projects.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("lab_jobs.id"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column()
+    note: Mapped[str | None] = mapped_column(String(2000))
+    #: JSON list: {name, sha256, size, kind, outcome, reasons} per file
+    files: Mapped[str] = mapped_column(Text)
+    status: Mapped[OutputStatus] = mapped_column(enum_column(OutputStatus))
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(String(500))

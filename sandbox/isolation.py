@@ -1,0 +1,210 @@
+"""Per-project isolation of the data laboratory: one system user and group per project.
+
+A project ``<id>`` gets the group ``jdx-lab-p<id>`` and two system users in it (made with
+``useradd --system``, idempotently, on approval and before each spawn or job):
+
+- ``jdx-lab-p<id>`` runs the analysts' single-user servers and kernels;
+- ``jdx-lab-p<id>-job`` runs the project's model-to-data jobs (:mod:`sandbox.jobs`), so a job's
+  working directory (mode 0700, the job user's) stays out of the notebooks' reach until its
+  outputs have been checked.
+
+The project directory after :func:`provision`::
+
+    <projects_dir>/            root      0711  (traverse only: no listing of other projects)
+      <id>/                    root:grp  0750
+        data/                  root:grp  0550  the extract, files 0440 — read-only for the group
+        work/, outputs/        user:grp  2770  the analysts' files; outputs/ is what they submit
+        released/              root:grp  0550  released outputs, files 0440 (the analysts download)
+        requests/              root      0700  snapshots of submitted outputs (staff only)
+        jobs/                  root      0711  one directory per job, the job user's, 0700
+
+Other projects' users are in neither group nor owner, so they get "permission denied" on the
+whole directory. The exchange's home must be traversable for the path to the projects to work:
+:func:`harden_home` makes it 0711 (no listing) and takes every permission of "others" off the
+rest of its top level (registry, secrets, warehouse, members' areas, hub state), so a project
+user reaches nothing of it. Making users and changing owners needs root (the hub runs as root
+here; in production the lab's process needs root or CAP_SETUID/CAP_CHOWN — docs/lab.md).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.errors import InterpreterUnreachable, IsolationUnavailable
+
+PREFIX = "jdx-lab-p"
+SHELL = "/usr/sbin/nologin"
+UMASK = 0o007  # files the project's users make are the project group's, nobody else's
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+
+
+def group_name(project_id: int) -> str:
+    return f"{PREFIX}{int(project_id)}"
+
+
+def user_name(project_id: int) -> str:
+    return f"{PREFIX}{int(project_id)}"
+
+
+def job_user_name(project_id: int) -> str:
+    return f"{PREFIX}{int(project_id)}-job"
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise IsolationUnavailable(
+            "per-project users need root (useradd, chown, setuid) and this process runs as uid "
+            f"{os.geteuid()}; run the lab as root, or set [lab] isolate = false "
+            "(JDX_LAB_ISOLATE=0) for trusted single-user testing only"
+        )
+
+
+def _run(cmd: list[str], exists_code: int) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, exists_code):  # a racing creator made it first: fine
+        raise IsolationUnavailable(f"{cmd[0]} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def ensure_group(name: str) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        _run(["groupadd", "--system", name], exists_code=9)
+        return grp.getgrnam(name).gr_gid
+
+
+def ensure_user(name: str, group: str, home: Path) -> Account:
+    """The system user ``name`` in ``group`` (made when missing; nologin, no home made)."""
+    gid = ensure_group(group)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        _run(
+            ["useradd", "--system", "--gid", group, "--home-dir", str(home), "--no-create-home",
+             "--shell", SHELL, name],
+            exists_code=9,
+        )  # fmt: skip
+        entry = pwd.getpwnam(name)
+    return Account(name, entry.pw_uid, gid)
+
+
+@dataclass(frozen=True)
+class ProjectAccounts:
+    project_id: int
+    user: Account  # notebooks
+    job: Account  # model-to-data jobs
+
+
+def accounts(project_dir: Path, project_id: int) -> ProjectAccounts:
+    """The project's users and group, made when missing (root only)."""
+    require_root()
+    group = group_name(project_id)
+    user = ensure_user(user_name(project_id), group, project_dir / "work")
+    job = ensure_user(job_user_name(project_id), group, project_dir / "jobs")
+    return ProjectAccounts(project_id, user, job)
+
+
+def _set(path: Path, uid: int, gid: int, mode: int) -> None:
+    os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)
+
+
+def provision(project_dir: Path, project_id: int) -> ProjectAccounts:
+    """Owners and modes of a project's directory (see the module docstring); idempotent."""
+    acc = accounts(project_dir, project_id)
+    gid = acc.user.gid
+    os.chmod(project_dir.parent, 0o711)
+    _set(project_dir, 0, gid, 0o750)
+    data = project_dir / "data"
+    if data.is_dir():
+        for f in data.iterdir():
+            _set(f, 0, gid, 0o440)
+        _set(data, 0, gid, 0o550)
+    for name in ("work", "outputs"):
+        d = project_dir / name
+        d.mkdir(exist_ok=True)
+        _set(d, acc.user.uid, gid, 0o2770)
+    for f in (project_dir / "work").iterdir():  # the example copied in by root
+        if f.is_file() and not f.is_symlink() and f.stat().st_uid == 0:
+            _set(f, acc.user.uid, gid, 0o660)
+    released = project_dir / "released"
+    released.mkdir(exist_ok=True)
+    _set(released, 0, gid, 0o550)
+    for name, mode in (("requests", 0o700), ("jobs", 0o711)):
+        d = project_dir / name
+        d.mkdir(exist_ok=True)
+        _set(d, 0, 0, mode)
+    return acc
+
+
+def harden_home(home: Path, projects_dir: Path) -> None:
+    """Let project users through ``home`` to ``projects_dir`` and to nothing else of it."""
+    home = home.resolve()
+    projects_dir = projects_dir.resolve()
+    chain = [p for p in [projects_dir, *projects_dir.parents] if p == home or home in p.parents]
+    on_path = set(chain)
+    for d in chain:
+        if d.exists():
+            os.chmod(d, 0o711)  # traverse, never list
+            for child in d.iterdir() if d != projects_dir else ():
+                if child not in on_path and not child.is_symlink():
+                    mode = child.lstat().st_mode
+                    os.chmod(child, stat.S_IMODE(mode) & ~0o007)
+    blocked = unreachable(projects_dir.parent)
+    if blocked is not None:
+        raise IsolationUnavailable(
+            f"project users cannot reach {projects_dir}: {blocked} does not let others through "
+            f"(mode {stat.S_IMODE(blocked.stat().st_mode):04o}); give it o+x or set "
+            "[lab] projects_dir (JDX_LAB_PROJECTS_DIR) to a folder they can reach"
+        )
+
+
+def unreachable(path: Path, *, execute: bool = False) -> Path | None:
+    """The first folder on the way to ``path`` (or ``path`` itself, when ``execute``) that a
+    user who is neither its owner nor in its group cannot pass, or None."""
+    real = path.resolve()
+    for d in reversed([real, *real.parents] if real.is_dir() else list(real.parents)):
+        if not d.stat().st_mode & 0o001:
+            return d
+    if execute and real.is_file() and (real.stat().st_mode & 0o005) != 0o005:
+        return real
+    return None
+
+
+def check_interpreter(python: Path) -> None:
+    """Refuse (clearly) an interpreter the project users could not start."""
+    blocked = unreachable(python, execute=True)
+    if blocked is not None:
+        raise InterpreterUnreachable(
+            f"project users cannot run {python} (it resolves to {python.resolve()}): {blocked} "
+            f"has mode {stat.S_IMODE(blocked.stat().st_mode):04o}. Set [lab] python "
+            "(JDX_LAB_PYTHON) to an interpreter others can run that has jdx's packages, e.g. a "
+            "venv made from /usr/bin/python3 (docs/lab.md)"
+        )
+
+
+def demote(account: Account, cwd: Path) -> Callable[[], None]:
+    """A ``preexec_fn``: become ``account`` (its group only), umask 007, then ``cwd``."""
+    uid, gid, where = account.uid, account.gid, str(cwd)
+
+    def preexec() -> None:
+        os.setgid(gid)
+        os.setgroups([gid])
+        os.setuid(uid)
+        os.umask(UMASK)
+        os.chdir(where)
+
+    return preexec

@@ -1,0 +1,393 @@
+"""The data laboratory from the analyst's side, on one real JupyterHub (with configurable-http-
+proxy from npm) on loopback for the whole module: login and refusals, a server spawned as the
+project's own system user, kernel code (Jupyter REST + websocket) fitting a statsmodels model on
+the project's data, isolation between projects and from the exchange's home, output release
+requests from a notebook through the hub service with their automatic checks and a reviewer's
+decision by `jdx lab output`, model-to-data jobs with limits, and expiry stopping servers.
+
+Everything is real: `jdx init` in a subprocess, the registry, a chDB warehouse (this module's),
+the hub, its proxy, single-user servers and kernels, system users made with useradd (the tests
+run as root, as the lab must). The only stand-in: the interpreter of the servers is a small venv
+over this virtualenv's packages when the virtualenv's own Python lives where other users cannot
+run it (tests/lab_support.py says why)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from lab_support import (
+    PASSWORD,
+    TODAY,
+    apply_project,
+    approve,
+    base_dir,
+    free_ports,
+    lab_python,
+    login,
+    people,
+    run_in_kernel,
+    seed,
+)
+from sqlalchemy import text
+
+from exchange import audit
+from exchange import registry as reg
+from exchange.registry import db as registry_db
+from exchange.registry import projects
+from exchange.registry.users import set_password
+from exchange.settings import Settings
+from sandbox import hubconfig
+from sandbox.settings import LabSettings
+from warehouse import Warehouse
+
+pytest_plugins = ["warehouse_fixtures"]
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Lab:
+    settings: Settings
+    home: Path
+    env: dict[str, str]
+    service: Any
+    projects: dict[str, int]  # analyst -> project
+    tokens: dict[str, str]
+    kernels: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return str(self.service.url)
+
+    def project_dir(self, who: str) -> Path:
+        root = self.settings.section(LabSettings).projects_dir
+        assert root is not None
+        return root / str(self.projects[who])
+
+    def run(self, who: str, code: str, timeout: float = 120) -> str:
+        ws = f"{self.url.replace('http', 'ws', 1)}/user/{who}/api/kernels/{self.kernels[who]}/channels"
+        return asyncio.run(run_in_kernel(ws, self.tokens[who], code, timeout))
+
+    def jdx(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from cli import main; main()", *args],
+            env=self.env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+
+def _spawn(lab: Lab, who: str) -> None:
+    with lab.service.client() as api:
+        assert api.post(f"/users/{who}/server").status_code in (201, 202)
+        deadline = time.monotonic() + 90
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            state = api.get(f"/users/{who}").json()["servers"].get("", {})
+            if state.get("ready"):
+                break
+            time.sleep(0.5)
+        assert state.get("ready"), state
+        lab.tokens[who] = api.post(
+            f"/users/{who}/tokens", json={"note": "test", "expires_in": 900}
+        ).json()["token"]
+    with httpx.Client(base_url=f"{lab.url}/user/{who}/api", timeout=30,
+                      headers={"Authorization": f"token {lab.tokens[who]}"}) as srv:  # fmt: skip
+        lab.kernels[who] = srv.post("/kernels", json={"name": "python3"}).json()["id"]
+
+
+@pytest.fixture(scope="module")
+def lab(wh: Warehouse) -> Iterator[Lab]:
+    from runtime.config import load
+    from sandbox.service import LabService
+
+    base = base_dir("jdx-lab-hub-")
+    home = base / "home"
+    port, hub, api, outs = free_ports(4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    env.update({"JDX_HOME": str(home), "JDX_LAB_PORT": str(port), "JDX_LAB_HUB_PORT": str(hub),
+                "JDX_LAB_PROXY_API_PORT": str(api), "JDX_LAB_OUTPUTS_PORT": str(outs),
+                "JDX_LAB_START_TIMEOUT": "90"})  # fmt: skip
+    python = lab_python(base)
+    if python:
+        env["JDX_LAB_PYTHON"] = python
+    init = subprocess.run([sys.executable, "-c", "from cli import main; main()", "init"],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("JDX_")]:
+            mp.delenv(name)
+        for name, value in env.items():
+            if name.startswith("JDX_"):
+                mp.setenv(name, value)
+        hubconfig.settings.cache_clear()
+        settings = load()
+        seed(wh)
+        with registry_db.session(settings.registry_url) as db:
+            people(db)
+            for name in ("dan", "eve"):
+                reg.add_user(db, name, "analyst", "TCF01", actor="test")
+                set_password(db, name, PASSWORD, actor="test")
+            ids = {who: apply_project(db, who).id for who in ("ana", "bob", "cy", "dan", "eve")}
+            projects.reject(db, ids["eve"], actor="rev", reason="purpose unclear")
+        for who in ("ana", "bob", "cy"):
+            approve(settings, wh, ids[who])
+        with registry_db.session(settings.registry_url) as db:  # cy's project ended yesterday
+            db.execute(text("UPDATE lab_projects SET ends_on = :d WHERE id = :i"),
+                       {"d": TODAY - dt.timedelta(days=1), "i": ids["cy"]})  # fmt: skip
+        service = LabService(settings, actor="test")
+        service.start()
+        deadline = time.monotonic() + 30  # the hub answers before the proxy has its routes
+        while httpx.get(f"{service.url}/hub/login").status_code != 200:
+            assert time.monotonic() < deadline, "the proxy never routed /hub/login"
+            time.sleep(0.2)
+        try:
+            yield Lab(settings, home, env, service, ids, {}, {})
+        finally:
+            service.stop()
+            hubconfig.settings.cache_clear()
+            registry_db.dispose(settings.registry_url)
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def test_only_analysts_of_an_active_project_log_in(lab: Lab) -> None:
+    ok = login(lab.url, "ana", PASSWORD)
+    assert ok.status_code == 302 and "jupyterhub-session-id" in ok.headers.get("set-cookie", "")
+    for name, password in [("ana", "wrong password!!"), ("cy", PASSWORD), ("dan", PASSWORD),
+                           ("eve", PASSWORD), ("rev", PASSWORD), ("nobody", PASSWORD)]:  # fmt: skip
+        assert login(lab.url, name, password).status_code == 403, name  # expired, applied, rejected
+    with lab.service.client() as api:
+        assert api.get("/users/ana").json()["groups"] == [f"project-{lab.projects['ana']}"]
+        assert api.post("/users/dan/server").status_code >= 400  # no active project
+
+
+KERNEL_FIT = """
+import os, pwd, runpy
+from sandbox import labkit
+root = labkit.project_dir()  # data/ beside work/, the kernel's working directory
+result = runpy.run_path(str(root / "work" / "logit_90dpd.py"))["fit"](root / "data")
+print("fitted", int(result.df_resid), result.params["institutions"] > 0)
+print("as", pwd.getpwuid(os.getuid()).pw_name, os.getcwd())
+leaked = [k for k in os.environ if k.startswith("JDX_")
+          and k not in ("JDX_LAB_PROJECT", "JDX_LAB_OUTPUTS_URL")]
+print("warehouse-free" if not leaked else f"leaked {leaked}")
+"""
+
+
+def test_server_runs_as_the_project_user_and_fits_a_model_on_the_data(lab: Lab) -> None:
+    _spawn(lab, "ana")
+    pid = lab.projects["ana"]
+    headers = {"Authorization": f"token {lab.tokens['ana']}"}
+    with httpx.Client(base_url=f"{lab.url}/user/ana/api", headers=headers, timeout=30) as srv:
+        listing = srv.get("/contents/data").json()
+        assert {f["name"] for f in listing["content"]} == {
+            "accounts.parquet", "sample.parquet", "manifest.json"}  # fmt: skip
+        manifest = json.loads(srv.get("/contents/data/manifest.json").json()["content"])
+        assert manifest["project"] == pid and manifest["rows"] > 0
+    out = lab.run("ana", KERNEL_FIT)
+    assert "fitted" in out and "True" in out and "warehouse-free" in out, out
+    assert f"as jdx-lab-p{pid} {lab.project_dir('ana') / 'work'}" in out, out
+    assert pwd.getpwnam(f"jdx-lab-p{pid}").pw_shell == "/usr/sbin/nologin"
+
+
+KERNEL_PROBE = """
+import json, os, pathlib
+found = {}
+for label, path, how in PROBES:
+    p = pathlib.Path(path)
+    try:
+        if how == "list":
+            os.listdir(p)
+        elif how == "write":
+            p.write_text("x")
+        else:
+            p.read_bytes()
+        found[label] = "allowed"
+    except PermissionError:
+        found[label] = "denied"
+    except OSError as e:
+        found[label] = type(e).__name__
+print(json.dumps(found))
+"""
+
+
+def test_a_project_reads_neither_other_projects_nor_the_exchange(lab: Lab) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    other = lab.project_dir("bob")
+    (other / "outputs" / "theirs.csv").write_text("n\n12\n")
+    secrets = lab.settings.secrets_dir
+    probes = [
+        ("own data", lab.project_dir("ana") / "data" / "accounts.parquet", "read"),
+        ("own outputs", lab.project_dir("ana") / "outputs" / "mine.txt", "write"),
+        ("write own data", lab.project_dir("ana") / "data" / "new.parquet", "write"),
+        ("other project", other, "list"),
+        ("other data", other / "data" / "accounts.parquet", "read"),
+        ("other outputs", other / "outputs" / "theirs.csv", "read"),
+        ("projects list", other.parent, "list"),
+        ("home list", lab.home, "list"),
+        ("registry", lab.home / "registry.sqlite3", "read"),
+        ("pepper", secrets / "pepper", "read"),
+        ("secrets", secrets, "list"),
+        ("warehouse", lab.home / "warehouse", "list"),
+        ("hub", lab.settings.section(LabSettings).hub_dir, "list"),
+        ("hub token", secrets / "lab_hub_token", "read"),
+    ]
+    assert (lab.home / "registry.sqlite3").exists() and (lab.home / "warehouse").is_dir()
+    code = f"PROBES = {[(a, str(b), c) for a, b, c in probes]!r}\n" + KERNEL_PROBE
+    found = json.loads(lab.run("ana", code).strip().splitlines()[-1])
+    assert found.pop("own data") == "allowed" and found.pop("own outputs") == "allowed", found
+    assert set(found.values()) == {"denied"}, found
+
+
+KERNEL_OUTPUTS = """
+import json, pandas as pd, statsmodels.formula.api as smf
+from sandbox import labkit
+df = labkit.load()
+last = df[df["month"] == df["month"].max()]
+labkit.table(last, ["institution_type"], value="balance", name="balance_by_type")
+pd.DataFrame({"product": ["CASH", "BNPL"], "n": [3, 57]}).to_csv(
+    labkit.outputs_dir() / "small_cells.csv", index=False)
+last.head(50).to_csv(labkit.outputs_dir() / "rows.csv", index=False)
+sample = df.groupby("borrower").agg(bad=("dpd", lambda d: int(d.max() >= 90)),
+                                    lenders=("institution", "nunique"))
+labkit.save_model(smf.logit("bad ~ lenders", data=sample).fit(disp=0), "logit")
+answers = [labkit.request_release(files, note="q1")
+           for files in (["balance_by_type.csv", "logit.txt"], ["small_cells.csv"], ["rows.csv"])]
+print(json.dumps(answers))
+"""
+
+
+def test_outputs_are_checked_reviewed_released_and_audited(lab: Lab) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    out = lab.run("ana", KERNEL_OUTPUTS)
+    passed, small, rows = json.loads(out.strip().splitlines()[-1])
+    assert passed["status"] == "review", passed
+    assert [f["outcome"] for f in passed["files"]] == ["pass", "pass"]
+    assert small["status"] == "blocked"
+    (reason,) = small["files"][0]["reasons"]
+    assert reason["code"] == "LAB023" and "smallest 3" in reason["message"], reason
+    assert rows["status"] == "blocked"
+    assert {"LAB021", "LAB022"} <= {r["code"] for r in rows["files"][0]["reasons"]}
+    # the reviewer: a blocked request cannot be released; one in review can, with a reason
+    refused = lab.jdx("lab", "output", "release", str(small["id"]), "--reason", "ok",
+                      "--actor", "rev")  # fmt: skip
+    assert refused.returncode != 0 and "REG085" in refused.stderr, refused.stderr
+    done = lab.jdx("lab", "output", "release", str(passed["id"]), "--reason",
+                   "aggregates of >= 10 borrowers; model dof fine", "--actor", "rev")  # fmt: skip
+    assert done.returncode == 0 and "released" in done.stdout, done.stderr
+    again = lab.jdx("lab", "output", "reject", str(passed["id"]), "--reason", "x", "--actor", "rev")
+    assert again.returncode != 0 and "REG085" in again.stderr
+    # the analyst downloads the released copy from their server; its digest is the recorded one
+    headers = {"Authorization": f"token {lab.tokens['ana']}"}
+    with httpx.Client(base_url=f"{lab.url}/user/ana", headers=headers, timeout=30) as srv:
+        got = srv.get(f"/files/released/{passed['id']}/balance_by_type.csv")
+        assert got.status_code == 200, got.status_code
+    recorded = {f["name"]: f["sha256"] for f in passed["files"]}
+    assert hashlib.sha256(got.content).hexdigest() == recorded["balance_by_type.csv"]
+    assert not (
+        lab.project_dir("ana") / "released" / str(passed["id"]) / "logit.txt.evidence.json"
+    ).exists()
+    # a second request in review is rejected with the reason
+    again_ok = lab.jdx("lab", "output", "request", str(lab.projects["ana"]), "balance_by_type.csv",
+                       "--analyst", "ana", "--json")  # fmt: skip
+    second = json.loads(again_ok.stdout)
+    rejected = lab.jdx("lab", "output", "reject", str(second["id"]), "--reason",
+                       "same table as request 1", "--actor", "rev")  # fmt: skip
+    assert rejected.returncode == 0, rejected.stderr
+    listed = json.loads(lab.jdx("lab", "output", "list", "--json").stdout)
+    assert [r["status"] for r in listed] == ["released", "blocked", "blocked", "rejected"]
+    with registry_db.session(lab.settings.registry_url, readonly=True) as db:
+        acts = [(e.action, e.actor, e.object, e.details) for e in audit.entries(db)
+                if e.action.startswith("lab.output")]  # fmt: skip
+    assert [(a, who) for a, who, _, _ in acts] == [
+        ("lab.output_request", "ana"), ("lab.output_request", "ana"),
+        ("lab.output_request", "ana"), ("lab.output_release", "rev"),
+        ("lab.output_request", "ana"), ("lab.output_reject", "rev"),
+    ]  # fmt: skip
+    assert acts[3][3]["files"] == recorded and acts[5][3]["reason"] == "same table as request 1"
+
+
+JOB = """
+from sandbox import labkit
+df = labkit.load()
+print("rows", len(df))
+labkit.table(df, ["institution_type"], name="by_type_all_months")
+"""
+HOG = "blob = bytearray(64 * 1024 ** 3)\n"
+SPIN = "while True:\n    pass\n"
+
+
+def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_return(
+    lab: Lab,
+) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    work = lab.project_dir("ana") / "work"
+    for name, code in (("by_type.py", JOB), ("hog.py", HOG), ("spin.py", SPIN)):
+        (work / name).write_text(code)
+    code = textwrap.dedent("""
+        import json, os
+        from sandbox import labkit
+        done = labkit.submit_job("by_type.py")
+        hog = labkit.submit_job("hog.py")
+        try:
+            os.listdir(labkit.project_dir() / "jobs" / str(done["job"]["id"]))
+            peek = "allowed"
+        except PermissionError:
+            peek = "denied"
+        print(json.dumps([done, hog, peek]))
+    """)
+    done, hog, peek = json.loads(lab.run("ana", code, timeout=300).strip().splitlines()[-1])
+    assert done["job"]["status"] == "done" and done["error"] is None, done
+    assert done["request"]["status"] == "review" and done["request"]["job"] == done["job"]["id"]
+    assert [f["name"] for f in done["request"]["files"]] == ["by_type_all_months.csv"]
+    assert peek == "denied"  # the job's own folder is out of the notebooks' reach
+    assert hog["job"]["status"] == "over_limit" and hog["error"]["code"] == "LAB031", hog
+    assert hog["request"] is None
+    spin = lab.jdx("lab", "job", "run", str(lab.projects["ana"]), "spin.py", "--analyst", "ana",
+                   "--cpu-seconds", "2")  # fmt: skip
+    assert spin.returncode != 0 and "LAB030" in spin.stderr, (spin.stdout, spin.stderr)
+    log = lab.jdx("lab", "job", "log", str(done["job"]["id"]))
+    assert "rows " in log.stdout  # staff read the log; the analyst never gets it
+    listed = json.loads(lab.jdx("lab", "job", "list", "--json").stdout)
+    assert [(j["status"], j["error_code"]) for j in listed] == [
+        ("done", None), ("over_limit", "LAB031"), ("over_limit", "LAB030")]  # fmt: skip
+    assert listed[2]["cpu_seconds"] >= 1.5
+
+
+def test_expiry_stops_servers_and_ends_logins(lab: Lab) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    pid = lab.projects["ana"]
+    with registry_db.session(lab.settings.registry_url) as db:
+        db.execute(text("UPDATE lab_projects SET ends_on = :d WHERE id = :i"),
+                   {"d": TODAY - dt.timedelta(days=1), "i": pid})  # fmt: skip
+    assert sorted(lab.service.expire()) == sorted([pid, lab.projects["cy"]])
+    with lab.service.client() as api:
+        deadline = time.monotonic() + 30
+        while api.get("/users/ana").json()["servers"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert api.get("/users/ana").json()["servers"] == {}
+        assert api.post("/users/ana/server").status_code >= 400  # and no new one
+    assert login(lab.url, "ana", PASSWORD).status_code == 403
+    with registry_db.session(lab.settings.registry_url, readonly=True) as db:
+        acts = [(e.action, e.actor) for e in audit.entries(db)
+                if e.action in ("lab.login", "lab.server_start")]  # fmt: skip
+    assert ("lab.login", "ana") in acts and ("lab.server_start", "ana") in acts
+    log = (lab.settings.section(LabSettings).hub_dir / "jupyterhub.log").read_text()  # type: ignore[operator]
+    assert hubconfig.hub_token(lab.settings) not in log and PASSWORD not in log
