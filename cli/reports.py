@@ -42,6 +42,49 @@ def build_cmd(ctx: Context, month: str | None, timings: bool, actor: str) -> Non
     admin_command(ctx, "report.build", {"month": month, "timings": timings}, actor)
 
 
+@report_group.command("audit")
+@click.argument("month", metavar="YYYY-MM")
+@click.option(
+    "--candidate",
+    is_flag=True,
+    help="Audit what jdx report build would publish now, even if the month has a release.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Print every interval, not the 20 narrowest.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@actor_option
+@pass_ctx
+def audit_cmd(
+    ctx: Context, month: str, candidate: bool, show_all: bool, as_json: bool, actor: str
+) -> None:
+    """The attacker's audit of a month's release: for each suppressed figure, the narrowest
+    interval a reader can pin it to from everything published in all releases so far.
+
+    Prints the cell, the hidden value, the feasible [low, high], the protection interval it must
+    not fall inside (±protection_interval of the value, ±top_contributor_interval of the top
+    contributor's part) and pass/FAIL, narrowest first; exits with REP006 when one fails. Audits
+    the month's latest release, or the candidate (what a build would publish now) when there is
+    none or with --candidate. Shows suppressed values: for staff only. Runs in jdx serve when it
+    runs (admin channel).
+    """
+    from reports.errors import DisclosureAuditFailed
+
+    result = admin_command(
+        ctx,
+        "report.audit",
+        {"month": month, "candidate": candidate, "all": show_all},
+        actor,
+        as_json=as_json,
+    )
+    data = result.get("data") or {}
+    if data.get("passed") is False:
+        failed = sum(1 for i in data.get("intervals", []) if not i["passed"])
+        raise DisclosureAuditFailed(
+            f"{failed} suppressed figure(s) of {data.get('month')} ({data.get('subject')}) can "
+            "be narrowed inside their protection interval from the published releases (listed "
+            "above)"
+        )
+
+
 def echo_result(result: BuildResult, decimals: int, *, timings: bool = False) -> None:
     """Print what ``jdx report build`` prints (also for ``jdx demo``): where, headline, counts."""
     from runtime.commands import result_lines

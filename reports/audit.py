@@ -6,7 +6,15 @@ largest value it can take given every published quantity, the identities of the 
 solved by HiGHS through :func:`scipy.optimize.linprog` (as τ-Argus and sdcMicro audit a cell
 suppression). A hidden quantity of value *v* is **protected** when its interval is at least as
 wide as the protection interval, 2 × ``level`` × *v* (±10 % of the value by default; a hidden 0
-needs no width). The width, not a symmetric reach, is required: a small part of a small total
+needs no width), and — the **top-contributor rule** — at least 2 × ``top_level`` × *t*, where *t* =
+*s* × *v* is the largest institution's part of it (*s* its share of the cell's denominator, in
+accounts for counts and in balance for amounts; ±20 % by default). A reader who knew every other
+institution's part (the others pooled, the strongest coalition) would know *t* as the value minus
+those parts, to within the interval's width: the rule keeps that guess of the top contributor's
+part, and so of its share, at least ±``top_level`` of it wide. It binds where *s* > ``level`` /
+``top_level`` (a cell one lender dominates).
+
+The width, not a symmetric reach, is required: a small part of a small total
 (one 90+ account among one) is always bounded above by the total, and demanding room above it
 would hide the totals themselves. The reader is assumed to know which base cells are empty — which combinations of
 institution type, product, province, age, size and bucket hold no account — so the audit is
@@ -48,10 +56,14 @@ class Interval:
     value: float
     low: float
     high: float
-    #: half the width the interval needs: level × |value|
+    #: half the width the interval needs: max(level × |value|, top_level × share × |value|)
     required: float
     #: cells whose published quantities bound the interval (from the dual values)
     binding: tuple[str, ...] = ()
+    #: the largest institution's share of the cell (its denominator), and whether the
+    #: top-contributor rule, not ±level of the value, set ``required``
+    top_share: float = 0.0
+    by_top: bool = False
 
     @property
     def protected(self) -> bool:
@@ -74,6 +86,7 @@ class AuditResult:
 
     level: Fraction
     intervals: tuple[Interval, ...]
+    top_level: Fraction = Fraction(0)
 
     @property
     def failures(self) -> list[Interval]:
@@ -96,13 +109,18 @@ class Auditor:
         cells: dict[str, Cell],
         level: Fraction,
         known: frozenset[str] = frozenset(),
+        *,
+        top_level: Fraction = Fraction(0),
     ) -> None:
-        """``known``: cells every reader knows whatever their status (printed before)."""
+        """``known``: cells every reader knows whatever their status (printed before);
+        ``level`` and ``top_level``: the protection interval (see the module docstring)."""
         self.known = known
         self.relations = relations
         self.cells = cells
         self.level = float(level)
+        self.top_level = float(top_level)
         self.fraction = level
+        self.top_fraction = top_level
         self._systems = {s: _System(s) for s in SYSTEMS}
         for cid, cell in cells.items():
             for name, value in cell.values.items():
@@ -123,8 +141,14 @@ class Auditor:
         """``q``'s feasible interval when the cells with status ``published`` are known."""
         sys = self._systems[system(q[1])]
         unit = _UNIT[sys.name]
-        value = float(Decimal(self.cells[q[0]].values[q[1]]) * unit)
-        found = sys.interval(q, value, self.level * abs(value), status, self.known)
+        cell = self.cells[q[0]]
+        value = float(Decimal(cell.values[q[1]]) * unit)
+        share = float(cell.top_share_balance if sys.name == "balance" else cell.top_share_accounts)
+        by_top = self.top_level * share > self.level
+        required = max(self.level, self.top_level * share) * abs(value)
+        found = replace(
+            sys.interval(q, value, required, status, self.known), top_share=share, by_top=by_top
+        )
         if unit == 1:
             return found
         return replace(
@@ -141,7 +165,7 @@ class Auditor:
     def audit(self, status: dict[str, str]) -> AuditResult:
         hidden = sorted(c for c, s in status.items() if s != PUBLISHED and c in self.cells)
         out = [i for cid in hidden for i in self.audit_cell(cid, status)]
-        return AuditResult(self.fraction, tuple(out))
+        return AuditResult(self.fraction, tuple(out), self.top_fraction)
 
 
 def _of(row: dict[str, int]) -> str:

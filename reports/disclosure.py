@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 
+from reports import crossrelease
 from reports.audit import Auditor, AuditResult, Interval
 from reports.cells import Cell, Equation, Quantity
 from reports.errors import DisclosureAuditFailed
@@ -46,11 +47,30 @@ class Rule:
     max_share: Fraction = Fraction(1, 4)
     #: protection interval of a hidden quantity: this share of its value below and above it
     level: Fraction = Fraction(1, 10)
+    #: … and at least this share of its top contributor's part (:mod:`reports.audit`)
+    top_level: Fraction = Fraction(1, 5)
 
     @classmethod
-    def of(cls, min_institutions: int, max_share: float) -> Rule:
+    def of(
+        cls,
+        min_institutions: int,
+        max_share: float,
+        level: float = 0.1,
+        top_level: float = 0.2,
+    ) -> Rule:
         # through str: 0.25 → 1/4 exactly, not the binary float's 0.25000000000000000...
-        return cls(min_institutions, Fraction(str(max_share)))
+        return cls(
+            min_institutions,
+            Fraction(str(max_share)),
+            Fraction(str(level)),
+            Fraction(str(top_level)),
+        )
+
+    def auditor(
+        self, relations: Relations, cells: dict[str, Cell], known: frozenset[str] = frozenset()
+    ) -> Auditor:
+        """The attacker's audit over ``relations`` with this rule's protection interval."""
+        return Auditor(relations, cells, self.level, known, top_level=self.top_level)
 
     def passes(self, cell: Cell) -> bool:
         """An empty cell passes: no one contributes, and its 0 shows anyway (the next release's
@@ -115,22 +135,8 @@ def protect(stats: Statistics, rule: Rule, earlier: Earlier | None = None) -> Pr
     the suppressions added after it only widen it, so the interval stated is a lower bound of
     the final one (computing it again would double the cost for the same verdict).
     """
-    cells = stats.by_id()
-    status = {cid: PUBLISHED if rule.passes(cell) else PRIMARY for cid, cell in cells.items()}
-    known: frozenset[str] = frozenset()
-    if earlier is not None:
-        month = stats.key
-        ids = {cid: quantity_id(cell, month) for cid, cell in cells.items()}
-        for cid, qid in ids.items():
-            if qid in earlier.hidden and status[cid] == PUBLISHED:
-                status[cid] = SECONDARY
-        known = frozenset(cid for cid, qid in ids.items() if earlier.known(qid, cells[cid]))
-        for cid in known:  # printed before with these figures: the decision stands
-            status[cid] = PUBLISHED
-    # an empty cell's 0 shows anyway (no roll-rate row next month): hiding it protects nothing
-    known |= {cid for cid, cell in cells.items() if cell.institutions == 0}
-    _propagate(status, stats.depends)
-    auditor = Auditor(relations_of(stats), cells, rule.level, known)
+    setup = _Setup.of(stats, rule, earlier)
+    cells, status, known, auditor = setup.cells, setup.status, setup.known, setup.auditor
     neighbours = _neighbours(stats.equations)
     protected: dict[Quantity, Interval] = {}
     pending = sorted((c for c, s in status.items() if s != PUBLISHED), reverse=True)
@@ -151,7 +157,67 @@ def protect(stats: Statistics, rule: Rule, earlier: Earlier | None = None) -> Pr
             _propagate(status, stats.depends)
             pending += [*sorted({c for c, s in status.items() if s != PUBLISHED} - hidden), cid]
             break
-    return Protection(rule, status, AuditResult(rule.level, tuple(protected.values())))
+    result = AuditResult(rule.level, tuple(protected.values()), rule.top_level)
+    own = {c: s for c, s in status.items() if c not in setup.earlier_cells}
+    return Protection(rule, own, result)
+
+
+def audit_pattern(stats: Statistics, rule: Rule, earlier: Earlier, hidden: set[str]) -> AuditResult:
+    """The attacker's audit of a release already published: ``hidden`` are the quantity ids
+    (:func:`reports.history.quantity_id`) it hid, ``earlier`` everything every *other* release
+    printed and hid. A hidden figure another release printed has a zero-width interval."""
+    setup = _Setup.of(stats, rule, earlier, primary=False)
+    status = setup.status
+    for cid, cell in stats.by_id().items():
+        status[cid] = SECONDARY if quantity_id(cell, stats.key) in hidden else PUBLISHED
+    audited = sorted(c for c, s in status.items() if s != PUBLISHED)
+    out = [i for cid in audited for i in setup.auditor.audit_cell(cid, status)]
+    return AuditResult(rule.level, tuple(out), rule.top_level)
+
+
+@dataclass
+class _Setup:
+    """The cells, first status and auditor of one release (with earlier releases' cells)."""
+
+    cells: dict[str, Cell]
+    status: dict[str, str]
+    known: frozenset[str]
+    auditor: Auditor
+    earlier_cells: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, stats: Statistics, rule: Rule, earlier: Earlier | None, *, primary: bool = True
+    ) -> _Setup:
+        cells = stats.by_id()
+        status = {
+            cid: PUBLISHED if not primary or rule.passes(cell) else PRIMARY
+            for cid, cell in cells.items()
+        }
+        known: frozenset[str] = frozenset()
+        relations = relations_of(stats)
+        extra: dict[str, Cell] = {}
+        if earlier is not None:
+            month = stats.key
+            ids = {cid: quantity_id(cell, month) for cid, cell in cells.items()}
+            for cid, qid in ids.items():
+                if qid in earlier.hidden and status[cid] == PUBLISHED:
+                    status[cid] = SECONDARY
+            known = frozenset(cid for cid, qid in ids.items() if earlier.known(qid, cells[cid]))
+            for cid in known:  # printed before with these figures: the decision stands
+                status[cid] = PUBLISHED
+            if stats.relations is not None:  # earlier releases' figures of earlier months
+                cross = crossrelease.extend(stats, earlier, set(ids.values()))
+                relations, extra = cross.relations, cross.cells
+                status.update(dict.fromkeys(cross.known, PUBLISHED))
+                status.update(dict.fromkeys(cross.hidden, SECONDARY))
+                known |= cross.known
+        # an empty cell's 0 shows anyway (no roll-rate row next month): hiding it protects nothing
+        known |= {cid for cid, cell in cells.items() if cell.institutions == 0}
+        _propagate(status, stats.depends)
+        everything = {**cells, **extra}
+        auditor = rule.auditor(relations, everything, known)
+        return cls(everything, status, known, auditor, frozenset(extra))
 
 
 def relations_of(stats: Statistics) -> Relations:
@@ -224,8 +290,15 @@ def _neighbours(equations: tuple[Equation, ...]) -> dict[str, set[str]]:
 
 def _failure_message(failures: list[Interval]) -> str:
     names = ", ".join(f"{cid} {name}" for (cid, name) in (i.quantity for i in failures[:5]))
+    if any(i.quantity[0].startswith(f"{crossrelease.TABLE}|") for i in failures):
+        return (
+            f"{len(failures)} suppressed figure(s) could be narrowed below the protection "
+            f"interval from the published ones ({names}): an earlier release hid them and what "
+            "bounds them is already published, so this release cannot protect them (was the "
+            "protection interval made stricter since?); nothing was published"
+        )
     return (
         f"{len(failures)} suppressed figure(s) could be narrowed below the protection interval "
         f"from the published ones ({names}); no published cell bounds them, so no secondary "
-        "suppression can protect them — report this with the release month"
+        "suppression can protect them; nothing was published — report this with the release month"
     )

@@ -71,7 +71,7 @@ def load(folders: list[tuple[str, Path]]) -> Earlier:
     for month, folder in folders:
         out.releases.append(f"{month} {folder.name}")
         tables = folder / "tables"
-        for qid, figures in _rows(tables, month):
+        for qid, figures in rows(tables, month):
             if figures is None:
                 out.hidden.add(qid)
             elif figures not in out.published[qid]:
@@ -79,7 +79,7 @@ def load(folders: list[tuple[str, Path]]) -> Earlier:
     return out
 
 
-def _rows(tables: Path, month: str) -> list[tuple[str, Figures | None]]:
+def rows(tables: Path, month: str) -> list[tuple[str, Figures | None]]:
     """(quantity id, exact figures or None when suppressed) for every row of a release."""
     out: list[tuple[str, Figures | None]] = []
 

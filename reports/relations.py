@@ -76,6 +76,26 @@ class Relations:
     equal: list[Combo] = field(default_factory=list)
     #: Σ coefficient · variable ≤ 0
     at_most: list[Combo] = field(default_factory=list)
+    #: the release month, its base cells (crossed keys, bucket) and the (from, to) pairs of the
+    #: transitions into each month: what :meth:`book` needs
+    month: str = ""
+    cube: list[tuple[dict[str, str], int]] = field(default_factory=list)
+    moves: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def book(self, ym: str, s: str, buckets: Iterable[int]) -> Combo:
+        """The open book of month ``ym`` (system ``s``) in ``buckets``: base cells of the release
+        month, the transitions out of an earlier month, else a month's own bucket variables."""
+        wanted = set(buckets)
+        if ym == self.month and self.cube:
+            return {_cube(s, ym, keys, b): 1 for keys, b in self.cube if b in wanted}
+        after = month_key(add_months(_first(ym), 1))
+        if self.moves.get(after):
+            return {_move(s, after, a, b): 1 for a, b in self.moves[after] if a in wanted}
+        return {f"{s}|{ym}|H|{b}": 1 for b in wanted}
+
+    def transition(self, s: str, ym: str, a: int, b: int) -> Combo:
+        """The accounts (balance) moving from bucket ``a`` to state ``b`` into month ``ym``."""
+        return {_move(s, ym, a, b): 1} if (a, b) in self.moves.get(ym, []) else {}
 
     def combo(self, q: Quantity) -> Combo:
         """``q`` as a combination; a quantity outside the model is a variable of its own."""
@@ -127,16 +147,8 @@ def build_relations(
         froms[ym].update((a, t) for t in range(len(STATES)) if t >= len(BUCKETS) or t <= _REACH[a])
     moves = {ym: sorted(pairs) for ym, pairs in froms.items()}
 
-    names = {s: [_cube(s, month, keys, b) for keys, b in cube] for s in ("accounts", "balance")}
-
-    def book(ym: str, s: str, buckets: Iterable[int]) -> Combo:
-        wanted = set(buckets)
-        if ym == month and cube:
-            return {name: 1 for name, (_, b) in zip(names[s], cube, strict=True) if b in wanted}
-        after = month_key(add_months(_first(ym), 1))
-        if moves.get(after):
-            return {_move(s, after, a, b): 1 for a, b in moves[after] if a in wanted}
-        return {f"{s}|{ym}|H|{b}": 1 for b in wanted}
+    rel.month, rel.cube, rel.moves = month, cube, moves
+    book = rel.book
 
     every = range(len(BUCKETS))
     for cell in tables.get("headline", []):

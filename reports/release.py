@@ -32,10 +32,10 @@ from typing import Any, TypeVar
 
 from exchange.audit import canonical_json
 from exchange.settings import Settings
-from reports import history, manifest
+from reports import exclusions, history, manifest
 from reports.columns import TABLES
 from reports.disclosure import Protection, Rule, protect
-from reports.errors import NoData, ReleaseConflict
+from reports.errors import DisclosureAuditFailed, NoData, ReleaseConflict
 from reports.months import month_key
 from reports.publication import Publication, publish
 from reports.render import charts, csvfiles, html, pdf
@@ -113,8 +113,11 @@ def latest_month(wh: QuerySource) -> dt.date:
     raise NoData("the warehouse holds no account states yet: load members' files first")
 
 
-def figures_digest(pub: Publication, decimals: int) -> str:
-    """SHA-256 of every published table as printed in CSV: equal digests, equal figures."""
+def figures_digest(
+    pub: Publication, decimals: int, excluded: exclusions.Exclusions | None = None
+) -> str:
+    """SHA-256 of every published table as printed in CSV (and of the records excluded):
+    equal digests, equal figures."""
     digest = hashlib.sha256()
     for name in TABLES:
         digest.update(name.encode())
@@ -122,7 +125,16 @@ def figures_digest(pub: Publication, decimals: int) -> str:
             digest.update(canonical_json(row).encode())
     for series, adj in pub.seasonal.items():
         digest.update(canonical_json([series, adj.method]).encode())
+    if excluded is not None and excluded.months:
+        digest.update(canonical_json(excluded.csv_rows(decimals)).encode())
     return digest.hexdigest()
+
+
+def rule_of(cfg: ReportSettings) -> Rule:
+    """The disclosure rule and protection interval the settings ask for."""
+    return Rule.of(
+        cfg.min_institutions, cfg.max_share, cfg.protection_interval, cfg.top_contributor_interval
+    )
 
 
 def _timed(timings: dict[str, float], stage: str, call: Callable[[], T]) -> T:
@@ -163,10 +175,19 @@ def build(
     query_times: dict[str, float] = {}
     stats = step("statistics", lambda: compute(wh, month, cfg.series_months, query_times))
     timings.update({f"  {name}": seconds for name, seconds in query_times.items()})
-    rule = Rule.of(cfg.min_institutions, cfg.max_share)
+    excluded = step("exclusions", lambda: exclusions.load(wh, stats.first, month))
+    rule = rule_of(cfg)
     # every release published so far: its decisions stand (reports.history)
     earlier = history.load([(r.month, r.path) for r in all_releases(releases)])
     protection = step("disclosure", lambda: protect(stats, rule, earlier))
+    if protection.audit is None or not protection.audit.passed:  # nothing is written then
+        failures = protection.audit.failures if protection.audit else []
+        raise DisclosureAuditFailed(
+            f"the release of {key} fails the attacker's audit: {len(failures)} suppressed "
+            "figure(s) can be narrowed inside their protection interval "
+            f"({', '.join(f'{c} {n}' for c, n in (i.quantity for i in failures[:5]))}); "
+            f"nothing was published — jdx report audit {key} --candidate lists them"
+        )
     pub = step(
         "publication + seasonal adjustment",
         lambda: publish(
@@ -177,7 +198,7 @@ def build(
             festival=(cfg.festival_before, cfg.festival_after),
         ),
     )
-    digest = figures_digest(pub, decimals)
+    digest = figures_digest(pub, decimals, excluded)
     previous = superseded(releases, key)
     same_month = versions(releases, key)
     if same_month and manifest.read(same_month[-1].path).get("figures_digest") == digest:
@@ -202,7 +223,9 @@ def build(
     try:
         files = step(
             "csv",
-            lambda: csvfiles.write_tables(pub, staging / "tables", decimals, revisions),
+            lambda: csvfiles.write_tables(
+                pub, staging / "tables", decimals, revisions, excluded=excluded
+            ),
         )
         drawn = charts.build(pub)
         step("charts (kaleido)", lambda: charts.render(drawn, staging))
@@ -214,6 +237,7 @@ def build(
             previous=previous.name if previous else None,
             revisions=revisions,
             charts=drawn,
+            exclusions=excluded,
             files=[
                 "release.pdf",
                 "tables/" + ", tables/".join(p.name for p in files),
@@ -230,6 +254,7 @@ def build(
             pub, key, version, created_at, digest, previous, (head_seq, head_hash), revisions
         )
         body["disclosure"]["audit"]["releases_read"] = len(earlier.releases)
+        body["exclusions"] = excluded.manifest(key)
         body["files"] = manifest.file_entries(staging)
         path = manifest.write(staging, body, signing_key)
         _freeze(staging)
@@ -315,6 +340,7 @@ def _audit_body(protection: Protection) -> dict[str, Any]:
     audit = protection.audit
     return {
         "protection_level": str(protection.rule.level),
+        "top_contributor_level": str(protection.rule.top_level),
         "quantities": len(audit.intervals) if audit else 0,
         "passed": audit.passed if audit else None,
     }

@@ -55,6 +55,23 @@ class ReportSettings(Section):
         description="Disclosure rule: a cell is published only if no institution holds more "
         "than this share of its denominator, in accounts or in balance (DOMAIN.md §5: 0.25).",
     )
+    protection_interval: float = Field(
+        0.10,
+        gt=0,
+        le=1,
+        description="Attacker's audit: the feasible interval of every suppressed figure, from "
+        "everything published in all releases, must be at least this share of the figure wide on "
+        "each side (2 × 0.10 × value: ±10 %), else more cells are suppressed (docs/reports.md §6).",
+    )
+    top_contributor_interval: float = Field(
+        0.20,
+        ge=0,
+        le=1,
+        description="Attacker's audit, top-contributor rule: the feasible interval of a suppressed "
+        "figure must also be at least this share of its largest institution's part wide on each "
+        "side, so that the others pooled cannot pin that institution's part (its share) to "
+        "within ±20 %; 0 turns the rule off (docs/reports.md §6).",
+    )
     series_months: int = Field(
         60,
         ge=2,

@@ -70,6 +70,9 @@ class Statistics:
     #: every quantity as a sum of base cells (:mod:`reports.relations`); ``None``: only
     #: ``equations`` relate the cells
     relations: Relations | None = None
+    #: the ``report_transitions`` rows of the series (earlier releases' roll-rate and bucket
+    #: cells of earlier months are sums of them: :mod:`reports.crossrelease`)
+    transitions: tuple[dict[str, Any], ...] = ()
 
     @property
     def key(self) -> str:
@@ -180,6 +183,7 @@ def compute(
         members=int(available[-1]["members"]),
         as_of=available[-1]["as_of"],
         relations=model,
+        transitions=tuple(kept.transitions),
     )
 
 

@@ -174,6 +174,23 @@ def report_build(
     return {"lines": lines, "data": data}
 
 
+def report_audit(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """The attacker's audit of a month's release (or of the candidate): the narrowest feasible
+    intervals of its suppressed figures from everything published (reports.auditing)."""
+    from reports import auditing
+    from reports.months import parse_month
+
+    wanted = parse_month(str(params["month"]))
+    progress(f"auditing the release of {wanted:%Y-%m} against every published release")
+    report = auditing.run(
+        settings, wh, wanted, candidate=bool(params.get("candidate")), progress=progress
+    )
+    limit = None if params.get("all") else 20
+    return {"lines": auditing.lines(report, limit), "data": auditing.data(report)}
+
+
 def result_lines(result: Any, decimals: int, *, timings: bool = False) -> list[str]:
     """What ``jdx report build`` prints (also ``jdx demo``): where, headline, counts."""
     from reports.render.html import headline_text
@@ -472,6 +489,12 @@ def _check_release_month(params: dict[str, Any]) -> None:
         parse_month(str(params["month"]))
 
 
+def _check_audit_month(params: dict[str, Any]) -> None:
+    from reports.months import parse_month
+
+    parse_month(str(params.get("month") or ""))
+
+
 def _check_statement_month(params: dict[str, Any]) -> None:
     month = str(params.get("month"))
     if not _MONTH.match(month):
@@ -484,6 +507,7 @@ COMMANDS: dict[str, Command] = {
         Command("dq.show", dq_show),
         Command("warehouse.status", warehouse_status, reads_only=True),
         Command("report.build", report_build, check=_check_release_month),
+        Command("report.audit", report_audit, check=_check_audit_month),
         Command("billing.statement", billing_statement, check=_check_statement_month),
         Command("dispute.open", dispute_open, check=_check_dispute_open, hashed=("statement",)),
         Command("dispute.list", dispute_list),

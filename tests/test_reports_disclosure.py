@@ -282,3 +282,52 @@ def test_a_quantity_hidden_before_stays_hidden_and_one_printed_before_stays_prin
     assert protect(stats, RULE, earlier).status[auto.id] == PUBLISHED
     earlier.published[history.quantity_id(auto, MONTH)] = [{"open_accounts": Decimal(29)}]
     assert protect(stats, RULE, earlier).status[auto.id] == PRIMARY  # revised: a new figure
+
+
+def test_top_contributor_rule_needs_more_than_ten_percent_of_the_value() -> None:
+    """AUTO (100 accounts, lender A holds 90) is hidden, and so are BNPL (20) and Q (10) whose sum
+    T = 30 is published: a reader narrows AUTO to [H − CASH − T, H − CASH] = [90, 120], 30 wide.
+    That passes ±10 % of the value (20 wide) but not ±20 % of A's part (2 × 0.2 × 90 = 36 wide):
+    the others pooled would know A's part to within 30 accounts. The audit fails it, and
+    disclosure control hides one more cell until it passes."""
+    auto = book_cell("segments", ("product", "AUTO"), {"A": (90, 9000), **even("BCDEF", 2, 200)})
+    bnpl = book_cell("segments", ("product", "BNPL"), even("BCDEF", 4, 400))
+    cash = book_cell("segments", ("product", "CASH"), even("ABCDEFGHIJ", 50, 5000))
+    q = book_cell("segments", ("region", "Q"), even("GHIJK", 2, 200))
+    t = book_cell("segments", ("region", "T"), {**even("BCDEF", 4, 400), **even("GHIJK", 2, 200)})
+    headline = book_cell(  # AUTO + BNPL + CASH, lender by lender
+        "headline",
+        (MONTH,),
+        {"A": (140, 14000), **even("BCDEF", 56, 5600), **even("GHIJ", 50, 5000)},
+    )
+    assert (auto["open_accounts"], t["open_accounts"], headline["open_accounts"]) == (100, 30, 620)
+    assert auto.top_share_accounts == Fraction(9, 10)
+    fields = ("open_accounts",)
+    equations = sum_equations(headline.id, [auto.id, bnpl.id, cash.id], fields)
+    equations += sum_equations(t.id, [bnpl.id, q.id], fields)
+    stats = stats_of([headline, auto, bnpl, cash, q, t], equations)
+    status = {c.id: PUBLISHED for c in stats.cells()} | {
+        auto.id: PRIMARY,
+        bnpl.id: SECONDARY,
+        q.id: SECONDARY,
+    }
+    quantity = (auto.id, "open_accounts")
+    value_only = Auditor(relations_of(stats), stats.by_id(), RULE.level).interval(quantity, status)
+    assert (value_only.low, value_only.high) == pytest.approx((90, 120))
+    assert value_only.protected and not value_only.by_top  # ±10 % of 100: 20 wide suffices
+    both = RULE.auditor(relations_of(stats), stats.by_id()).interval(quantity, status)
+    assert RULE.top_level == Fraction(1, 5)
+    assert both.by_top and both.required == pytest.approx(0.2 * 0.9 * 100)
+    assert not both.protected  # 30 < 36: A's part (and so its share) pinned too closely
+    protection = protect(stats, RULE)
+    assert protection.status[auto.id] == PRIMARY
+    assert protection.audit is not None and protection.audit.passed
+    final = RULE.auditor(relations_of(stats), stats.by_id()).interval(quantity, protection.status)
+    assert final.protected and final.high - final.low >= 36
+    # the rule off (top_contributor_interval = 0): the value's ±10 % alone decides
+    assert (
+        not Rule.of(5, 0.25, 0.1, 0)
+        .auditor(relations_of(stats), stats.by_id())
+        .interval(quantity, status)
+        .by_top
+    )

@@ -18,10 +18,12 @@ from release_data import rollover_records
 from warehouse_data import loan_states_table
 
 from exchange.settings import Settings
-from reports import manifest
+from reports import auditing, manifest
 from reports.disclosure import PUBLISHED
+from reports.errors import DisclosureAuditFailed
 from reports.release import BuildResult, build
 from reports.render.csvfiles import read_csv
+from reports.settings import ReportSettings
 from warehouse import Warehouse
 
 pytest_plugins = ["warehouse_fixtures", "release_fixtures"]  # wh, settings
@@ -79,3 +81,52 @@ def test_three_releases_keep_every_decision(builds: list[BuildResult]) -> None:
     audits = [manifest.read(b.path)["disclosure"]["audit"] for b in builds]
     assert [a["releases_read"] for a in audits] == [0, 1, 2]
     assert all(a["passed"] for a in audits)
+
+
+def test_the_audit_of_each_release_reads_every_release(
+    builds: list[BuildResult], settings: Settings, wh: Warehouse
+) -> None:
+    """``jdx report audit`` (reports.auditing, run here in-process: the command's own path is
+    tested with jdx serve in test_reports_audit_cli.py): October's release against September's
+    and November's, November's with October's hidden roll rates of October in its model."""
+    october = auditing.run(settings, wh, dt.date(2025, 10, 1))
+    assert october.subject == "2025-10 v1" and len(october.others) == 2
+    assert october.result.passed and october.drift == 0
+    audited = {i.quantity for i in october.result.intervals}
+    assert ("rollrates|1-29|1-29", "accounts") in audited  # hidden by the rule (MRL01 36 %)
+    assert ("rollrate_rows|1-29", "accounts") not in audited  # public since September
+    text = "\n".join(auditing.lines(october, None))
+    assert "pass: no hidden figure" in text and "rollrates|1-29|1-29" in text
+    row = next(
+        line.split() for line in text.splitlines() if line.startswith("rollrates|1-29|1-29 ")
+    )
+    assert row[:5] == ["rollrates|1-29|1-29", "accounts", "11", "[0,", "11]"] and row[-1] == "pass"
+    # November's model holds what October hid about October: audited in November's release
+    november = auditing.run(settings, wh, dt.date(2025, 11, 1))
+    earlier = [i for i in november.result.intervals if i.quantity[0].startswith("earlier|")]
+    assert ("earlier|rollrates|1-29|1-29@2025-10", "accounts") in {i.quantity for i in earlier}
+    assert november.result.passed
+    candidate = auditing.run(settings, wh, dt.date(2025, 11, 1), candidate=True)
+    assert candidate.subject == "candidate" and candidate.result.passed
+    assert auditing.data(candidate)["top_contributor_level"] == "1/5"
+
+
+def test_a_release_that_fails_the_audit_is_not_published(
+    builds: list[BuildResult], settings: Settings, wh: Warehouse
+) -> None:
+    """Made stricter after October was published (±100 % of the value), the protection interval
+    cannot be met for October's hidden 1–29 roll rates: what bounds them (the row, the flows) is
+    already public. A new release of November is refused (REP006) and nothing is written; the
+    audit of October now fails."""
+    reports = settings.section(ReportSettings)
+    strict = settings.with_section(reports.model_copy(update={"protection_interval": 1.0}))
+    folder = reports.releases_dir
+    assert folder is not None
+    before = sorted(p.name for p in (folder / "2025-11").iterdir())
+    with pytest.raises(DisclosureAuditFailed, match="an earlier release hid them") as refused:
+        build(strict, wh, dt.date(2025, 11, 1))
+    assert refused.value.code == "REP006" and "nothing was published" in str(refused.value)
+    assert sorted(p.name for p in (folder / "2025-11").iterdir()) == before == ["v1"]
+    october = auditing.run(strict, wh, dt.date(2025, 10, 1))
+    assert not october.result.passed
+    assert "FAIL" in "\n".join(auditing.lines(october))

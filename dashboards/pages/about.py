@@ -51,6 +51,7 @@ def layout(page: Page) -> list[Any]:
             ],
             className="chart",
         ),
+        *_excluded(page, m.get("exclusions")),
         html.Section(
             [
                 html.H3(page.t("seasonal")),
@@ -76,4 +77,47 @@ def layout(page: Page) -> list[Any]:
             ],
             className="chart",
         ),
+    ]
+
+
+def _excluded(page: Page, excluded: dict[str, Any] | None) -> list[Any]:
+    """The records rejected in the release month and the series (the manifest's
+    ``exclusions``; releases before it was stated have none): rates are over accepted records."""
+    if not excluded:
+        return []
+    zh = page.lang == "zh"
+    month, series = excluded.get("month") or {}, excluded.get("series") or {}
+
+    def said(m: dict[str, Any]) -> str:
+        share = m.get("rejected_pct")
+        pct = "–" if share is None else f"{float(share):.2f}"
+        if zh:
+            return f"报送 {m.get('records', 0):,} 条，拒收 {m.get('rejected', 0):,} 条（{pct}%）"
+        return (
+            f"{m.get('records', 0):,} records received, {m.get('rejected', 0):,} rejected ({pct} %)"
+        )
+
+    families = list((month.get("by_family") or {}).keys())
+    rows = [
+        [
+            family,
+            f"{month['by_family'].get(family, 0):,}",
+            f"{series['by_family'].get(family, 0):,}",
+        ]
+        for family in families
+    ]
+    title = "拒收记录" if zh else "What was excluded"
+    text = (
+        f"全部比率以通过校验的记录为分母。本月：{said(month)}；整个序列：{said(series)}。"
+        "一条记录可能违反多类规则。"
+        if zh
+        else f"Every rate is over accepted records. This month: {said(month)}; the whole series: "
+        f"{said(series)}. A record may break rules of several families."
+    )
+    header = ["规则类别", "本月", "序列"] if zh else ["rule family", "this month", "series"]
+    return [
+        html.Section(
+            [html.H3(title), html.P(text, id="excluded"), _table(header, rows, "excluded")],
+            className="chart",
+        )
     ]

@@ -13,7 +13,9 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from reports import exclusions
 from reports.columns import TABLES
+from reports.exclusions import Exclusions
 from reports.publication import Publication
 from reports.render.fmt import csv_value
 from reports.revisions import Revision
@@ -52,9 +54,15 @@ def table_rows(publication: Publication, name: str, decimals: int) -> list[list[
 
 
 def write_tables(
-    publication: Publication, folder: Path, decimals: int, revisions: list[Revision]
+    publication: Publication,
+    folder: Path,
+    decimals: int,
+    revisions: list[Revision],
+    *,
+    excluded: Exclusions | None = None,
 ) -> list[Path]:
-    """Write every CSV of the release into ``folder``; return the paths."""
+    """Write every CSV of the release into ``folder``; return the paths. ``excluded``: the
+    records rejected in the series' months (``exclusions.csv``)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, spec in TABLES.items():
@@ -71,6 +79,10 @@ def write_tables(
     path = folder / "revisions.csv"
     write_csv(path, Revision.HEADER, [r.as_row() for r in revisions])
     written.append(path)
+    if excluded is not None:
+        path = folder / "exclusions.csv"
+        write_csv(path, exclusions.HEADER, excluded.csv_rows(decimals))
+        written.append(path)
     path = folder / "data_dictionary.csv"
     write_csv(
         path,
@@ -114,6 +126,10 @@ def _dictionary(decimals: int) -> list[list[str]]:
             "model, Spring Festival effect, or why not adjusted",
         ],
     ]
+    for column, kind, unit, en, zh, about in exclusions.DICTIONARY:
+        if kind == "pct":
+            about += f" (percent, {decimals + 4} decimals, rounded half up from the exact value)"
+        rows.append(["exclusions.csv", column, kind, unit, en, zh, about])
     for column, about in Revision.ABOUT.items():
         rows.append(["revisions.csv", column, "text", "", column, column, about])
     return rows

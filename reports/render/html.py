@@ -17,6 +17,7 @@ import jinja2
 
 from reports.columns import TABLES
 from reports.disclosure import Rule
+from reports.exclusions import FAMILIES, Exclusions
 from reports.labels import BUCKETS, DIMENSION_LABELS, DIMENSIONS, STATE_LABELS, STATES
 from reports.publication import Publication
 from reports.render.charts import Chart
@@ -47,6 +48,8 @@ class Context:
     revisions: list[Revision]
     charts: list[Chart]
     files: list[str] = field(default_factory=list)
+    #: the records rejected in the series' months (``None``: not stated, e.g. hand-made data)
+    exclusions: Exclusions | None = None
 
 
 def _table(
@@ -262,6 +265,7 @@ def render(pub: Publication, ctx: Context, rule: Rule, decimals: int) -> str:
     en, zh = headline_text(pub, decimals)
     by_table = pub.protection.by_table()
     return env.get_template("release.html.j2").render(
+        excluded=_excluded(pub, ctx.exclusions, decimals),
         pub=pub,
         ctx=ctx,
         rule=rule,
@@ -279,3 +283,22 @@ def render(pub: Publication, ctx: Context, rule: Rule, decimals: int) -> str:
             if r.table == "headline" and not r.column.endswith(("_sa_pct", "_low_pct", "_high_pct"))
         ],
     )
+
+
+def _excluded(
+    pub: Publication, excluded: Exclusions | None, decimals: int
+) -> dict[str, Any] | None:
+    """The release month's and the series' rejected records, as the page states them."""
+    if excluded is None:
+        return None
+
+    def view(m: Any) -> dict[str, Any]:
+        share = m.share
+        return {
+            "records": f"{m.records:,}",
+            "rejected": f"{m.rejected:,}",
+            "share": "–" if share is None else html_value(share, "pct", decimals),
+            "families": [(en, zh, f"{m.families.get(p, 0):,}") for p, (en, zh) in FAMILIES.items()],
+        }
+
+    return {"month": view(excluded.of(pub.stats.key)), "series": view(excluded.total())}
