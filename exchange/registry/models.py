@@ -457,7 +457,7 @@ class LabJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(16))  # LAB03x when over a limit
-    cpu_seconds: Mapped[float | None] = mapped_column()
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
     max_rss_kb: Mapped[int | None] = mapped_column(BigInteger)
 
 
