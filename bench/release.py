@@ -164,10 +164,20 @@ with connect(f"chdb://{path}") as wh:
     t = time.perf_counter()
     result = build(settings, wh, month)
     total = time.perf_counter() - t
+    # jdx report audit of the release just published, as staff would run it (its statistics
+    # read the aggregates the build stored), timed apart from the build
+    from reports import auditing
+    audit_timings = {}
+    t = time.perf_counter()
+    audited = auditing.run(settings, wh, month, timings=audit_timings)
+    audit_total = time.perf_counter() - t
     load = max(load, os.getloadavg()[0])
 pub = result.publication
 print(json.dumps({"month": result.month, "total_s": total, "process_s": time.perf_counter() - start,
                   "timings": result.timings, "cells": len(pub.protection.status),
+                  "audit_command_s": audit_total, "audit_timings": audit_timings,
+                  "audited": len(audited.result.intervals), "audit_passed": audited.result.passed,
+                  "audit_in_build": len(pub.protection.audit.intervals),
                   "suppressed": pub.protection.primary + pub.protection.secondary,
                   "seasonal": sorted({a.method for a in pub.seasonal.values()}),
                   "window": [str(pub.stats.first), str(pub.stats.month)], "load": load,
@@ -292,6 +302,20 @@ def report(mode: str, runs: list[dict], per_month: list[int] | None) -> None:
     process = statistics.median(r["process_s"] for r in runs)
     print(f"{'whole release (build)':<40}{total:>10.2f}")
     print(f"{'process incl. imports and start-up':<40}{process:>10.2f}")
+    if "audit_command_s" in first:
+        # the attacker's audit: inside the build it is the disclosure stage (LPs while choosing
+        # suppressions); jdx report audit recomputes the statistics and audits the final pattern
+        audit = statistics.median(r["audit_timings"].get("audit", 0.0) for r in runs)
+        stats = statistics.median(r["audit_timings"].get("statistics", 0.0) for r in runs)
+        command = statistics.median(r["audit_command_s"] for r in runs)
+        print(
+            f"audit in the build (disclosure stage above): {first['audit_in_build']} hidden "
+            f"quantities; jdx report audit: {first['audited']} hidden quantities, "
+            f"{'passed' if first['audit_passed'] else 'FAILED'}"
+        )
+        print(f"{'jdx report audit: statistics':<40}{stats:>10.2f}")
+        print(f"{'jdx report audit: audit (LPs)':<40}{audit:>10.2f}")
+        print(f"{'jdx report audit: whole command':<40}{command:>10.2f}")
     print(f"peak RSS of a release process: {max(r['peak_rss_mb'] for r in runs):,.0f} MiB")
 
 

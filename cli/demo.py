@@ -174,6 +174,13 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     click.echo("")
     click.echo("Industry delinquency release")
     echo_result(release, s.section(ReportSettings).decimals)
+    publication = release.publication
+    if publication is not None and len(publication.stats.months) < 36:
+        click.echo(
+            f"  no seasonally adjusted series: {len(publication.stats.months)} months < 36 (the "
+            "release says why); with 36 months of history X-13ARIMA-SEATS adjusts them — try "
+            "`jdx demo --months 36` in a fresh JDX_HOME"
+        )
     click.echo("")
     click.echo("Where things are")
     click.echo(f"  data directory   {s.home}")

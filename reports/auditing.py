@@ -18,6 +18,7 @@ The output shows suppressed values: it is for the association's staff, never for
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +53,18 @@ def run(
     *,
     candidate: bool = False,
     progress: Any = None,
+    timings: dict[str, float] | None = None,
 ) -> AuditReport:
-    """Audit ``month``'s latest release (or the candidate) against every other release."""
+    """Audit ``month``'s latest release (or the candidate) against every other release;
+    ``timings`` receives the seconds of its statistics and of its audit."""
     cfg = settings.section(ReportSettings)
     assert cfg.releases_dir is not None
     rule = rule_of(cfg)
+    clock = timings if timings is not None else {}
+    start = time.perf_counter()
     stats = compute(wh, month, cfg.series_months)
+    clock["statistics"] = time.perf_counter() - start
+    start = time.perf_counter()
     key = stats.key
     refs = all_releases(cfg.releases_dir)
     mine = versions(cfg.releases_dir, key)
@@ -73,6 +80,7 @@ def run(
         if progress:
             progress("auditing the candidate's final pattern")
         result = audit_pattern(stats, rule, earlier, hidden)
+        clock["audit"] = time.perf_counter() - start
         return AuditReport(key, "candidate", earlier.releases, result)
     target = mine[-1]
     others = [r for r in refs if r != target]
@@ -96,6 +104,7 @@ def run(
     if progress:
         progress(f"auditing {target.name} against {len(others)} other release(s)")
     result = audit_pattern(stats, rule, earlier, hidden)
+    clock["audit"] = time.perf_counter() - start
     report = AuditReport(key, target.name, earlier.releases, result, drift)
     if drift:
         report.notes.append(

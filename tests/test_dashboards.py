@@ -411,3 +411,15 @@ def test_language_switch_labels_the_charts_in_chinese(site: Site, browser: Any) 
         "因信息披露控制不予公布" in browser.find_element("id", "segments-product-suppressed").text
     )
     assert browser.find_element("id", "nav-segments").text == "分组"
+
+
+def test_the_method_page_says_what_was_excluded(site: Site, browser: Any) -> None:
+    """The release's manifest states the records rejected in its months (none here: the states
+    were loaded without files) and that every rate is over accepted records (issue 12)."""
+    open_page(browser, site, "about")
+    text = wait_for(lambda: browser.find_element("id", "excluded").text, what="#excluded")
+    assert "Every rate is over accepted records" in text
+    assert "This month: 0 records received, 0 rejected" in text
+    table = browser.find_element("css selector", ".excluded").text
+    for family in ("file", "field", "cross-field", "within file", "history", "across members"):
+        assert family in table
