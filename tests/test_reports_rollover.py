@@ -18,7 +18,7 @@ from release_data import rollover_records
 from warehouse_data import loan_states_table
 
 from exchange.settings import Settings
-from reports import auditing, manifest
+from reports import auditing, crossrelease, history, manifest
 from reports.disclosure import PUBLISHED
 from reports.errors import DisclosureAuditFailed
 from reports.release import BuildResult, build
@@ -106,6 +106,16 @@ def test_the_audit_of_each_release_reads_every_release(
     earlier = [i for i in november.result.intervals if i.quantity[0].startswith("earlier|")]
     assert ("earlier|rollrates|1-29|1-29@2025-10", "accounts") in {i.quantity for i in earlier}
     assert november.result.passed
+    # … and what September's and October's releases printed about their months: September's
+    # buckets (the transitions out of September), October's segments (its headline unchanged)
+    nov = builds[2].publication
+    assert nov is not None
+    earlier_releases = history.load([(b.month, b.path) for b in builds[:2]])
+    own = {history.quantity_id(c, nov.stats.key) for c in nov.stats.cells()}
+    cross = crossrelease.extend(nov.stats, earlier_releases, own)
+    assert any(c.startswith("earlier|segments|") and c.endswith("@2025-10") for c in cross.known)
+    assert any(c.startswith("earlier|buckets|2025-09|") for c in cross.known)
+    assert "earlier|rollrates|1-29|1-29@2025-10" in cross.hidden
     candidate = auditing.run(settings, wh, dt.date(2025, 11, 1), candidate=True)
     assert candidate.subject == "candidate" and candidate.result.passed
     assert auditing.data(candidate)["top_contributor_level"] == "1/5"
