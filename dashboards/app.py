@@ -30,7 +30,9 @@ from typing import Any
 from dash import Dash, Input, Output, dcc, html
 from flask import Response, abort, request
 
-from dashboards.pages import PAGES
+from dashboards.auth import Auth
+from dashboards.data import ExchangeData
+from dashboards.pages import PAGES, access, console, portal
 from dashboards.pages.common import Page
 from dashboards.releases import Release, ReleaseShelf
 from dashboards.text import t
@@ -40,8 +42,15 @@ PREFIX = "/dashboards/"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
-def create_app(releases_dir: Path, prefix: str = PREFIX) -> Dash:
-    """The public pages over the releases in ``releases_dir``, served under ``prefix``."""
+def create_app(
+    releases_dir: Path,
+    prefix: str = PREFIX,
+    *,
+    auth: Auth | None = None,
+    data: ExchangeData | None = None,
+) -> Dash:
+    """The public pages over the releases in ``releases_dir``, served under ``prefix``; with
+    ``auth`` and ``data`` also the member portal and the operations console behind a login."""
     shelf = ReleaseShelf(releases_dir)
     app = Dash(
         __name__,
@@ -53,8 +62,15 @@ def create_app(releases_dir: Path, prefix: str = PREFIX) -> Dash:
         update_title="",  # no "Updating..." title while a callback runs
         compress=False,
         eager_loading=True,  # plotly.js with the first scripts, not after the first callback
+        # the portal's and console's controls exist only on their pages
+        suppress_callback_exceptions=data is not None,
     )
-    app.layout = lambda: _layout(shelf)
+    app.layout = lambda: _layout(shelf, prefix, auth is not None)
+    areas = auth is not None and data is not None
+    if auth is not None and data is not None:
+        auth.install(app.server)
+        portal.register(app, data, auth.record)
+        console.register(app, data, auth.record)
 
     @app.callback(
         Output("title", "children"),
@@ -83,6 +99,14 @@ def create_app(releases_dir: Path, prefix: str = PREFIX) -> Dash:
     def page(pathname: str | None, key: str | None, lang: str) -> Any:
         lang = _lang(lang)
         path = (app.strip_relative_path(pathname or prefix) or "").strip("/")
+        area, _, sub = path.partition("/")
+        if area in ("portal", "console"):
+            if not areas:
+                return html.P(t("unknown_page", lang), className="empty")
+            assert data is not None
+            if area == "portal":
+                return portal.layout(data, sub, prefix)
+            return console.layout(data, shelf, sub, prefix)
         release = shelf.get(key)
         if release is None:
             return html.P(t("no_release", lang), className="empty")
@@ -117,11 +141,17 @@ def create_app(releases_dir: Path, prefix: str = PREFIX) -> Dash:
     return app
 
 
-def create_asgi(releases_dir: Path, prefix: str = PREFIX) -> Any:
+def create_asgi(
+    releases_dir: Path,
+    prefix: str = PREFIX,
+    *,
+    auth: Auth | None = None,
+    data: ExchangeData | None = None,
+) -> Any:
     """:func:`create_app` as an ASGI application, to mount at ``prefix`` of an ASGI server."""
     from a2wsgi import WSGIMiddleware
 
-    return WSGIMiddleware(create_app(releases_dir, prefix).server)
+    return WSGIMiddleware(create_app(releases_dir, prefix, auth=auth, data=data).server)
 
 
 def _lang(lang: str | None) -> str:
@@ -148,7 +178,29 @@ def _nav(app: Dash, lang: str) -> list[Any]:
     ]
 
 
-def _layout(shelf: ReleaseShelf) -> html.Div:
+def _user(prefix: str, logins: bool) -> html.Div:
+    """Who is logged in, the way to their area and the logout; or the login link."""
+    if not logins:
+        return html.Div(id="user")
+    who = access.account()
+    if who is None:
+        return html.Div(html.A("Log in", href=f"{prefix}login", id="login"), id="user")
+    area, text = ("console", "Operations console") if who.staff else ("portal", "Member portal")
+    return html.Div(
+        [
+            dcc.Link(text, href=f"{prefix}{area}", id=f"to-{area}"),
+            html.Span(f"{who.username}" + (f" · {who.member}" if who.member else ""), id="whoami"),
+            html.Form(
+                html.Button("Log out", type="submit", id="logout"),
+                action=f"{prefix}logout",
+                method="POST",
+            ),
+        ],
+        id="user",
+    )
+
+
+def _layout(shelf: ReleaseShelf, prefix: str = PREFIX, logins: bool = False) -> html.Div:
     releases = shelf.releases()
     return html.Div(
         [
@@ -184,6 +236,7 @@ def _layout(shelf: ReleaseShelf) -> html.Div:
                         ],
                         className="controls",
                     ),
+                    _user(prefix, logins),
                 ]
             ),
             html.Nav(id="nav"),

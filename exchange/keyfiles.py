@@ -21,6 +21,7 @@ SIGNING_KEY_FILE = "signing_key.pem"
 ARCHIVE_KEY_FILE = "archive_key"
 ARCHIVE_PREVIOUS_FILE = "archive_key.previous"
 ADMIN_TOKEN_FILE = "admin_token"
+SESSION_SECRET_FILE = "session_secret"
 MIN_PEPPER_BYTES = 32
 ARCHIVE_KEY_BYTES = 32
 
@@ -60,6 +61,7 @@ def ensure_secrets(settings: Settings) -> list[Path]:
         _write_private(d / ARCHIVE_KEY_FILE, _random.token_hex(ARCHIVE_KEY_BYTES).encode() + b"\n")
         created.append(d / ARCHIVE_KEY_FILE)
     created += ensure_admin_token(settings)
+    created += ensure_session_secret(settings)
     return created
 
 
@@ -71,6 +73,21 @@ def ensure_admin_token(settings: Settings) -> list[Path]:
         return []
     _write_private(path, _random.token_urlsafe(32).encode() + b"\n")
     return [path]
+
+
+def ensure_session_secret(settings: Settings) -> list[Path]:
+    """Generate the dashboards' session-signing key if it is neither configured nor on disk
+    (``jdx serve`` calls this too, for data directories from before the portal)."""
+    path = settings.secrets_dir / SESSION_SECRET_FILE
+    if settings.secrets.session_secret is not None or path.exists():
+        return []
+    _write_private(path, _random.token_hex(32).encode() + b"\n")
+    return [path]
+
+
+def load_session_secret(settings: Settings) -> bytes:
+    """The key that signs the dashboards' session cookies (``jdx init`` generates it)."""
+    return _read(settings, "session_secret", SESSION_SECRET_FILE).encode()
 
 
 def load_admin_token(settings: Settings) -> str:

@@ -146,17 +146,28 @@ def serving(
     api_port: int | None = None,
 ) -> Serving:
     """The services of ``jdx serve`` over the warehouse it owns: the audit anchor, the loader,
-    the SFTP server, the API (with SFTP batch files) and the public dashboards mounted in its
-    server at ``/dashboards/``, the scheduler and the admin channel; the data laboratory's
+    the SFTP server, the API (with SFTP batch files) and the dashboards mounted in its server at
+    ``/dashboards/`` (public pages, and behind a login the member portal and the operations
+    console, whose data :class:`runtime.dashboard_data.RuntimeData` answers), the scheduler
+    and the admin channel; the data laboratory's
     JupyterHub when ``[lab] enabled``."""
+    from dashboards.auth import Auth
     from dashboards.service import DashboardService
+    from dashboards.settings import DashboardSettings
     from exchange.anchor import AnchorService, anchor_path
-    from exchange.keyfiles import ensure_admin_token, load_signing_key
+    from exchange.keyfiles import (
+        ensure_admin_token,
+        ensure_session_secret,
+        load_session_secret,
+        load_signing_key,
+    )
     from ingest.service import LoaderService, SftpService
     from ingest.settings import IngestSettings
+    from products.meter import LookupMeter, Metered
     from products.service import ProductService
     from reports.settings import ReportSettings
     from runtime.admin import AdminServer
+    from runtime.dashboard_data import RuntimeData
     from runtime.scheduler import Scheduler
     from sandbox.service import LabService
     from sandbox.settings import LabSettings
@@ -173,8 +184,16 @@ def serving(
     api = ProductService(s, warehouse=wh, port=api_port, render_pdf=write_pdf)
     releases = s.section(ReportSettings).releases_dir
     assert releases is not None  # filled in from the home when the settings load
-    pages = DashboardService(releases, url=lambda: api.url)
-    api.app.mount(pages.mount_path, pages.asgi)  # the public pages, beside the API
+    meter = LookupMeter()  # the lookup routes' refusals and latency, for the console
+    api.app.add_middleware(Metered, meter=meter)
+    ensure_session_secret(s)
+    auth = Auth.create(
+        s.registry_url, load_session_secret(s), s.section(DashboardSettings), "/dashboards/"
+    )
+    pages = DashboardService(
+        releases, url=lambda: api.url, auth=auth, data=RuntimeData(s, wh, meter)
+    )
+    api.app.mount(pages.mount_path, pages.asgi)  # public pages, portal, console, beside the API
 
     def notify(member: str, path: Path) -> None:
         loading.notify(member, path)

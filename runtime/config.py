@@ -1,7 +1,7 @@
 """The settings of the whole exchange: the core's sections and every stage's, loaded together.
 
 Each stage owns its section class (``warehouse.settings``, ``ingest.settings``,
-``products.settings``, ``reports.settings``, ``simulator.settings``, ``sandbox.settings``); importing them here registers
+``products.settings``, ``reports.settings``, ``simulator.settings``, ``sandbox.settings``, ``dashboards.settings``); importing them here registers
 them, so :func:`load` knows every ``[section]`` of the config file and checks them all at start.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dashboards.settings import DashboardSettings
 from exchange.settings import Settings, load_settings
 from ingest.settings import IngestSettings, SftpSettings
 from products.settings import ApiSettings
@@ -25,6 +26,7 @@ STAGE_SECTIONS = (
     ReportSettings,
     SimulatorSettings,
     LabSettings,
+    DashboardSettings,
 )
 
 

@@ -85,7 +85,13 @@ def test_secrets_are_masked_in_effective_settings(monkeypatch):
 def test_generated_secrets_are_private_and_stable(tmp_path):
     s = load_settings()
     created = ensure_secrets(s)
-    assert {p.name for p in created} == {"pepper", "signing_key.pem", "archive_key", "admin_token"}
+    assert {p.name for p in created} == {
+        "pepper",
+        "signing_key.pem",
+        "archive_key",
+        "admin_token",
+        "session_secret",
+    }
     for p in created:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert stat.S_IMODE(s.secrets_dir.stat().st_mode) == 0o700

@@ -1,0 +1,322 @@
+"""Logins to the member portal and the operations console: sessions, limits, the login page.
+
+The registry's users log in with their password (argon2id hashes, ``jdx user set-password``):
+a member's analyst (role ``analyst``, one institution) reaches the portal of that member only;
+association staff (``admin``, ``operator``, ``reviewer``) reach the operations console. The
+public pages need no login.
+
+Invariants:
+
+* A session lives on the server (in this process's memory, so a restart logs everyone out); the
+  cookie holds only its random id and an HMAC-SHA256 of it under ``[secrets] session_secret``,
+  so a cookie not made here is refused before any lookup. The cookie is ``HttpOnly``,
+  ``SameSite=Strict``, path-scoped to the dashboards and ``Secure`` when the request came over
+  TLS (``[dashboards] cookie_secure``). A session ends after ``session_idle_minutes`` without a
+  request, ``session_hours`` after its login, or at logout.
+* The login form carries a token that must equal a ``SameSite=Strict`` cookie set with the form
+  (double submit), so another site cannot log a browser in under its own account.
+* Every login, failed login, refused attempt and logout is an act in the audit chain
+  (``dashboards.login``, ``dashboards.login_failed``, ``dashboards.login_limited``,
+  ``dashboards.logout``); a user name that is not a valid one is recorded as its SHA-256 (it may
+  be a password typed in the wrong box). Passwords are never logged or recorded.
+* After ``login_failures`` failures within ``login_window_minutes`` for one user name, or four
+  times as many from one client address (a shared office or proxy address has many users),
+  further attempts are refused (429) without checking the password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, g, redirect, request
+
+from dashboards.settings import DashboardSettings
+from exchange import audit
+from exchange.registry import db as registry_db
+from exchange.registry.users import USERNAME_PATTERN, check_password
+
+log = logging.getLogger("jdx.dashboards")
+COOKIE = "jdx_session"
+CSRF_COOKIE = "jdx_login"
+_USERNAME_RE = re.compile(USERNAME_PATTERN)
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is logged in: a staff user (no member) or a member's analyst."""
+
+    username: str
+    role: str
+    member: str | None
+
+    @property
+    def staff(self) -> bool:
+        return self.role != "analyst"
+
+
+@dataclass
+class _Session:
+    account: Account
+    started: float
+    seen: float
+
+
+class Sessions:
+    """Server-side sessions behind signed cookie values ``<id>.<hmac>``."""
+
+    def __init__(
+        self, secret: bytes, cfg: DashboardSettings, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret = secret
+        self._idle = cfg.session_idle_minutes * 60
+        self._max = cfg.session_hours * 3600
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._live: dict[str, _Session] = {}
+
+    def _sign(self, sid: str) -> str:
+        return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
+
+    def create(self, account: Account) -> str:
+        sid = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            self._live[sid] = _Session(account, now, now)
+            for old in [k for k, s in self._live.items() if self._expired(s, now)]:
+                del self._live[old]
+        return f"{sid}.{self._sign(sid)}"
+
+    def _expired(self, s: _Session, now: float) -> bool:
+        return now - s.seen > self._idle or now - s.started > self._max
+
+    def _sid(self, cookie: str | None) -> str | None:
+        if not cookie or "." not in cookie or len(cookie) > 200:
+            return None
+        sid, mac = cookie.rsplit(".", 1)
+        return sid if hmac.compare_digest(mac, self._sign(sid)) else None
+
+    def get(self, cookie: str | None) -> Account | None:
+        """The account of a live session (touching it), else None."""
+        sid = self._sid(cookie)
+        if sid is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            s = self._live.get(sid)
+            if s is None:
+                return None
+            if self._expired(s, now):
+                del self._live[sid]
+                return None
+            s.seen = now
+            return s.account
+
+    def end(self, cookie: str | None) -> Account | None:
+        sid = self._sid(cookie)
+        with self._lock:
+            s = self._live.pop(sid, None) if sid else None
+        return s.account if s else None
+
+
+@dataclass
+class LoginLimiter:
+    """Failed logins per user name and per client address within a sliding window."""
+
+    failures: int
+    window: float
+    clock: Callable[[], float] = time.time
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._seen.setdefault(key, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        """Whether any key is over its limit (``client:`` keys: four times the limit)."""
+        now = self.clock()
+        with self._lock:
+            return any(
+                len(self._recent(k, now)) >= self.failures * (4 if k.startswith("client:") else 1)
+                for k in keys
+            )
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._seen.pop(f"user:{username}", None)
+
+
+def _subject(username: str) -> str:
+    if _USERNAME_RE.match(username):
+        return f"user:{username}"
+    return f"user:sha256:{hashlib.sha256(username.encode()).hexdigest()}"
+
+
+@dataclass
+class Auth:
+    """The login machinery of one dashboards app (see the module's invariants)."""
+
+    registry_url: str
+    sessions: Sessions
+    limiter: LoginLimiter
+    cfg: DashboardSettings
+    prefix: str
+
+    @classmethod
+    def create(cls, registry_url: str, secret: bytes, cfg: DashboardSettings, prefix: str) -> Auth:
+        limiter = LoginLimiter(cfg.login_failures, cfg.login_window_minutes * 60.0)
+        return cls(registry_url, Sessions(secret, cfg), limiter, cfg, prefix)
+
+    def record(self, actor: str, action: str, obj: str, **details: Any) -> None:
+        with registry_db.session(self.registry_url) as db:
+            audit.append(db, actor=actor, action=action, obj=obj, details=details or None)
+
+    def _secure(self) -> bool:
+        mode = self.cfg.cookie_secure
+        return mode == "always" or (mode == "auto" and request.scheme == "https")
+
+    def _client(self) -> str:
+        return request.remote_addr or "unknown"
+
+    def current(self) -> Account | None:
+        return self.sessions.get(request.cookies.get(COOKIE))
+
+    def install(self, server: Flask) -> None:
+        """The ``/login`` and ``/logout`` routes, and the account of every request in
+        ``flask.g.account`` (protected pages redirect a browser without one to the login)."""
+        prefix = self.prefix
+
+        @server.before_request
+        def load_account() -> Any:
+            g.account = self.current()
+            path = request.path.strip("/")
+            area = path.split("/", 1)[0]
+            if area in ("portal", "console") and g.account is None and request.method == "GET":
+                return redirect(f"{prefix}login?next={quote(prefix + path)}", code=303)
+            return None
+
+        @server.route("/login", methods=["GET"])
+        def login_page() -> Response:
+            return self._form(request.args.get("next", ""), None, 200)
+
+        @server.route("/login", methods=["POST"])
+        def login_post() -> Any:
+            form = request.form
+            username = str(form.get("username", ""))[:256].strip().lower()
+            password = str(form.get("password", ""))[:1024]
+            wanted = str(form.get("next", ""))
+            token = str(form.get("csrf", ""))
+            cookie = request.cookies.get(CSRF_COOKIE, "")
+            if not token or not cookie or not hmac.compare_digest(token, cookie):
+                return self._form(wanted, "The login form expired; try again.", 400)
+            client = self._client()
+            keys = (f"user:{username}", f"client:{client}")
+            subject = _subject(username)
+            if self.limiter.blocked(*keys):
+                self.record("dashboards", "dashboards.login_limited", subject, client=client)
+                message = (
+                    f"Too many failed logins; wait {self.cfg.login_window_minutes} minutes "
+                    "and try again."
+                )
+                return self._form(wanted, message, 429)
+            with registry_db.session(self.registry_url, readonly=True) as db:
+                user = check_password(db, username, password)
+            if user is None:
+                self.limiter.failed(*keys)
+                self.record("dashboards", "dashboards.login_failed", subject, client=client)
+                return self._form(wanted, "Wrong user name or password.", 401)
+            self.limiter.succeeded(username)
+            account = Account(user.username, user.role.value, user.institution)
+            self.record(
+                account.username,
+                "dashboards.login",
+                subject,
+                client=client,
+                role=account.role,
+                member=account.member,
+            )
+            home = "console" if account.staff else "portal"
+            target = wanted if self._allowed(wanted, account) else f"{prefix}{home}"
+            response = redirect(target, code=303)
+            response.set_cookie(
+                COOKIE,
+                self.sessions.create(account),
+                httponly=True,
+                samesite="Strict",
+                secure=self._secure(),
+                path=prefix,
+            )
+            response.delete_cookie(CSRF_COOKIE, path=f"{prefix}login")
+            return response
+
+        @server.route("/logout", methods=["POST"])
+        def logout() -> Any:
+            account = self.sessions.end(request.cookies.get(COOKIE))
+            if account is not None:
+                self.record(account.username, "dashboards.logout", f"user:{account.username}")
+            response = redirect(prefix, code=303)
+            response.delete_cookie(COOKIE, path=prefix)
+            return response
+
+    def _allowed(self, target: str, account: Account) -> bool:
+        """Only this app's own portal or console pages, of the account's kind."""
+        if not target.startswith(self.prefix) or "//" in target or "\\" in target:
+            return False
+        area = target[len(self.prefix) :].split("/", 1)[0]
+        return area == ("console" if account.staff else "portal")
+
+    def _form(self, wanted: str, message: str | None, status: int) -> Response:
+        token = secrets.token_urlsafe(24)
+        p = html.escape(self.prefix)
+        error = (
+            f'<p class="login-error" id="login-error">{html.escape(message)}</p>' if message else ""
+        )
+        body = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>jdx — log in</title>
+<link rel="icon" href="{p}_favicon.ico"><link rel="stylesheet" href="{p}assets/jdx.css"></head>
+<body class="jdx login-body"><main class="login">
+<h1>Log in</h1>
+<p>Members' analysts reach their member portal, association staff the operations console.
+The <a href="{p}">public pages</a> need no login.</p>
+{error}
+<form method="post" action="{p}login" id="login-form">
+<input type="hidden" name="csrf" value="{token}">
+<input type="hidden" name="next" value="{html.escape(wanted)}">
+<label for="username">User name</label>
+<input id="username" name="username" autocomplete="username" required maxlength="32">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" id="login-submit">Log in</button>
+</form></main></body></html>"""
+        response = Response(body, status=status, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="Strict",
+            secure=self._secure(),
+            path=f"{self.prefix}login",
+            max_age=3600,
+        )
+        return response
