@@ -141,7 +141,7 @@ from reports.release import build
 from reports.settings import ReportSettings
 from warehouse import connect, migrate
 
-path, releases, which, mode = sys.argv[1:5]
+path, releases, which, mode, history = sys.argv[1:6]
 settings = load_settings()
 ensure_secrets(settings)
 registry_db.upgrade(settings.registry_url)
@@ -160,6 +160,10 @@ with connect(f"chdb://{path}") as wh:
         # state right after the month was loaded
         wh.command("DELETE FROM report_aggregates WHERE month = {m:Date}", m=month)
         wh.command("DELETE FROM report_account_events WHERE month = {m:Date}", m=month)
+    # the releases of the months before, as a steady state has them: the release reads their CSV
+    # files and audits against what they published (untimed; their aggregates are stored)
+    for earlier in months[months.index(month) - int(history):months.index(month)]:
+        build(settings, wh, earlier)
     load = os.getloadavg()[0]
     t = time.perf_counter()
     result = build(settings, wh, month)
@@ -178,6 +182,7 @@ print(json.dumps({"month": result.month, "total_s": total, "process_s": time.per
                   "audit_command_s": audit_total, "audit_timings": audit_timings,
                   "audited": len(audited.result.intervals), "audit_passed": audited.result.passed,
                   "audit_in_build": len(pub.protection.audit.intervals),
+                  "releases_read": int(history),
                   "suppressed": pub.protection.primary + pub.protection.secondary,
                   "seasonal": sorted({a.method for a in pub.seasonal.values()}),
                   "window": [str(pub.stats.first), str(pub.stats.month)], "load": load,
@@ -222,6 +227,13 @@ def main() -> None:
     )
     ap.add_argument("--runs", type=int, help="set both --cold and --steady (0: load only)")
     ap.add_argument("--direct", action="store_true", help="load account_months only (see above)")
+    ap.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="steady runs: first publish this many previous months' releases (untimed), so the "
+        "timed release reads and audits against them",
+    )
     ap.add_argument("--data", type=Path, help="keep the warehouse here and reuse it next time")
     args = ap.parse_args()
     if args.runs is not None:
@@ -270,7 +282,8 @@ def main() -> None:
         runs = []
         for i in range(count):
             releases = data / "releases" / f"{mode}-{int(time.time())}-{i}"
-            runs.append(child(RELEASE, str(path), str(releases), which, mode, env=env))
+            history = str(args.history if mode == "steady" else 0)
+            runs.append(child(RELEASE, str(path), str(releases), which, mode, history, env=env))
             print(f"{mode} run {i + 1}: {runs[-1]['total_s']:.1f} s", file=sys.stderr)
         if runs:
             report(mode, runs, per_month)
@@ -309,6 +322,7 @@ def report(mode: str, runs: list[dict], per_month: list[int] | None) -> None:
         stats = statistics.median(r["audit_timings"].get("statistics", 0.0) for r in runs)
         command = statistics.median(r["audit_command_s"] for r in runs)
         print(
+            f"earlier releases read: {first.get('releases_read', 0)}; "
             f"audit in the build (disclosure stage above): {first['audit_in_build']} hidden "
             f"quantities; jdx report audit: {first['audited']} hidden quantities, "
             f"{'passed' if first['audit_passed'] else 'FAILED'}"

@@ -178,7 +178,10 @@ def build(
     excluded = step("exclusions", lambda: exclusions.load(wh, stats.first, month))
     rule = rule_of(cfg)
     # every release published so far: its decisions stand (reports.history)
-    earlier = history.load([(r.month, r.path) for r in all_releases(releases)])
+    earlier = step(
+        "earlier releases (CSV)",
+        lambda: history.load([(r.month, r.path) for r in all_releases(releases)]),
+    )
     protection = step("disclosure", lambda: protect(stats, rule, earlier))
     if protection.audit is None or not protection.audit.passed:  # nothing is written then
         failures = protection.audit.failures if protection.audit else []
