@@ -13,7 +13,7 @@ Two phases, each in its own process (one process owns a chDB directory):
    insert, merge (``OPTIMIZE … FINAL``). By default rows go through ``loan_states`` and its
    materialized views, as the loader writes them; ``--direct`` writes the month-end snapshot
    table ``account_months`` only (the one table a release reads: same rows, same version and
-   key) and drops that bench warehouse's ``lookup_months_mv`` (lookups are not benchmarked
+   key) and drops that bench warehouse's ``borrower_lookup_months_mv`` (lookups are not benchmarked
    here) — use it to reach sizes the full path cannot load in a session.
 2. **release**, each run in a fresh process building into a new releases folder (statistics,
    disclosure control, X-13/STL, CSV, kaleido charts, HTML, weasyprint PDF, signed manifest):
@@ -76,8 +76,8 @@ with connect(f"chdb://{path}") as wh:
     migrate(wh)
     if direct == "1":
         # this warehouse serves the release bench only: the lookup table fed from account_months
-        # (migration 0003) is not needed by a release and would double the insert work
-        wh.command("DROP VIEW IF EXISTS lookup_months_mv")
+        # (migration 0006) is not needed by a release and would double the insert work
+        wh.command("DROP VIEW IF EXISTS borrower_lookup_months_mv")
     import queue, threading
     tables = stream_tables(stream, Pseudonymiser(bytes(range(32))))
     ready = queue.Queue(maxsize=2)

@@ -1,5 +1,6 @@
 """The inquiry log: every lookup becomes a row of the warehouse's ``inquiries`` table and part of
-an audit-chain entry, and counts in the next answer at once.
+an audit-chain entry, counts in the next answer at once, and reaches the lookups' read path only
+as merged counts (``inquiry_counts``, migration 0006), never as a tiny part per flush.
 
 Why not one warehouse insert per lookup: an insert into a MergeTree costs 5–10 ms on chDB (a new
 part on disk each time), more than the whole lookup budget, and hundreds of tiny parts a second
@@ -7,34 +8,49 @@ would slow every read. So:
 
 1. :meth:`InquiryLog.record` appends the row to a journal file (one JSON line, flushed to the
    operating system before the answer is sent) and keeps it in memory, where
-   :meth:`InquiryLog.pending_for` returns it to the next lookup of the same borrower
-   (read-your-writes at once within this process).
-2. A writer thread moves the journal to the warehouse every ``inquiry_flush_seconds``: it rotates
+   :meth:`InquiryLog.overlay` returns it to the next lookup of the same borrower (read-your-writes
+   at once within this process).
+2. A writer thread moves the journal to ``inquiries`` every ``inquiry_flush_seconds``: it rotates
    the journal segment, inserts its rows in one insert, appends **one** audit entry
-   (``lookup.log``) naming every inquiry id of the group, deletes the segment, and only then drops
-   the rows from memory — a row is always visible in memory, in the warehouse, or both (readers
-   deduplicate by ``inquiry_id``).
-3. :meth:`start` replays segments left by a crash; ``inquiries`` is a ReplacingMergeTree keyed
-   by ``(borrower_key, queried_at, inquiry_id)``, so a replay never counts a lookup twice.
-   A process crash loses nothing that was answered; an operating-system crash may lose the last
-   unsynced journal lines (the journal is not fsynced per line, by design of the latency goal).
+   (``lookup.log``) naming every inquiry id of the group, and deletes the segment. ``inquiries``
+   is the record (billing, self-reports, batch figures); lookups do not read it.
+3. Every ``inquiry_fold_seconds`` the writer *folds*: it picks ``to``, the start of the minute
+   :data:`FOLD_LAG` ago, from then on stamps new rows no earlier than ``to``, flushes, and counts
+   every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` into
+   ``inquiry_counts`` (named statement ``inquiry_counts_fold``; one insert, then one merge of that
+   table). Only then, under the lock the readers take, ``watermark`` becomes ``to`` and the rows
+   before it leave memory. A reader takes ``(watermark, its borrower's rows)`` under that lock
+   *before* its query and counts the warehouse's single-lookup counts of minutes before
+   ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
+4. :meth:`start` replays segments left by a crash (``inquiries`` is a ReplacingMergeTree keyed by
+   ``(borrower_key, queried_at, inquiry_id)``, so a replay never writes a lookup twice) and folds
+   from the watermark of the last fold (kept in ``<journal>/folded``; without it, from the last
+   minute ``inquiry_counts`` holds). Folding minutes again writes the same keys with a higher
+   version, so a fold repeated after a crash counts nothing twice. A process crash loses nothing
+   that was answered; an operating-system crash may lose the last unsynced journal lines (the
+   journal is not fsynced per line, by design of the latency goal).
 
-Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to the warehouse in one insert
-directly, with one audit entry per job (``batch.lookup``), before the job is marked done.
+Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to ``inquiries`` in one insert,
+their counts to ``inquiry_counts`` in another (source ``batch:<job>``: the fold leaves batch rows
+alone), with one audit entry per job (``batch.lookup``), before the job is marked done.
 
 Nothing raw is journalled: rows hold the borrower key (a keyed hash), never an id number or name.
-Against a ClickHouse server with several API processes, another process sees a lookup after the
-next flush (≤ ``inquiry_flush_seconds``), not at once.
+Against a ClickHouse server with several API processes, each folds the minutes it logged into
+after flushing them (a later fold of a minute includes what another process flushed since), so
+another process sees a lookup after its next fold (≤ ``inquiry_fold_seconds`` + a minute), not at
+once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +58,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from exchange import audit
+from exchange.domain import CST
 from exchange.registry import db as registry_db
 from products.lookups.borrower import Inquiry
 from warehouse import Warehouse
@@ -56,6 +74,9 @@ COLUMNS = (
 )  # fmt: skip
 _TS = pa.timestamp("ms", tz="UTC")
 SCHEMA = pa.schema([(c, _TS if c == "queried_at" else pa.string()) for c in COLUMNS])
+#: A fold counts the whole minutes that ended at least this long ago.
+FOLD_LAG = dt.timedelta(seconds=5)
+EPOCH = dt.datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _text(at: dt.datetime) -> str:
+    """A naive UTC time as the fold statement's parameters take it."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.000")
+
+
 def rows_table(rows: Sequence[InquiryRow]) -> pa.Table:
     return pa.table(
         {c: pa.array([getattr(r, c) for r in rows], SCHEMA.field(c).type) for c in COLUMNS},
@@ -96,18 +122,57 @@ def rows_table(rows: Sequence[InquiryRow]) -> pa.Table:
     )
 
 
+def batch_counts(table: pa.Table, batch_id: str) -> pa.Table:
+    """``inquiry_counts`` rows of a batch job's inquiry rows (every row has the job's time, so
+    one count per borrower; source ``batch:<job>``, slot the time's minute)."""
+    grouped = table.group_by(
+        ["borrower_key", "member_code", "member_type", "product", "purpose"]
+    ).aggregate([("queried_at", "count"), ("queried_at", "min")])
+    n = grouped.num_rows
+    first = grouped["queried_at_min"]
+    at = first[0].as_py() if n else dt.datetime.now(dt.UTC)
+    local = at.astimezone(CST)
+    slot = at.replace(second=0, microsecond=0)
+    return pa.table(
+        {
+            "borrower_key": grouped["borrower_key"],
+            "day": pa.array([local.date()] * n, pa.date32()),
+            "member_code": grouped["member_code"],
+            "member_type": grouped["member_type"],
+            "product": grouped["product"],
+            "purpose": grouped["purpose"],
+            "night": pa.array([int(local.hour >= 22 or local.hour < 6)] * n, pa.uint8()),
+            "source": pa.array([f"batch:{batch_id}"] * n, pa.string()),
+            "slot": pa.array([slot] * n, pa.timestamp("s", tz="UTC")),
+            "inquiries": pc.cast(grouped["queried_at_count"], pa.uint32()),
+            "first_at": first,
+            "version": pa.array([int(time.time() * 1000)] * n, pa.uint64()),
+        }
+    )
+
+
 class InquiryLog:
     """Journal + memory + writer thread (see the module invariants)."""
 
     def __init__(
-        self, wh: Warehouse, registry_url: str, journal_dir: Path, flush_seconds: float
+        self,
+        wh: Warehouse,
+        registry_url: str,
+        journal_dir: Path,
+        flush_seconds: float,
+        fold_seconds: float = 60,
     ) -> None:
         self._wh = wh
         self._registry = registry_url
         self._dir = journal_dir
         self._interval = flush_seconds
+        self._fold_interval = fold_seconds
+        #: single lookups of minutes before this (naive UTC) are in inquiry_counts
+        self._watermark = EPOCH
+        #: new rows are stamped no earlier than this (the ``to`` of a fold under way)
+        self._floor = EPOCH
         self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._flush_lock = threading.RLock()  # fold() flushes under it
         self._pending: dict[str, list[InquiryRow]] = {}
         self._segment_rows: list[InquiryRow] = []
         self._seq = itertools.count()
@@ -125,8 +190,11 @@ class InquiryLog:
         self._dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self._dir, 0o700)
         self._replay()
+        self._watermark = self._folded()
         with self._lock:
             self._open_segment()
+        self.fold()
+        self._load_unfolded()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="jdx-inquiry-log", daemon=True)
         self._thread.start()
@@ -137,6 +205,10 @@ class InquiryLog:
             self._thread.join(timeout=30)
             self._thread = None
         self.flush()
+        try:
+            self.fold()
+        except Exception:  # the next start folds these minutes
+            log.exception("inquiry log fold at stop failed; the next start folds again")
         with self._lock:
             if self._file is not None:
                 self._file.close()
@@ -145,29 +217,47 @@ class InquiryLog:
                     self._path.unlink(missing_ok=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        next_fold = time.monotonic() + self._fold_interval
+        while not self._stop.wait(min(self._interval, max(0.0, next_fold - time.monotonic()))):
             try:
-                self.flush()
+                if time.monotonic() >= next_fold:
+                    next_fold = time.monotonic() + self._fold_interval
+                    self.fold()
+                else:
+                    self.flush()
             except Exception:  # keep the writer alive; the journal keeps the rows
-                log.exception("inquiry log flush failed; rows stay in the journal and memory")
+                log.exception("inquiry log write failed; rows stay in the journal and memory")
 
     # -- recording -----------------------------------------------------------------------------
 
     def record(self, row: InquiryRow) -> None:
-        """Journal one lookup and make it visible to the next answer at once."""
-        line = json.dumps([getattr(row, c) if c != "queried_at" else row.queried_at.isoformat()
-                           for c in COLUMNS], separators=(",", ":"))  # fmt: skip
+        """Journal one lookup and make it visible to the next answer at once.
+
+        A row stamped before the minutes a fold under way counts (a request stalled between its
+        stamp and here) is stamped at that fold's end instead, so the fold never misses it."""
         with self._lock:
             if self._file is None:
                 raise RuntimeError("the inquiry log is not started")
+            floor = max(self._floor, self._watermark).replace(tzinfo=dt.UTC)
+            if row.queried_at < floor:
+                row = dataclasses.replace(row, queried_at=floor)
+            line = json.dumps([getattr(row, c) if c != "queried_at" else row.queried_at.isoformat()
+                               for c in COLUMNS], separators=(",", ":"))  # fmt: skip
             self._file.write(line + "\n")
             self._file.flush()
             self._segment_rows.append(row)
             self._pending.setdefault(row.borrower_key, []).append(row)
 
     def pending_for(self, borrower_key: str) -> list[Inquiry]:
+        """The borrower's logged lookups not yet folded into ``inquiry_counts``."""
+        return self.overlay(borrower_key)[1]
+
+    def overlay(self, borrower_key: str) -> tuple[dt.datetime, list[Inquiry]]:
+        """``(watermark, rows)``: single lookups of minutes before ``watermark`` (naive UTC) are
+        counted in ``inquiry_counts``; ``rows`` are the borrower's lookups after it. Take it
+        before reading the warehouse (module invariant 3)."""
         with self._lock:
-            return [r.as_inquiry() for r in self._pending.get(borrower_key, ())]
+            return self._watermark, [r.as_inquiry() for r in self._pending.get(borrower_key, ())]
 
     def record_batch(
         self, table: pa.Table, *, batch_id: str, member_code: str, actor: str, digest: str
@@ -179,6 +269,7 @@ class InquiryLog:
         """
         if table.num_rows:
             self._wh.insert_arrow("inquiries", table)
+            self._wh.insert_arrow("inquiry_counts", batch_counts(table, batch_id))
         with registry_db.session(self._registry) as db:
             audit.append(
                 db,
@@ -215,15 +306,65 @@ class InquiryLog:
                 self._write(rows)
                 self._closed.pop(0)
                 path.unlink(missing_ok=True)
-                with self._lock:
-                    for r in rows:
-                        left = [x for x in self._pending.get(r.borrower_key, ()) if x is not r]
-                        if left:
-                            self._pending[r.borrower_key] = left
-                        else:
-                            self._pending.pop(r.borrower_key, None)
                 written += len(rows)
             return written
+
+    def fold(self, now: dt.datetime | None = None) -> int:
+        """Count the whole minutes since the watermark into ``inquiry_counts`` (module invariant
+        3); return the rows that left memory. ``now`` (naive UTC): the clock, for tests."""
+        with self._flush_lock:
+            now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            to = (now - FOLD_LAG).replace(second=0, microsecond=0)
+            with self._lock:
+                start = self._watermark
+                if to <= start:
+                    return 0
+                self._floor = to
+            self.flush()
+            self._wh.execute(
+                "inquiry_counts_fold", start=_text(start), end=_text(to),
+                version=int(now.replace(tzinfo=dt.UTC).timestamp() * 1000),
+            )  # fmt: skip
+            self._wh.optimize("inquiry_counts", final=False)
+            (self._dir / "folded").write_text(to.isoformat() + "\n", encoding="utf-8")
+            cut = to.replace(tzinfo=dt.UTC)
+            dropped = 0
+            with self._lock:
+                self._watermark = to
+                for key in list(self._pending):
+                    rows = self._pending[key]
+                    left = [r for r in rows if r.queried_at >= cut]
+                    dropped += len(rows) - len(left)
+                    if left:
+                        self._pending[key] = left
+                    else:
+                        del self._pending[key]
+            return dropped
+
+    def _load_unfolded(self) -> None:
+        """At start: the lookups logged after the watermark (by this process before a restart,
+        replayed from its journal) into memory, since no fold has counted them yet."""
+        rows = [
+            InquiryRow(**dict(zip(COLUMNS, r, strict=True)))
+            for r in self._wh.query("inquiries_since", start=_text(self._watermark))
+        ]
+        with self._lock:
+            held = {r.inquiry_id for rows_ in self._pending.values() for r in rows_}
+            for r in rows:
+                if r.inquiry_id not in held:
+                    at = r.queried_at.replace(tzinfo=dt.UTC)
+                    self._pending.setdefault(r.borrower_key, []).append(
+                        dataclasses.replace(r, queried_at=at)
+                    )
+
+    def _folded(self) -> dt.datetime:
+        """Where the last fold ended: ``<journal>/folded``, else after the last minute counted."""
+        try:
+            return dt.datetime.fromisoformat((self._dir / "folded").read_text().strip())
+        except (OSError, ValueError):
+            pass
+        last = self._wh.query("inquiry_counts_folded").one()["folded"].replace(tzinfo=None)
+        return EPOCH if last <= EPOCH else last + dt.timedelta(minutes=1)
 
     def _write(self, rows: list[InquiryRow]) -> None:
         self._wh.insert_arrow("inquiries", rows_table(rows))

@@ -196,7 +196,7 @@ def produce(
     out = out_dir or folder(settings)
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = utcnow()
-    data = fetch(wh, borrower_key, today_cst())
+    data = fetch(wh, borrower_key, today_cst(), detail=True)  # every inquiry with its time
     with registry_db.session(settings.registry_url) as db:
         names = {m.code: m.name for m in list_members(db)}
         cases = [c for c in disputes.list_cases(db) if c.borrower_key == borrower_key]

@@ -48,7 +48,7 @@ from products.errors import Unavailable
 from products.inquiry_log import InquiryLog
 from products.settings import ApiSettings
 from products.sftp_batch import SftpBatches
-from warehouse import Warehouse, connect, migrate, pending
+from warehouse import Warehouse, migrate, open_configured, pending
 from warehouse.settings import WarehouseSettings
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ class ProductService:
         s = self.settings
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._wh is None:
-            wcfg = s.section(WarehouseSettings)
-            self._wh = connect(wcfg.url, wcfg.database, cluster=wcfg.cluster)
+            self._wh = open_configured(s.section(WarehouseSettings))
             migrate(self._wh)
         else:
             missing = [m.name for m in pending(self._wh)]
@@ -118,7 +117,11 @@ class ProductService:
         icfg = s.section(IngestSettings)
         self.reciprocity = Reciprocity(self._wh, self.cfg, icfg.dq_threshold)
         self.inquiries = InquiryLog(
-            self._wh, s.registry_url, self.data_dir / "journal", self.cfg.inquiry_flush_seconds
+            self._wh,
+            s.registry_url,
+            self.data_dir / "journal",
+            self.cfg.inquiry_flush_seconds,
+            self.cfg.inquiry_fold_seconds,
         )
         self.inquiries.start()
         self.sftp_batches = SftpBatches(

@@ -129,6 +129,15 @@ class ApiSettings(Section):
         description="Seconds between writes of logged lookups from the journal to the warehouse "
         "(answers count them at once either way; this bounds the warehouse's insert rate).",
     )
+    inquiry_fold_seconds: float = Field(
+        60,
+        gt=0,
+        le=3600,
+        description="Seconds between folds of logged single lookups into the warehouse's "
+        "inquiry_counts (whole minutes, once they are 5 s old), which lookups read; the lookups "
+        "of minutes not folded yet are answered from the server's memory, so this bounds that "
+        "memory: the lookups of about this many seconds and one or two minutes more.",
+    )
 
     def resolved(self, home: Path) -> Self:
         return self.model_copy(

@@ -36,11 +36,11 @@ def setup_logging() -> None:
 
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
-    """The warehouse of the settings' ``[warehouse]`` section, closed on leaving."""
-    from warehouse import connect
+    """The warehouse of the settings' ``[warehouse]`` section (with its engine caps), closed on
+    leaving."""
+    from warehouse import open_configured
 
-    cfg = settings.section(WarehouseSettings)
-    with connect(cfg.url, database=cfg.database, cluster=cfg.cluster) as wh:
+    with open_configured(settings.section(WarehouseSettings)) as wh:
         yield wh
 
 

@@ -3,6 +3,7 @@ a failed warehouse insert is retried (real chDB warehouse and SQLite registry)."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -10,15 +11,21 @@ from pathlib import Path
 import pytest
 
 from exchange import audit
+from exchange.domain import InstitutionType
 from exchange.registry import db as registry_db
+from products.auth import Caller
 from products.inquiry_log import COLUMNS, InquiryLog, InquiryRow
+from products.lookups.borrower import Labels, fetch, today_cst
+from products.lookups.multi_loan import inquiries_section, institutions_section
 from warehouse import Warehouse
 
 pytest_plugins = ["warehouse_fixtures"]
 
 EXTRA_QUERIES = {
     "t_inquiries_of": "SELECT count() AS n, uniqExact(inquiry_id) AS ids FROM inquiries "
-    "WHERE borrower_key = {key:String}"
+    "WHERE borrower_key = {key:String}",
+    "t_counts_of": "SELECT sum(inquiries) AS n FROM inquiry_counts FINAL "
+    "WHERE borrower_key = {key:String}",
 }
 
 
@@ -89,5 +96,48 @@ def test_failed_insert_is_retried(
     monkeypatch.setattr(wh, "insert_arrow", real)
     log.record(row(key, 8))
     assert log.flush() == 2
-    assert count(wh, key) == (2, 2) and log.pending_for(key) == []
+    assert count(wh, key) == (2, 2)
+    assert len(log.pending_for(key)) == 2  # answered from memory until a fold counts them
+    assert log.fold(now=dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=2))
+    assert log.pending_for(key) == []
     log.stop()
+
+
+def seven_day(wh: Warehouse, key: str, log: InquiryLog) -> tuple[int, int, int]:
+    """(inquiries in 7 days, institutions, inquiries of TLOG2 in 12 months) of a real answer."""
+    data = fetch(wh, key, today_cst(), log)
+    caller = Caller("k", "TLOG", "Log Bank", InstitutionType.BANK, dt.date(2020, 1, 1), frozenset())
+    section = inquiries_section(data)["windows"]["7d"]
+    per_member = {
+        i["label"]: i["inquiries_12m"] for i in institutions_section(data, Labels(caller, data))
+    }
+    return section["count"], section["institutions"], per_member.get("机构A", 0)
+
+
+def test_a_fold_moves_lookups_from_memory_to_counts_once(
+    wh: Warehouse, registry: str, tmp_path: Path
+) -> None:
+    """Lookups are counted once each before, across and after the fold that moves them from the
+    log's memory into inquiry_counts, also when a fold runs again or the log restarts."""
+    key = "e" * 64
+    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
+    log.start()
+    now = dt.datetime.now(dt.UTC)
+    for i, member in enumerate(["TLOG", "TLOG2", "TLOG2"]):
+        log.record(dataclasses.replace(row(key, i), member_code=member, queried_at=now,
+                                       inquiry_id=f"10000000-0000-4000-8000-{i:012d}"))  # fmt: skip
+    assert seven_day(wh, key, log) == (3, 2, 2)  # from memory, at once
+    log.flush()
+    assert seven_day(wh, key, log) == (3, 2, 2)  # in inquiries too: still counted once
+    later = now.replace(tzinfo=None) + dt.timedelta(minutes=2)
+    assert log.fold(now=later) == 3
+    assert log.pending_for(key) == [] and seven_day(wh, key, log) == (3, 2, 2)  # from counts
+    assert log.fold(now=later + dt.timedelta(minutes=1)) == 0  # nothing new: the same answer
+    log.record(dataclasses.replace(row(key, 9), queried_at=now))  # stamped before the watermark
+    assert seven_day(wh, key, log) == (4, 2, 2)
+    log.stop()
+    again = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
+    again.start()  # the last lookup is in inquiries, not yet in counts: back in memory
+    assert seven_day(wh, key, again) == (4, 2, 2)
+    assert wh.query("t_counts_of", key=key).one()["n"] == 3
+    again.stop()

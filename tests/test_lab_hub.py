@@ -120,7 +120,8 @@ def lab(wh: Warehouse) -> Iterator[Lab]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
     env.update({"JDX_HOME": str(home), "JDX_LAB_PORT": str(port), "JDX_LAB_HUB_PORT": str(hub),
                 "JDX_LAB_PROXY_API_PORT": str(api), "JDX_LAB_OUTPUTS_PORT": str(outs),
-                "JDX_LAB_START_TIMEOUT": "90"})  # fmt: skip
+                "JDX_LAB_START_TIMEOUT": "90",
+                "JDX_LAB_EXPIRY_CHECK_SECONDS": "3600"})  # the test runs expiry itself  # fmt: skip
     python = lab_python(base)
     if python:
         env["JDX_LAB_PYTHON"] = python
@@ -330,6 +331,7 @@ labkit.table(df, ["institution_type"], name="by_type_all_months")
 """
 HOG = "blob = bytearray(64 * 1024 ** 3)\n"
 SPIN = "while True:\n    pass\n"
+NOISY = "import sys, time\nsys.stdout.write('x' * 200_000)\nsys.stdout.flush()\ntime.sleep(60)\n"
 
 
 def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_return(
@@ -338,7 +340,12 @@ def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_retur
     if "ana" not in lab.kernels:
         _spawn(lab, "ana")
     work = lab.project_dir("ana") / "work"
-    for name, code in (("by_type.py", JOB), ("hog.py", HOG), ("spin.py", SPIN)):
+    for name, code in (
+        ("by_type.py", JOB),
+        ("hog.py", HOG),
+        ("spin.py", SPIN),
+        ("noisy.py", NOISY),
+    ):
         (work / name).write_text(code)
     code = textwrap.dedent("""
         import json, os
@@ -362,11 +369,17 @@ def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_retur
     spin = lab.jdx("lab", "job", "run", str(lab.projects["ana"]), "spin.py", "--analyst", "ana",
                    "--cpu-seconds", "2")  # fmt: skip
     assert spin.returncode != 0 and "LAB030" in spin.stderr, (spin.stdout, spin.stderr)
+    noisy = lab.jdx("lab", "job", "run", str(lab.projects["ana"]), "noisy.py", "--analyst", "ana",
+                    "--wall-seconds", "3")  # fmt: skip
+    assert noisy.returncode != 0 and "LAB032" in noisy.stderr, (noisy.stdout, noisy.stderr)
     log = lab.jdx("lab", "job", "log", str(done["job"]["id"]))
     assert "rows " in log.stdout  # staff read the log; the analyst never gets it
     listed = json.loads(lab.jdx("lab", "job", "list", "--json").stdout)
     assert [(j["status"], j["error_code"]) for j in listed] == [
-        ("done", None), ("over_limit", "LAB031"), ("over_limit", "LAB030")]  # fmt: skip
+        ("done", None), ("over_limit", "LAB031"), ("over_limit", "LAB030"),
+        ("over_limit", "LAB032")]  # fmt: skip
+    kept = lab.jdx("lab", "job", "log", str(listed[3]["id"])).stdout
+    assert "x" * 65536 in kept and "x" * 65537 not in kept and "more bytes dropped" in kept
     assert listed[2]["cpu_seconds"] >= 1.5
 
 

@@ -3,7 +3,7 @@
 ``Warehouse.insert_arrow(..., in_memory=True)`` (embedded warehouses) hands the Arrow columns to
 chDB's ``Python()`` table function instead of an Arrow IPC temporary file. Every table the
 insert reaches (``loan_states`` and, through its views, ``accounts_current``, ``account_months``
-and ``lookup_rows``) must end up with the same rows either way, for every column type the loader
+and ``borrower_lookup``) must end up with the same rows either way, for every column type the loader
 writes: nullable dates, decimals, arrays of warning codes, timestamps, D tombstone rows.
 """
 
@@ -23,7 +23,7 @@ from warehouse import Warehouse, WarehouseQueryError, client, connect, migrate
 
 pytest_plugins = ["warehouse_fixtures"]  # wh
 EXTRA_QUERIES = {"insert_test_all": "SELECT * FROM {table:Identifier}"}
-TABLES = ("loan_states", "accounts_current", "account_months", "lookup_rows")
+TABLES = ("loan_states", "accounts_current", "account_months", "borrower_lookup")
 
 
 def _records() -> list[dict[str, str]]:

@@ -94,6 +94,6 @@ EXTRA_QUERIES = {
             (SELECT count() FROM loan_states WHERE member_code = {member:String}) AS states,
             (SELECT count() FROM account_months FINAL WHERE member_code = {member:String})
                 AS months,
-            (SELECT count() FROM lookup_rows FINAL WHERE member_code = {member:String}
+            (SELECT count() FROM borrower_lookup FINAL WHERE member_code = {member:String}
                 AND kind = 'M') AS lookup_months""",
 }

@@ -13,7 +13,7 @@ SQL lives in the ``sql`` package: numbered migrations (``sql/migrations/``), the
 variants (``sql/cluster/``) and named queries with ``{name:Type}`` parameters (``sql/queries/``).
 """
 
-from warehouse.client import Result, Warehouse, connect
+from warehouse.client import Result, Warehouse, connect, open_configured
 from warehouse.dsn import mask_dsn
 from warehouse.errors import (
     ChecksumMismatch,
@@ -51,6 +51,7 @@ __all__ = [
     "load_migrations",
     "mask_dsn",
     "migrate",
+    "open_configured",
     "pending",
     "query_names",
 ]

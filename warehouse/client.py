@@ -50,6 +50,8 @@ from warehouse.sqlfiles import named_query, placeholders
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from warehouse.settings import WarehouseSettings
+
 # clickhouse-connect logs failures it also raises; without a handler Python would print them to
 # stderr next to our own error. They still reach the application's handlers if it has any.
 logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
@@ -93,8 +95,17 @@ class Warehouse:
     Use :func:`connect` to make one and ``with`` (or :meth:`close`) to release it.
     """
 
-    def __init__(self, target: Target, database: str, cluster: str | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        database: str,
+        cluster: str | None = None,
+        engine: Mapping[str, int] | None = None,
+    ) -> None:
         self._target = target
+        #: embedded only: chDB engine options (server settings), given to every client; the
+        #: engine takes them when it starts, i.e. from the first client of the process
+        self._engine = {k: int(v) for k, v in (engine or {}).items()}
         self.database = database
         #: cluster name when the schema was built from sql/cluster/ (Distributed + local tables)
         self.cluster = check_identifier(cluster, "warehouse cluster") if cluster else None
@@ -193,8 +204,9 @@ class Warehouse:
         try:
             if self._target.path is not None:
                 client = clickhouse_connect.get_client(
-                    interface="chdb", path=str(self._target.path), **common
-                )
+                    interface="chdb", path=str(self._target.path),
+                    chdb_options=dict(self._engine) or None, **common,
+                )  # fmt: skip
             else:
                 client = clickhouse_connect.get_client(
                     dsn=self._target.client_dsn, client_name="jdx", **common
@@ -425,7 +437,13 @@ def _written(summary: Any, fallback: int) -> int:
     return int(written) if written not in (None, "") else fallback
 
 
-def connect(dsn: str, database: str = "jdx", *, cluster: str | None = None) -> Warehouse:
+def connect(
+    dsn: str,
+    database: str = "jdx",
+    *,
+    cluster: str | None = None,
+    engine: Mapping[str, int] | None = None,
+) -> Warehouse:
     """Open the warehouse at ``dsn`` (``chdb:///<dir>`` or ``http(s)://...``), creating
     ``database`` if missing.
 
@@ -434,6 +452,13 @@ def connect(dsn: str, database: str = "jdx", *, cluster: str | None = None) -> W
     :func:`warehouse.migrate`. Raises :class:`~warehouse.errors.WarehouseLocked` when another
     process owns an embedded directory, :class:`~warehouse.errors.EmbeddedPathConflict` when this
     process has another one open, :class:`~warehouse.errors.WarehouseUnavailable` when a server
-    cannot be reached.
+    cannot be reached. ``engine``: chDB server settings for an embedded engine that this call
+    starts (``max_server_memory_usage``, ``mark_cache_size`` …; ignored for a server DSN and by
+    an engine this process already runs).
     """
-    return Warehouse(parse_dsn(dsn, database), database, cluster)
+    return Warehouse(parse_dsn(dsn, database), database, cluster, engine)
+
+
+def open_configured(cfg: WarehouseSettings) -> Warehouse:
+    """The warehouse a ``[warehouse]`` section describes, with its engine caps (embedded)."""
+    return connect(cfg.url, cfg.database, cluster=cfg.cluster, engine=cfg.engine_options())

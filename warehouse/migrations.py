@@ -134,10 +134,11 @@ def pending(wh: Warehouse, cluster: str | None = None) -> list[Migration]:
     return [m for m in files if m.version not in done]
 
 
-def migrate(wh: Warehouse, cluster: str | None = None) -> list[str]:
+def migrate(wh: Warehouse, cluster: str | None = None, *, upto: int | None = None) -> list[str]:
     """Apply the missing migrations in order; return their names (``[]`` when up to date).
 
     ``cluster`` (default: the one given to :func:`warehouse.connect`) selects ``sql/cluster/``.
+    ``upto``: stop after this version (a warehouse as an older jdx built it: upgrade tests).
     """
     cluster = cluster or wh.cluster
     variant = CLUSTER if cluster else SINGLE
@@ -151,7 +152,7 @@ def migrate(wh: Warehouse, cluster: str | None = None) -> list[str]:
     done = _verify(applied(wh), files, variant)
     names: list[str] = []
     for migration in files:
-        if migration.version in done:
+        if migration.version in done or (upto is not None and migration.version > upto):
             continue
         _apply(wh, migration)
         wh.insert_rows(

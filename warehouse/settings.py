@@ -30,6 +30,32 @@ class WarehouseSettings(Section):
         "(Replicated engines, Distributed tables) ON CLUSTER this name.",
     )
 
+    memory_limit_mb: int = Field(
+        4096,
+        ge=0,
+        description="Embedded (chDB) only: the engine's memory cap (max_server_memory_usage) in "
+        "MiB; 0 leaves chDB's own, 90 % of the machine's memory. A query that would go beyond "
+        "it fails with MEMORY_LIMIT_EXCEEDED instead of the process growing. The default is "
+        "above the engine's part of any measured load, release or lookup run "
+        "(docs/benchmarks.md). A ClickHouse server is capped in its own configuration.",
+    )
+    mark_cache_mb: int = Field(
+        256,
+        ge=1,
+        description="Embedded (chDB) only: the engine's mark cache, primary-index cache and "
+        "index-mark cache (mark_cache_size, primary_index_cache_size, index_mark_cache_size), "
+        "in MiB each; chDB's defaults are 5 GiB each.",
+    )
+
+    def engine_options(self) -> dict[str, int]:
+        """chDB server settings from this section (the embedded engine takes them at start)."""
+        cache = self.mark_cache_mb * 2**20
+        options = {"mark_cache_size": cache, "primary_index_cache_size": cache,
+                   "index_mark_cache_size": cache}  # fmt: skip
+        if self.memory_limit_mb:
+            options["max_server_memory_usage"] = self.memory_limit_mb * 2**20
+        return options
+
     @property
     def url(self) -> str:
         """The DSN in clear (it may hold a password: never log it, see warehouse.mask_dsn)."""

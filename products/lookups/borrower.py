@@ -2,12 +2,15 @@
 
 Invariants:
 
-* :func:`fetch` runs the named query ``lookup_borrower`` once (one table, ``lookup_rows``) and
-  applies what ``FINAL`` would: per identity the highest version, dropped when it is a delete.
-  It keeps accounts' latest states, month-end states of the 24-month window, and logged
-  inquiries before the end of the as-of day; inquiries still in the
-  :class:`~products.inquiry_log.InquiryLog`'s memory are merged in (deduplicated by
-  ``inquiry_id``), so a lookup counts in the next answer at once.
+* :func:`fetch` runs the named query ``lookup_borrower`` once (one round trip: the borrower's
+  rows of ``borrower_lookup`` and ``inquiry_counts``, migration 0006) and applies what ``FINAL``
+  would: per identity the highest version, dropped when it is a delete; per inquiry count the
+  latest version. It keeps accounts' latest states, month-end states of the 24-month window,
+  and inquiries up to the end of the as-of day. Inquiries come as counts (:class:`Inquiry` with
+  ``count``): the counts of minutes the :class:`~products.inquiry_log.InquiryLog` has folded
+  (before its ``watermark``) and batch jobs' counts from the warehouse, every later lookup from
+  the log's memory — so a lookup counts in the next answer at once, and no inquiry is counted
+  twice. ``detail=True`` (self-reports) reads every inquiry as its own row instead.
 * Accounts opened after the as-of day are left out, and so are the month rows of accounts that
   are not in the answer (deleted by a ``D`` record, or opened later); the account section always
   shows the latest loaded state (the as-of day moves the windows, it does not rewind states).
@@ -30,8 +33,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
-
-import orjson
 
 from exchange.domain import CST
 from products.auth import Caller
@@ -79,7 +80,10 @@ class Inquiry:
     member_type: str
     product: str
     purpose: str
-    inquiry_id: str
+    inquiry_id: str  # '' for a count
+    #: how many inquiries this stands for (a count of ``inquiry_counts``: ``queried_at`` is the
+    #: earliest of them, and all share its China-time day and night)
+    count: int = 1
     #: China-time day and hour, computed once (answers test them per window)
     day: dt.date = field(init=False, compare=False)
     night: bool = field(init=False, compare=False)
@@ -105,7 +109,10 @@ class Querier(Protocol):
 
 
 class PendingInquiries(Protocol):
-    def pending_for(self, borrower_key: str) -> list[Inquiry]: ...
+    def overlay(self, borrower_key: str) -> tuple[dt.datetime | None, list[Inquiry]]:
+        """``(watermark, inquiries)``: single lookups of minutes before ``watermark`` (naive
+        UTC) are counted in the warehouse, the borrower's later ones are returned."""
+        ...
 
 
 def month_add(month: dt.date, delta: int) -> dt.date:
@@ -130,26 +137,42 @@ def today_cst() -> dt.date:
     return dt.datetime.now(CST).date()
 
 
-def _latest(rows: Iterable[tuple[str, int, int, str]]) -> dict[str, list[list[Any]]]:
-    """Payloads by kind, each identity at its highest version, deleted identities dropped."""
-    best: dict[tuple[str, ...], tuple[int, int, list[Any]]] = {}
-    for kind, version, deleted, payload in rows:
-        fields = orjson.loads(payload)
-        if kind == "A":
-            ident: tuple[str, ...] = ("A", fields[0], fields[2])
-        elif kind == "M":
-            ident = ("M", fields[0], fields[1], fields[2])
-        else:
-            ident = ("Q", fields[5])
+def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """``borrower_lookup`` rows by kind, each identity at its highest version, deleted identities
+    dropped (row layout: the ``loans`` tuples of ``lookup_borrower``)."""
+    best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        kind, member, account, month, version = row[:5]
+        ident = (kind, member, account, month)
         held = best.get(ident)
         # ReplacingMergeTree's rule: the highest version wins; on a tie the last row inserted,
         # which for identical versions is an identical row (a replay)
-        if held is None or version >= held[0]:
-            best[ident] = (version, deleted, fields)
-    out: dict[str, list[list[Any]]] = {"A": [], "M": [], "Q": []}
-    for ident, (_, deleted, fields) in best.items():
-        if not deleted:
-            out[ident[0]].append(fields)
+        if held is None or version >= held[4]:
+            best[ident] = row
+    out: dict[str, list[tuple[Any, ...]]] = {"A": [], "M": []}
+    for ident, row in best.items():
+        if not row[5]:
+            out[ident[0]].append(row)
+    return out
+
+
+def _counts(
+    rows: Iterable[tuple[Any, ...]], watermark: dt.datetime | None, as_of: dt.date
+) -> list[Inquiry]:
+    """``inquiry_counts`` rows (the ``counts`` tuples of ``lookup_borrower``) as inquiries: the
+    latest version of each, single lookups only from minutes before ``watermark``."""
+    best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        ident = row[:8]
+        held = best.get(ident)
+        if held is None or row[10] >= held[10]:
+            best[ident] = row
+    out = []
+    for day, member, mtype, product, purpose, _night, source, slot, n, first, _ in best.values():
+        folded = watermark is None or slot.replace(tzinfo=None) < watermark
+        if day > as_of or (source == "" and not folded):
+            continue
+        out.append(Inquiry(first.replace(tzinfo=dt.UTC), member, mtype, product, purpose, "", n))
     return out
 
 
@@ -166,28 +189,26 @@ def retention_cutoff(today: dt.date, years: int = RETENTION_YEARS) -> dt.date:
         return today.replace(year=today.year - years, day=28)
 
 
-def _expired(months: list[list[Any]], cutoff: dt.date) -> set[tuple[str, str, str]]:
+def _expired(months: list[tuple[Any, ...]], cutoff: dt.date) -> set[tuple[str, str, dt.date]]:
     """``(member, account, month)`` of the negative month rows whose state ended before
-    ``cutoff`` (payload fields of kind M rows)."""
-    by_account: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    ``cutoff`` (``borrower_lookup`` kind M rows)."""
+    by_account: dict[tuple[str, str], list[tuple[dt.date, bool]]] = {}
     for f in months:
-        negative = int(f[3]) > 0 or f[4] in NEGATIVE_STATUSES
-        by_account.setdefault((f[0], f[1]), []).append((f[2], negative))
+        negative = int(f[16]) > 0 or f[17] in NEGATIVE_STATUSES
+        by_account.setdefault((f[1], f[2]), []).append((f[3], negative))
     out = set()
     for (member, account), rows in by_account.items():
         rows.sort()
         ended: dt.date | None = None  # the end of the episode of the rows after this one
         for month, negative in reversed(rows):
             if not negative:
-                first = dt.date.fromisoformat(month)
-                ended = month_add(first, 1) - dt.timedelta(days=1)
+                ended = month_add(month, 1) - dt.timedelta(days=1)
             elif ended is not None and ended < cutoff:
                 out.add((member, account, month))
     return out
 
 
-def _day(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
+NO_DATE = dt.date(1970, 1, 1)
 
 
 def fetch(
@@ -196,47 +217,46 @@ def fetch(
     as_of: dt.date,
     pending: PendingInquiries | None = None,
     today: dt.date | None = None,
+    *,
+    detail: bool = False,
 ) -> BorrowerData:
     """Read one borrower's accounts, month-end states and inquiries (see module invariants)."""
     months = window_months(as_of)
-    until = day_end_utc(as_of).replace(tzinfo=dt.UTC)
-    rows = _latest(wh.query("lookup_borrower", key=borrower_key))
+    watermark, recent = pending.overlay(borrower_key) if pending is not None else (None, [])
+    loans, counts = wh.query("lookup_borrower", key=borrower_key)[0]
+    rows = _latest(loans)
     hidden = _expired(rows["M"], retention_cutoff(today or today_cst()))
     accounts = []
     for f in rows["A"]:
-        opened = dt.date.fromisoformat(f[5])
-        if opened <= as_of:
+        if f[9] <= as_of:
             accounts.append(
-                Account(f[0], f[1], f[2], f[3], f[4], opened, Decimal(f[6]), Decimal(f[7]),
-                        Decimal(f[8]), int(f[9]), f[10], _day(f[11]), dt.date.fromisoformat(f[12]))
+                Account(f[1], f[6], f[2], f[8], f[7], f[9], f[11], f[12], f[13], int(f[16]), f[17],
+                        None if f[10] == NO_DATE else f[10], f[18])
             )  # fmt: skip
     accounts.sort(key=lambda a: (a.opened, a.member_code, a.account_id))
     known = {(a.member_code, a.account_id) for a in accounts}
     # an account deleted (D) or opened after the as-of day contributes no month either
     month_rows = []
     for f in rows["M"]:
-        month = dt.date.fromisoformat(f[2])
+        month = f[3]
         if (
-            (f[0], f[1]) in known
+            (f[1], f[2]) in known
             and months[0] <= month <= months[-1]
-            and (f[0], f[1], f[2]) not in hidden
+            and ((f[1], f[2], month) not in hidden)
         ):
-            month_rows.append(
-                MonthRow(f[0], f[1], month, int(f[3]), f[4], Decimal(f[5]), Decimal(f[6]),
-                         Decimal(f[7]))
-            )  # fmt: skip
-    seen: set[str] = set()
-    inquiries: list[Inquiry] = []
-    for f in rows["Q"]:
-        at = dt.datetime.fromisoformat(f[0]).replace(tzinfo=dt.UTC)
-        if at < until:
-            seen.add(f[5])
-            inquiries.append(Inquiry(at, f[1], f[2], f[3], f[4], f[5]))
-    if pending is not None:
-        for q in pending.pending_for(borrower_key):
-            if q.inquiry_id not in seen and q.queried_at < until:
-                seen.add(q.inquiry_id)
-                inquiries.append(q)
+            month_rows.append(MonthRow(f[1], f[2], month, int(f[16]), f[17], f[12], f[14], f[15]))
+    until = day_end_utc(as_of).replace(tzinfo=dt.UTC)
+    if detail:
+        inquiries = [
+            Inquiry(at.replace(tzinfo=dt.UTC), member, mtype, product, purpose, ident)
+            for at, member, mtype, product, purpose, ident in wh.query(
+                "borrower_inquiries", key=borrower_key
+            )
+            if at.replace(tzinfo=dt.UTC) < until
+        ]
+    else:
+        inquiries = _counts(counts, watermark, as_of)
+        inquiries.extend(q for q in recent if q.queried_at < until)
     inquiries.sort(key=lambda q: (q.queried_at, q.inquiry_id))
     return BorrowerData(as_of, accounts, month_rows, inquiries)
 

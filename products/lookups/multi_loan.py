@@ -99,11 +99,10 @@ def accounts_section(data: BorrowerData, labels: Labels) -> dict[str, Any]:
 def institutions_section(data: BorrowerData, labels: Labels) -> list[dict[str, Any]]:
     """Per member in the answer: its label, accounts and open accounts, inquiries in 12 months."""
     out = []
-    inquiries = Counter(
-        q.member_code
-        for q in data.inquiries
-        if q.product not in NOT_APPLICATIONS and _in_window(q.day, data.as_of, 365)
-    )
+    inquiries: Counter[str] = Counter()
+    for q in data.inquiries:
+        if q.product not in NOT_APPLICATIONS and _in_window(q.day, data.as_of, 365):
+            inquiries[q.member_code] += q.count
     for code in labels.members():
         mine = [a for a in data.accounts if a.member_code == code]
         out.append(
@@ -123,16 +122,22 @@ def inquiries_section(data: BorrowerData) -> dict[str, Any]:
     windows: dict[str, Any] = {}
     for w, days in WINDOWS.items():
         inside = [q for q in apps if _in_window(q.day, as_of, days)]
-        by_type = Counter(q.member_type for q in inside)
-        by_purpose = Counter(q.purpose for q in inside)
+        by_type: Counter[str] = Counter()
+        by_purpose: Counter[str] = Counter()
+        for q in inside:
+            by_type[q.member_type] += q.count
+            by_purpose[q.purpose] += q.count
         windows[w] = {
-            "count": len(inside),
+            "count": sum(q.count for q in inside),
             "institutions": len({q.member_code for q in inside}),
-            "night": sum(1 for q in inside if q.night),
+            "night": sum(q.count for q in inside if q.night),
             "by_institution_type": dict(sorted(by_type.items())),
             "by_purpose": {p.value: by_purpose.get(p.value, 0) for p in Purpose},
         }
-    per_day = Counter(q.day for q in apps if _in_window(q.day, as_of, 365))
+    per_day: Counter[dt.date] = Counter()
+    for q in apps:
+        if _in_window(q.day, as_of, 365):
+            per_day[q.day] += q.count
     seen_days = [q.day for q in apps]
     return {
         "windows": windows,

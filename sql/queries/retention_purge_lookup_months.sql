@@ -1,8 +1,9 @@
--- retention_purge_lookup_months: delete the lookups' copies (kind M) of the month-end states
--- retention_purge_months deletes; run it first, while account_months still says which they are.
+-- retention_purge_lookup_months: delete the lookups' copies (borrower_lookup, kind M) of the
+-- month-end states retention_purge_months deletes; run it first, while account_months still
+-- says which they are.
 -- Parameters: {cutoff:Date} = today − 5 years (China time).
 -- Result: none (a mutation, waited for: mutations_sync = 2).
-ALTER TABLE lookup_rows DELETE WHERE kind = 'M' AND (member_code, account_id, month) IN
+ALTER TABLE borrower_lookup DELETE WHERE kind = 'M' AND (member_code, account_id, month) IN
 (
     SELECT n.member_code, n.account_id, n.month
     FROM (SELECT member_code, account_id, month FROM account_months FINAL
