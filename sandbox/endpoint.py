@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from exchange.errors import Conflict, JdxError, NotFound
+from exchange.errors import Conflict, InvalidInput, JdxError, NotFound
 from exchange.registry import db as registry_db
 from exchange.registry import outputs as registry_outputs
 from exchange.registry import projects
@@ -78,7 +78,7 @@ class OutputsEndpoint:
             project = self.active_project(user, body.get("project"))
             files = body.get("files")
             if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-                raise LabAccessRefused("files must be a list of file names of outputs/")
+                raise InvalidInput("files must be a list of file names of outputs/")
             note = str(body.get("note") or "") or None
             return outputs.submit(self.settings, project, user, files, note=note).as_dict()
         if method == "POST" and path == "/jobs":
@@ -86,6 +86,7 @@ class OutputsEndpoint:
             script = str(body.get("script") or "")
             if body.get("wait", True):
                 return jobs.run(self.settings, project, user, script).as_dict()
+            jobs.read_script(outputs.project_dir(self.settings, project) / "work", script)
             threading.Thread(
                 target=jobs.run, args=(self.settings, project, user, script), daemon=True
             ).start()

@@ -113,7 +113,8 @@ class _Capped:
         return self.kept.decode(errors="replace") + tail
 
 
-def _script(work: Path, name: str) -> bytes:
+def read_script(work: Path, name: str) -> bytes:
+    """The job script ``work/<name>``: a plain ``.py`` file, read without following links."""
     if not name or "/" in name or name.startswith(".") or not name.endswith(".py"):
         raise OutputFileRefused(f"{name!r} is not a .py file name of work/")
     try:
@@ -154,7 +155,7 @@ def run(
     limits = Limits.of(lab, cpu_seconds=cpu_seconds, memory_mb=memory_mb,
                        wall_seconds=wall_seconds)  # fmt: skip
     pdir = outputs.project_dir(settings, project_id)
-    code = _script(pdir / "work", script)
+    code = read_script(pdir / "work", script)
     with registry_db.session(settings.registry_url) as db:
         job = registry_outputs.job_submit(
             db, project_id=project_id, submitted_by=submitted_by, script=script,

@@ -284,6 +284,15 @@ def test_outputs_are_checked_reviewed_released_and_audited(lab: Lab) -> None:
     assert reason["code"] == "LAB023" and "smallest 3" in reason["message"], reason
     assert rows["status"] == "blocked"
     assert {"LAB021", "LAB022"} <= {r["code"] for r in rows["files"][0]["reasons"]}
+    # the service acts only for a token the hub knows, of an analyst of that active project
+    service = f"http://127.0.0.1:{lab.settings.section(LabSettings).outputs_port}"
+    for token, project in (
+        ("forged", lab.projects["ana"]),
+        (lab.tokens["ana"], lab.projects["bob"]),
+    ):
+        refused = httpx.post(f"{service}/release", headers={"Authorization": f"token {token}"},
+                             json={"project": project, "files": ["balance_by_type.csv"]})  # fmt: skip
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "LAB034"
     # the reviewer: a blocked request cannot be released; one in review can, with a reason
     refused = lab.jdx("lab", "output", "release", str(small["id"]), "--reason", "ok",
                       "--actor", "rev")  # fmt: skip
@@ -352,14 +361,18 @@ def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_retur
         from sandbox import labkit
         done = labkit.submit_job("by_type.py")
         hog = labkit.submit_job("hog.py")
+        missing = labkit.submit_job("missing.py", wait=False)
         try:
             os.listdir(labkit.project_dir() / "jobs" / str(done["job"]["id"]))
             peek = "allowed"
         except PermissionError:
             peek = "denied"
-        print(json.dumps([done, hog, peek]))
+        print(json.dumps([done, hog, peek, missing]))
     """)
-    done, hog, peek = json.loads(lab.run("ana", code, timeout=300).strip().splitlines()[-1])
+    done, hog, peek, missing = json.loads(
+        lab.run("ana", code, timeout=300).strip().splitlines()[-1]
+    )
+    assert missing["status_code"] == 400 and missing["error"]["code"] == "LAB027", missing
     assert done["job"]["status"] == "done" and done["error"] is None, done
     assert done["request"]["status"] == "review" and done["request"]["job"] == done["job"]["id"]
     assert [f["name"] for f in done["request"]["files"]] == ["by_type_all_months.csv"]
