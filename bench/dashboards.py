@@ -1,7 +1,8 @@
-"""Time to first render of each public dashboard page, in real headless Chromium.
+"""Time to first render of each dashboard page, in real headless Chromium.
 
     .venv/bin/python bench/dashboards.py                       # the demo's releases (./jdx-data)
     .venv/bin/python bench/dashboards.py --releases DIR --runs 9
+    .venv/bin/python bench/dashboards.py --home jdx-data       # + member portal and console
 
 Serves the dashboards app (the same ASGI app ``jdx serve`` mounts at ``/dashboards/``) with
 uvicorn on a free port of 127.0.0.1, over a releases directory (by default the one
@@ -12,8 +13,15 @@ drawn (measured in the page with ``performance.now()``). The first load of each 
 reported apart (the server reads and verifies the release once, the browser caches the
 scripts); the median is over the other runs.
 
-Prints the machine, the data size (the release's open accounts and months) and a table of
-milliseconds per page. The issue's goal: ≤ 1 s per page on the demo data.
+With ``--home`` (a data directory the demo built; no ``jdx serve`` may be running on it) the
+member portal's and the operations console's pages are timed too, in a real ``jdx serve`` of
+that home (a subprocess on free ports, stopped by its PID): the script sets fresh random
+passwords of two users of its own, ``bench.staff`` (admin) and ``bench.analyst`` (an analyst of
+the member with the most files), audited as ``bench``, and logs in through the login form.
+
+Prints the machine, the data size (the release's open accounts and months; the registry's
+members and files) and a table of milliseconds per page. The issue's goal: ≤ 1 s per page on
+the demo data.
 """
 
 from __future__ import annotations
@@ -22,13 +30,17 @@ import argparse
 import csv
 import os
 import platform
+import re
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 # run as a script, this file's folder comes first on sys.path and its name would shadow the
@@ -87,11 +99,95 @@ def data_size(releases: Path) -> str:
     )
 
 
+PORTAL = ("portal", "portal/quality", "portal/usage", "portal/keys")
+CONSOLE = ("console", "console/quality", "console/lookups", "console/releases", "console/members")
+
+
+def bench_users(home: Path) -> tuple[dict[str, tuple[str, str]], str]:
+    """``bench.staff`` and ``bench.analyst`` with fresh passwords; the registry's size."""
+    import secrets
+
+    from exchange import registry
+    from exchange.registry import db as registry_db
+    from exchange.registry.errors import UserNotFound
+    from exchange.registry.users import set_password
+    from runtime.config import load
+
+    os.environ["JDX_HOME"] = str(home)
+    settings = load()
+    with registry_db.session(settings.registry_url) as db:
+        files = registry.list_submissions(db, limit=1_000_000)
+        members = registry.list_members(db)
+        by_member: dict[str, int] = {}
+        for f in files:
+            by_member[f.member_code] = by_member.get(f.member_code, 0) + 1
+        member = max(by_member, key=lambda m: by_member[m]) if by_member else members[0].code
+        users = {"staff": ("bench.staff", "admin", None), "analyst": ("bench.analyst",
+                 "analyst", member)}  # fmt: skip
+        out = {}
+        for kind, (name, role, institution) in users.items():
+            try:
+                registry.get_user(db, name)
+            except UserNotFound:
+                registry.add_user(db, name, role, institution, actor="bench")
+            password = secrets.token_urlsafe(16)
+            set_password(db, name, password, actor="bench")
+            out[kind] = (name, password)
+    registry_db.dispose(settings.registry_url)
+    return out, f"{len(members)} members, {len(files)} files in the registry (analyst of {member})"
+
+
+def start_serve(home: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    env.update(JDX_HOME=str(home), JDX_API_PORT="0", JDX_SFTP_PORT="0", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "serve"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)  # fmt: skip
+    assert proc.stdout is not None
+    url = ""
+    for line in proc.stdout:
+        if found := re.match(r"dashboards: (http://\S+/dashboards/) ", line):
+            url = found.group(1)
+        if line.startswith("serving"):
+            break
+    if not url:
+        proc.kill()
+        raise SystemExit("jdx serve did not start (is another one running on this home?)")
+    return proc, url
+
+
+def login(driver: Any, base: str, name: str, password: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(base + "login")
+    driver.find_element("id", "username").send_keys(name)
+    driver.find_element("id", "password").send_keys(password)
+    driver.find_element("id", "login-submit").click()
+    deadline = time.monotonic() + 30
+    while "/login" in driver.current_url:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the login of {name} did not go through")
+        time.sleep(0.05)
+
+
+def time_pages(driver: Any, base: str, pages: tuple[str, ...], runs: int) -> list[tuple]:
+    rows = []
+    for page in pages:
+        times = []
+        for _ in range(runs + 1):
+            driver.get(base + page)
+            times.append(float(driver.execute_async_script(WAIT_JS)))
+        rows.append((page or "(headline)", times[0], statistics.median(times[1:]), max(times[1:])))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--releases", type=Path, default=REPO / "jdx-data" / "releases")
     ap.add_argument("--runs", type=int, default=7, help="loads per page after the first")
+    ap.add_argument("--home", type=Path, help="also time the portal and console of this home")
     args = ap.parse_args()
+    if args.home is not None and args.releases == REPO / "jdx-data" / "releases":
+        args.releases = args.home / "releases"
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -118,15 +214,19 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        rows = []
-        for page in PAGES:
-            times = []
-            for _ in range(args.runs + 1):
-                driver.get(base + page)
-                times.append(float(driver.execute_async_script(WAIT_JS)))
-            rows.append(
-                (page or "(headline)", times[0], statistics.median(times[1:]), max(times[1:]))
-            )
+        rows = time_pages(driver, base, PAGES, args.runs)
+        if args.home is not None:
+            users, registry_size = bench_users(args.home)
+            size += f"; {registry_size}"
+            proc, served = start_serve(args.home)
+            try:
+                login(driver, served, *users["analyst"])
+                rows += time_pages(driver, served, PORTAL, args.runs)
+                login(driver, served, *users["staff"])
+                rows += time_pages(driver, served, CONSOLE, args.runs)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
     finally:
         driver.quit()
     cpu = next(
@@ -137,9 +237,9 @@ def main() -> None:
     print(f"data: {size}")
     print(f"runs: first load + {args.runs} timed loads per page, headless Chromium 1280x2000")
     print()
-    print(f"{'page':<14}{'first (ms)':>12}{'median (ms)':>13}{'max (ms)':>10}")
+    print(f"{'page':<18}{'first (ms)':>12}{'median (ms)':>13}{'max (ms)':>10}")
     for page, first, median, worst in rows:
-        print(f"{page:<14}{first:>12.0f}{median:>13.0f}{worst:>10.0f}")
+        print(f"{page:<18}{first:>12.0f}{median:>13.0f}{worst:>10.0f}")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,9 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
         step(f"build the industry delinquency release for {industry.month_labels()[-1]}")
         release = build_release(s, wh, latest_month(wh), actor=DEMO_ACTOR)
         step.done(f"release v{release.version} in {release.path}")
+        step("dashboard logins: a staff user and an analyst of the member that looked up")
+        logins = dashboard_logins(s.registry_url, api.member)
+        step.done(", ".join(f"{n} ({'new' if p else 'exists'})" for n, p in logins.values()))
         counts = wh.table_rows()
         size = wh.disk_bytes()
 
@@ -197,6 +200,15 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     click.echo(f"  releases         {release.path.parent.parent}")
     click.echo(f"  dashboards       {api_at}/dashboards/ while `jdx serve` runs (public pages of")
     click.echo("                   the releases: rates, segments, roll rates, 中文/English)")
+    click.echo(f"  member portal    {api_at}/dashboards/portal  (log in at /dashboards/login)")
+    click.echo(f"  ops console      {api_at}/dashboards/console")
+    for role, (name, password) in logins.items():
+        shown = (
+            f"password {password}  (shown once; stored as an argon2id hash)"
+            if password
+            else "password shown when the demo first made it (reset: jdx user set-password)"
+        )
+        click.echo(f"    {role:<15} user {name:<18} {shown}")
     click.echo("")
     click.echo(
         "Try: jdx member list · jdx audit verify · jdx warehouse status · jdx report list · jdx serve"
@@ -204,6 +216,39 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
 
 
 COMMANDS = [demo_cmd]
+
+
+def dashboard_logins(registry_url: str, member: str) -> dict[str, tuple[str, str | None]]:
+    """A staff admin and an analyst of ``member`` for the portal and the console: made on the
+    first run with a random password (returned once, stored hashed); later runs leave them as
+    they are (``None``: not shown again)."""
+    import secrets
+
+    from exchange import registry
+    from exchange.registry import db as registry_db
+    from exchange.registry.errors import UserNotFound
+    from exchange.registry.users import set_password
+
+    with registry_db.session(registry_url, readonly=True) as db:
+        earlier = [u for u in registry.list_users(db) if u.username.startswith("analyst.")]
+    if earlier:  # an earlier run chose the member (a rerun's lookups may be another member's)
+        member = earlier[0].institution or member
+    wanted = {
+        "staff (console)": ("demo.staff", "admin", None),
+        f"member {member}": (f"analyst.{member.lower()}", "analyst", member),
+    }
+    out: dict[str, tuple[str, str | None]] = {}
+    for label, (name, role, institution) in wanted.items():
+        with registry_db.session(registry_url) as db:
+            try:
+                registry.get_user(db, name)
+                out[label] = (name, None)
+            except UserNotFound:
+                password = secrets.token_urlsafe(12)
+                registry.add_user(db, name, role, institution, actor=DEMO_ACTOR)
+                set_password(db, name, password, actor=DEMO_ACTOR)
+                out[label] = (name, password)
+    return out
 
 
 class ApiDemo:

@@ -4,7 +4,8 @@
 registers two members, ALPHA and BETA, with an analyst each and a staff admin (passwords set,
 argon2id), gives BETA an API key and an SSH key (the things ALPHA must never reach), drops a
 ``loans/1`` file of yesterday (China time) with a few faulty records into each member's inbox and
-runs the real loader over them (``jdx ingest process --once``): submissions, receipts,
+runs the real loader over them (``jdx ingest process --once``; ALPHA also sends a file four
+days late): submissions, receipts,
 rejections and DQ rows exist as they would after a day of uploads.
 """
 
@@ -45,13 +46,13 @@ class Prepared:
     alpha_load_id: str
 
 
-def _file(code: str, day: dt.date, faults: int) -> tuple[str, bytes, bytes]:
+def _file(code: str, day: dt.date, faults: int, seq: int = 1) -> tuple[str, bytes, bytes]:
     stamp = f"{day:%Y%m%d}"
     records = []
     for i in range(6):
         body = f"11010519900307{i:03d}"
         rec = record(
-            account_id=f"{code}-{i:03d}",
+            account_id=f"{code}-{seq}-{i:03d}",
             id_number=make_ric(body) if i > 1 else (RIC if i == 0 else RIC_2),
             as_of_date=day.isoformat(),
             opened_date=(day - dt.timedelta(days=200)).isoformat(),
@@ -60,7 +61,7 @@ def _file(code: str, day: dt.date, faults: int) -> tuple[str, bytes, bytes]:
         if i < faults:
             rec["five_class"] = "9"  # not a five-class code: the record is rejected
         records.append(rec)
-    name = f"{code}_{stamp}_001.loans.csv"
+    name = f"{code}_{stamp}_{seq:03d}.loans.csv"
     data = csv_bytes(records)
     return name, data, control_for(name, data, len(records), as_of=day.isoformat())
 
@@ -88,9 +89,11 @@ def prepare(home: Path) -> Prepared:
             beta_ssh = registry.add_ssh_key(db, "BETA", ssh_public_key("beta@test"), actor="test")
         root = settings.section(IngestSettings).members_root
         assert root is not None
-        for code, faults in (("ALPHA", 2), ("BETA", 1)):
+        late = yesterday - dt.timedelta(days=4)  # sent today: more than timely_days (2) late
+        for code, day, faults, seq in (("ALPHA", yesterday, 2, 1), ("BETA", yesterday, 1, 1),
+                                       ("ALPHA", late, 0, 2)):  # fmt: skip
             inbox = ensure_area(root, code).inbox
-            name, data, ctl = _file(code, yesterday, faults)
+            name, data, ctl = _file(code, day, faults, seq)
             (inbox / name).write_bytes(data)
             (inbox / name.replace(".loans.csv", ".ctl")).write_bytes(ctl)
         registry_db.dispose(settings.registry_url)
@@ -98,6 +101,6 @@ def prepare(home: Path) -> Prepared:
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     with settings_for(home) as settings, registry_db.session(settings.registry_url) as db:
-        loads = {s.member_code: s.load_id for s in registry.list_submissions(db)}
+        loads = {s.member_code: s.load_id for s in registry.list_submissions(db) if s.records}
         registry_db.dispose(settings.registry_url)
     return Prepared(home, releases, key_id, beta_ssh, loads["BETA"], loads["ALPHA"])

@@ -369,6 +369,8 @@ def test_staff_console_pages_and_acts_in_the_audit_chain(site: Site, browser: An
     wait_for(lambda: rendered(browser))
     grid = browser.find_element("id", "files-grid").text
     assert "ALPHA" in grid and "BETA" in grid and "missing" in grid
+    alpha = [line for line in grid.splitlines() if line.startswith("ALPHA")]
+    assert alpha and "late" in alpha[0] and "✓" in alpha[0], grid
     browser.get(site.url + "console/quality")
     wait_for(lambda: rendered(browser))
     league = browser.find_element("id", "dq-league").text

@@ -73,9 +73,46 @@ def test_demo_builds_an_exchange_and_prints_the_summary(demo_home):
     assert run(home, "audit", "verify").stdout.startswith("ok:")
 
 
+LOGIN = re.compile(
+    r"^    (staff \(console\)|member \w+)\s+user (\S+)\s+password (\S+)  \(shown once", re.M
+)
+
+
+def test_demo_prints_the_dashboards_and_two_logins_stored_hashed(demo_home):
+    home, out = demo_home
+    assert "member portal    http://127.0.0.1:8400/dashboards/portal" in out
+    assert "ops console      http://127.0.0.1:8400/dashboards/console" in out
+    logins = {who: (name, password) for who, name, password in LOGIN.findall(out)}
+    assert set(logins) >= {"staff (console)"} and len(logins) == 2, out
+    registry = (home / "registry.sqlite3").read_bytes()
+    check = textwrap.dedent(
+        """
+        import json, sys
+        from exchange.registry import db
+        from exchange.registry.users import check_password
+        from runtime.config import load
+        url = load().registry_url
+        with db.session(url, readonly=True) as s:
+            found = [check_password(s, n, p) for n, p in json.loads(sys.argv[1])]
+        print(json.dumps([[u.role.value, u.institution] for u in found]))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    done = subprocess.run(
+        [sys.executable, "-c", check, json.dumps(list(logins.values()))],
+        env={**env, "JDX_HOME": str(home)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    roles = json.loads(done.stdout)
+    assert roles[0] == ["admin", None] and roles[1][0] == "analyst" and roles[1][1]
+    for _, password in logins.values():
+        assert password.encode() not in registry  # only the argon2id hash is stored
+
+
 def test_demo_is_idempotent(demo_home):
     home, first = demo_home
     second = run(home, "demo", *ARGS).stdout
+    assert not LOGIN.findall(second) and "shown when the demo first made it" in second
     assert FIGURES.findall(second) == FIGURES.findall(first)
     assert "0 added, 8 already there" in second
     assert LOOKUP.findall(second) == LOOKUP.findall(first)  # the same borrowers, the same data

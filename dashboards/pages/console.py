@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboards.data import ExchangeData, Refused
 from dashboards.pages import access
-from dashboards.pages.widgets import figure, grid, pct, subnav
+from dashboards.pages.widgets import Mark, figure, grid, pct, subnav
 from dashboards.releases import ReleaseShelf
 
 PAGES = {
@@ -62,7 +62,7 @@ def _files(data: ExchangeData) -> list[Any]:
             state = f.cells[(code, d)]
             n = f.counts.get((code, d), 0)
             text = MARK[state] if n <= 1 else f"{MARK[state]} ×{n}"
-            cells.append(html.Span(text, className=f"cell-{state}"))
+            cells.append(Mark(text, f"cell-{state}"))
         rows.append(cells)
     rates = data.rejection_rates(WINDOW_DAYS)
     return [

@@ -18,7 +18,7 @@ from flask import Response, abort
 
 from dashboards.data import ExchangeData, NotYours, Refused
 from dashboards.pages import access
-from dashboards.pages.widgets import figure, grid, pct, subnav, when
+from dashboards.pages.widgets import Link, figure, grid, pct, subnav, when
 
 PAGES = {
     "": "Submissions and receipts",
@@ -62,7 +62,7 @@ def _submissions(data: ExchangeData, member: str, prefix: str) -> list[Any]:
             f"{s.rejected:,}",
             f"{s.warnings:,}",
             "-" if s.dq_score is None else f"{s.dq_score:.1f}",
-            html.A("receipt", href=f"{prefix}portal/receipt/{s.load_id}.json", className="receipt")
+            Link("receipt", f"{prefix}portal/receipt/{s.load_id}.json", "receipt")
             if s.has_receipt
             else "-",
         ]
