@@ -152,6 +152,8 @@ def serving(
     and the admin channel; the data laboratory's
     JupyterHub when ``[lab] enabled``."""
     from dashboards.auth import Auth
+    from dashboards.pages.console import WINDOW_DAYS as CONSOLE_DAYS
+    from dashboards.pages.portal import WINDOW_DAYS as PORTAL_DAYS
     from dashboards.service import DashboardService
     from dashboards.settings import DashboardSettings
     from exchange.anchor import AnchorService, anchor_path
@@ -190,9 +192,9 @@ def serving(
     auth = Auth.create(
         s.registry_url, load_session_secret(s), s.section(DashboardSettings), "/dashboards/"
     )
-    pages = DashboardService(
-        releases, url=lambda: api.url, auth=auth, data=RuntimeData(s, wh, meter)
-    )
+    data = RuntimeData(s, wh, meter)
+    data.warm(PORTAL_DAYS, CONSOLE_DAYS)  # every member's DQ score, for the first page to ask
+    pages = DashboardService(releases, url=lambda: api.url, auth=auth, data=data)
     api.app.mount(pages.mount_path, pages.asgi)  # public pages, portal, console, beside the API
 
     def notify(member: str, path: Path) -> None:

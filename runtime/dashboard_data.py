@@ -12,14 +12,16 @@ in the composition root, answers their questions with those services and the reg
 * a release build runs :func:`runtime.commands.execute` (``report.build``, the command ``jdx report
   build`` sends over the admin channel) on a thread of the server, audited with the staff user.
 
-Scores of every member (the industry distribution, the league table) are computed once a minute at
-most and shared, so many portal users cost one computation.
+Scores of every member (the industry distribution, the league table) are computed at start
+(:meth:`RuntimeData.warm`) and then refreshed in the background at most once a minute, shared by
+every page: no page waits for 40 members' scores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 import uuid
@@ -47,6 +49,7 @@ from ingest.areas import RECEIPT_SUFFIX, base_name
 from ingest.settings import IngestSettings
 from products.settings import ApiSettings
 
+log = logging.getLogger("jdx.dashboards")
 CST = dt.timezone(dt.timedelta(hours=8))
 SCORES_TTL = 60.0
 
@@ -74,6 +77,7 @@ class RuntimeData:
         self.meter = meter
         self.url = settings.registry_url
         self._scores: dict[int, tuple[float, dict[str, float | None]]] = {}
+        self._refreshing: set[int] = set()
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
 
@@ -152,21 +156,41 @@ class RuntimeData:
             [{"day": d, "code": c, "records": n} for (d, c), n in sorted(per_day.items())],
         )
 
-    def _all_scores(self, days: int) -> dict[str, float | None]:
+    def _compute_scores(self, days: int) -> dict[str, float | None]:
         from ingest import dq
 
-        now = time.monotonic()
-        with self._lock:
-            held = self._scores.get(days)
-            if held and now - held[0] < SCORES_TTL:
-                return held[1]
         since = today() - dt.timedelta(days=days)
         with registry_db.session(self.url, readonly=True) as db:
             codes = [m.code for m in registry.list_members(db)]
         scores = {code: dq.member_score(self.wh, code, since) for code in codes}
         with self._lock:
-            self._scores[days] = (now, scores)
+            self._scores[days] = (time.monotonic(), scores)
+            self._refreshing.discard(days)
         return scores
+
+    def _all_scores(self, days: int) -> dict[str, float | None]:
+        """Every member's DQ score over ``days``: computed once, then served from memory and
+        refreshed in the background when older than a minute (pages never wait for it again)."""
+        with self._lock:
+            held = self._scores.get(days)
+            stale = held is not None and time.monotonic() - held[0] > SCORES_TTL
+            if stale and days not in self._refreshing:
+                self._refreshing.add(days)
+                threading.Thread(target=self._compute_scores, args=(days,), daemon=True,
+                                 name="jdx-dq-scores").start()  # fmt: skip
+        return held[1] if held is not None else self._compute_scores(days)
+
+    def warm(self, *windows: int) -> None:
+        """Compute the scores of these windows on a thread now (``jdx serve`` at start)."""
+
+        def run() -> None:
+            for days in windows:
+                try:
+                    self._compute_scores(days)
+                except Exception as exc:  # the first page to ask computes them itself then
+                    log.warning("DQ scores of %d days not computed at start: %s", days, exc)
+
+        threading.Thread(target=run, daemon=True, name="jdx-dq-warm").start()
 
     def quality(self, member: str, days: int) -> Quality:
         from ingest import dq
