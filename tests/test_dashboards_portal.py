@@ -357,6 +357,8 @@ def test_member_never_reaches_another_members_data(site: Site) -> None:
 
 
 def test_staff_console_pages_and_acts_in_the_audit_chain(site: Site, browser: Any) -> None:
+    refused = httpx.post(f"{site.base}/v1/multi-loan", json={}, timeout=60)  # no API key
+    assert refused.status_code == 401
     browser_login(browser, site, "staff")
     assert browser.current_url.endswith("/dashboards/console")
     for path in CONSOLE:
@@ -371,6 +373,10 @@ def test_staff_console_pages_and_acts_in_the_audit_chain(site: Site, browser: An
     assert "ALPHA" in grid and "BETA" in grid and "missing" in grid
     alpha = [line for line in grid.splitlines() if line.startswith("ALPHA")]
     assert alpha and "late" in alpha[0] and "✓" in alpha[0], grid
+    browser.get(site.url + "console/lookups")
+    wait_for(lambda: rendered(browser))
+    meter = browser.find_element("id", "lookup-meter").text
+    assert re.search(r"\b401: [1-9]", meter), meter  # the refused lookup, counted by status
     browser.get(site.url + "console/quality")
     wait_for(lambda: rendered(browser))
     league = browser.find_element("id", "dq-league").text
