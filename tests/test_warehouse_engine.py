@@ -1,0 +1,54 @@
+"""``[warehouse] memory_limit_mb`` and ``mark_cache_mb`` reach the embedded engine: chDB takes
+them as server settings when it starts, and a query beyond the cap fails instead of growing the
+process. The engine starts once per process, so the check runs in a fresh subprocess (a real
+chDB directory)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD = r"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from warehouse_data import make_sql_overlay, using_sql_dir
+from warehouse import WarehouseError, open_configured
+from warehouse.settings import WarehouseSettings
+
+base = Path(sys.argv[1])
+queries = {
+    "t_engine": "SELECT name, value FROM system.server_settings WHERE name IN "
+    "('max_server_memory_usage', 'mark_cache_size', 'primary_index_cache_size', "
+    "'index_mark_cache_size')",
+    "t_big": "SELECT length(groupArray(number)) AS n FROM numbers(100000000)",
+}
+cfg = WarehouseSettings(memory_limit_mb=200, mark_cache_mb=16).resolved(base)
+with using_sql_dir(make_sql_overlay(base, queries)), open_configured(cfg) as wh:
+    out = {"settings": {r[0]: int(r[1]) for r in wh.query("t_engine")}}
+    try:
+        wh.query("t_big")
+        out["big"] = "answered"
+    except WarehouseError as exc:
+        out["big"] = exc.server_name or str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_the_engine_takes_the_memory_cap_and_cache_sizes(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["settings"] == {
+        "max_server_memory_usage": 200 * 2**20,
+        "mark_cache_size": 16 * 2**20,
+        "primary_index_cache_size": 16 * 2**20,
+        "index_mark_cache_size": 16 * 2**20,
+    }
+    # 100M UInt64 in one array need ≈ 800 MB: beyond the cap, the engine refuses the query
+    assert out["big"] == "MEMORY_LIMIT_EXCEEDED"
