@@ -8,6 +8,7 @@ and axis labels are bilingual and set in Noto Sans CJK (Debian ``fonts-noto-cjk`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,6 +20,8 @@ import plotly.graph_objects as go
 from reports.errors import RenderError
 from reports.labels import BUCKETS, DIMENSION_LABELS, STATES, Label
 from reports.publication import Publication
+
+log = logging.getLogger("jdx.reports")
 
 FONT = "Noto Sans CJK SC, Noto Sans, sans-serif"
 #: trace colours (a test looks for them in the rendered images: charts must carry data)
@@ -274,23 +277,33 @@ def render(charts: list[Chart], folder: Path) -> list[Path]:
     import kaleido
 
     (folder / "charts").mkdir(parents=True, exist_ok=True)
-    jobs = [
-        {
-            "fig": c.figure,
-            "path": str(folder / c.file),
-            "opts": {"format": "png", "width": WIDTH, "height": HEIGHT, "scale": SCALE},
-        }
-        for c in charts
-    ]
-    try:
-        kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
-    except Exception as exc:
-        raise RenderError(
-            f"charts could not be rendered by kaleido ({type(exc).__name__}: {exc}); it needs "
-            "Chromium (Debian: apt-get install chromium)"
-        ) from None
     paths = [folder / c.file for c in charts]
-    missing = [p.name for p in paths if not p.exists() or p.stat().st_size == 0]
-    if missing:
-        raise RenderError(f"kaleido wrote no image for {', '.join(missing)}")
-    return paths
+    todo = list(charts)
+    # kaleido gives up on an image after its timeout and goes on with the rest (on a busy
+    # machine Chromium's first page can take that long): the images it did not write get one
+    # more browser, with twice the time, before the build fails.
+    for timeout in (90, 180):
+        jobs = [
+            {
+                "fig": c.figure,
+                "path": str(folder / c.file),
+                "opts": {"format": "png", "width": WIDTH, "height": HEIGHT, "scale": SCALE},
+            }
+            for c in todo
+        ]
+        try:
+            kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False, "timeout": timeout})
+        except Exception as exc:
+            raise RenderError(
+                f"charts could not be rendered by kaleido ({type(exc).__name__}: {exc}); it "
+                "needs Chromium (Debian: apt-get install chromium)"
+            ) from None
+        todo = [c for c in todo if _unwritten(folder / c.file)]
+        if not todo:
+            return paths
+        log.warning("kaleido wrote no image for %s", ", ".join(c.file for c in todo))
+    raise RenderError(f"kaleido wrote no image for {', '.join(Path(c.file).name for c in todo)}")
+
+
+def _unwritten(path: Path) -> bool:
+    return not path.exists() or path.stat().st_size == 0
