@@ -32,7 +32,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -163,25 +162,6 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def lab_python(base: Path) -> str | None:
-    from sandbox.isolation import unreachable
-
-    if unreachable(Path(sys.executable), execute=True) is None:
-        return None
-    minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    system = shutil.which(minor, path="/usr/bin:/usr/local/bin")
-    assert system, f"no system {minor}"
-    venv = base / "python"
-    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = venv / "lib" / minor / "site-packages"
-    site_ours = sysconfig.get_paths()["purelib"]
-    (site / "jdx_lab_bridge.pth").write_text(f"import site; site.addsitedir({site_ours!r})\n")
-    for path in [venv, *venv.rglob("*")]:
-        if not path.is_symlink():
-            os.chmod(path, path.stat().st_mode | 0o005 | (0o001 if path.is_dir() else 0))
-    return str(venv / "bin" / "python")
-
-
 def bench_hub(args: argparse.Namespace) -> dict[str, list[float]]:
     import httpx
 
@@ -191,7 +171,9 @@ def bench_hub(args: argparse.Namespace) -> dict[str, list[float]]:
     for name, port in zip(("PORT", "HUB_PORT", "PROXY_API_PORT", "OUTPUTS_PORT"), free_ports(4),
                           strict=True):  # fmt: skip
         env[f"JDX_LAB_{name}"] = str(port)
-    python = lab_python(base)
+    from sandbox.isolation import bridge_python
+
+    python = bridge_python(base)
     if python:
         env["JDX_LAB_PYTHON"] = python
     for k in [k for k in os.environ if k.startswith("JDX_")]:

@@ -31,8 +31,11 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import stat
 import subprocess
+import sys
+import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +185,29 @@ def unreachable(path: Path, *, execute: bool = False) -> Path | None:
     if execute and real.is_file() and (real.stat().st_mode & 0o005) != 0o005:
         return real
     return None
+
+
+def bridge_python(base: Path) -> str | None:
+    """An interpreter project users can run: None when this one already is; else a small venv
+    under ``base`` made from the system's Python of the same minor version whose ``.pth`` adds
+    this interpreter's site-packages (the same packages, started from a place project users can
+    reach; for ``[lab] python`` when the exchange's virtualenv sits in a closed folder)."""
+    if unreachable(Path(sys.executable), execute=True) is None:
+        return None
+    minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = shutil.which(minor, path="/usr/bin:/usr/local/bin")
+    if system is None:
+        raise InterpreterUnreachable(f"no system {minor} to start project users' servers with")
+    venv = base / "python"
+    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = venv / "lib" / minor / "site-packages"
+    ours = sysconfig.get_paths()["purelib"]
+    (site / "jdx_lab_bridge.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    for path in [venv, *venv.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chmod(path, (path.stat().st_mode | 0o005 | (0o001 if path.is_dir() else 0)) & 0o7777)
+    return str(venv / "bin" / "python")
 
 
 def check_interpreter(python: Path) -> None:

@@ -4,7 +4,7 @@ The lab runs each project's servers and jobs as the project's own system user, s
 the way to the projects and the Python interpreter must be reachable by a user who is neither
 root nor in root's group. Pytest's ``tmp_path`` lives under a 0700 folder, so the lab's tests use
 a base folder of their own under /tmp (mode 0711). On this machine the virtualenv's interpreter
-lives under /root (0700); when it is unreachable, :func:`lab_python` makes a small venv from the
+lives under /root (0700); when it is unreachable, :func:`sandbox.isolation.bridge_python` makes a small venv from the
 system's Python of the same minor version whose ``.pth`` adds the project virtualenv's
 site-packages — the same packages, started from a place project users can reach. This stands in
 for an operator installing Python outside /root (docs/lab.md, ``[lab] python``); nothing is
@@ -18,11 +18,7 @@ import datetime as dt
 import json
 import os
 import random
-import shutil
 import socket
-import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -38,7 +34,6 @@ from exchange.registry import projects
 from exchange.registry.users import set_password
 from exchange.settings import Settings
 from runtime.commands import execute
-from sandbox.isolation import unreachable
 from warehouse import Warehouse
 
 
@@ -46,25 +41,6 @@ def base_dir(prefix: str) -> Path:
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(base, 0o711)
     return base
-
-
-def lab_python(base: Path) -> str | None:
-    """None when the venv's own interpreter is usable by project users, else a bridge venv's."""
-    if unreachable(Path(sys.executable), execute=True) is None:
-        return None
-    minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    system = shutil.which(minor, path="/usr/bin:/usr/local/bin")
-    assert system, f"no system {minor} to start project users' servers with"
-    venv = base / "python"
-    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = venv / "lib" / minor / "site-packages"
-    ours = sysconfig.get_paths()["purelib"]
-    (site / "jdx_lab_bridge.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-    for path in [venv, *venv.rglob("*")]:
-        if path.is_symlink():
-            continue
-        os.chmod(path, (path.stat().st_mode | 0o005 | (0o001 if path.is_dir() else 0)) & 0o7777)
-    return str(venv / "bin" / "python")
 
 
 TODAY = dt.date.today()

@@ -38,7 +38,6 @@ from lab_support import (
     approve,
     base_dir,
     free_ports,
-    lab_python,
     login,
     people,
     run_in_kernel,
@@ -53,6 +52,7 @@ from exchange.registry import projects
 from exchange.registry.users import set_password
 from exchange.settings import Settings
 from sandbox import hubconfig
+from sandbox.isolation import bridge_python
 from sandbox.settings import LabSettings
 from warehouse import Warehouse
 
@@ -122,7 +122,7 @@ def lab(wh: Warehouse) -> Iterator[Lab]:
                 "JDX_LAB_PROXY_API_PORT": str(api), "JDX_LAB_OUTPUTS_PORT": str(outs),
                 "JDX_LAB_START_TIMEOUT": "90",
                 "JDX_LAB_EXPIRY_CHECK_SECONDS": "3600"})  # the test runs expiry itself  # fmt: skip
-    python = lab_python(base)
+    python = bridge_python(base)
     if python:
         env["JDX_LAB_PYTHON"] = python
     init = subprocess.run([sys.executable, "-c", "from cli import main; main()", "init"],
