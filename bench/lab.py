@@ -185,7 +185,7 @@ def bench_hub(args: argparse.Namespace) -> dict[str, list[float]]:
     from exchange.registry.users import set_password
     from runtime.config import load
     from sandbox.extract import prepare_workspace
-    from sandbox.isolation import provision
+    from sandbox.isolation import lab_accounts, provision, remove_accounts
     from sandbox.service import LabService
     from sandbox.settings import LabSettings
 
@@ -203,9 +203,10 @@ def bench_hub(args: argparse.Namespace) -> dict[str, list[float]]:
     assert root is not None
     (root / str(p.id) / "data").mkdir(parents=True)
     prepare_workspace(root / str(p.id))
-    provision(root / str(p.id), p.id)
+    users, groups = lab_accounts()
     starts, spawns = [], []
     try:
+        provision(root / str(p.id), p.id)
         for i in range(args.runs):
             lab = LabService(settings, actor="bench")
             t0 = time.perf_counter()
@@ -230,6 +231,9 @@ def bench_hub(args: argparse.Namespace) -> dict[str, list[float]]:
                   flush=True)  # fmt: skip
     finally:
         shutil.rmtree(base, ignore_errors=True)
+        now_users, now_groups = lab_accounts()  # the project's system users: only those made here
+        for left in remove_accounts(now_users - users, now_groups - groups):
+            print(f"  left behind: {left}", flush=True)
     return {"start": starts, "spawn": spawns}
 
 

@@ -36,6 +36,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,62 @@ def ensure_user(name: str, group: str, home: Path) -> Account:
         )  # fmt: skip
         entry = pwd.getpwnam(name)
     return Account(name, entry.pw_uid, gid)
+
+
+def lab_accounts() -> tuple[set[str], set[str]]:
+    """The names of the lab's system users and groups on this machine (``jdx-lab-p…``)."""
+    users = {u.pw_name for u in pwd.getpwall() if u.pw_name.startswith(PREFIX)}
+    groups = {g.gr_name for g in grp.getgrall() if g.gr_name.startswith(PREFIX)}
+    return users, groups
+
+
+def processes_of(uid: int) -> list[int]:
+    """Process ids whose real or effective user is ``uid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        line = next((x for x in status.splitlines() if x.startswith("Uid:")), "")
+        if str(uid) in line.split()[1:3]:
+            found.append(int(entry.name))
+    return found
+
+
+def remove_accounts(users: set[str], groups: set[str], *, wait: float = 10.0) -> list[str]:
+    """Delete exactly these lab users (job users first) and then these groups, each by its
+    name, only while no process runs as the user (waiting up to ``wait`` seconds for stopping
+    servers to end); names of other prefixes are refused. What was left, with why."""
+    left = []
+    for name in sorted(users | groups):
+        if not name.startswith(PREFIX):
+            raise ValueError(f"{name!r} is not a lab account (prefix {PREFIX!r})")
+    for name in sorted(users, key=lambda n: (not n.endswith("-job"), n)):
+        try:
+            uid = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            continue
+        deadline = time.monotonic() + wait
+        while (busy := processes_of(uid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if busy:
+            left.append(f"user {name}: processes {busy} still run as it")
+            continue
+        done = subprocess.run(["userdel", name], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            left.append(f"user {name}: userdel {done.returncode}: {done.stderr.strip()}")
+    for name in sorted(groups):
+        try:
+            grp.getgrnam(name)
+        except KeyError:  # userdel took it with its user (USERGROUPS_ENAB)
+            continue
+        done = subprocess.run(["groupdel", name], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            left.append(f"group {name}: groupdel {done.returncode}: {done.stderr.strip()}")
+    return left
 
 
 @dataclass(frozen=True)

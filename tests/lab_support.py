@@ -22,11 +22,13 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from warehouse_data import key, loan_state, loan_states_table
 
 from exchange import registry as reg
@@ -34,7 +36,22 @@ from exchange.registry import projects
 from exchange.registry.users import set_password
 from exchange.settings import Settings
 from runtime.commands import execute
+from sandbox import isolation
 from warehouse import Warehouse
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_accounts_removed() -> Iterator[None]:
+    """Remove the system users and groups (``jdx-lab-p<id>``, ``-job``) this module's tests
+    made — by exact name, only those that were not there when it started, and only once no
+    process runs as them (the hub's teardown stops the servers first: this fixture is set up
+    before any other of the module's, so it is torn down after them). Import it into each
+    module whose tests approve projects or spawn servers."""
+    users, groups = isolation.lab_accounts()
+    yield
+    now_users, now_groups = isolation.lab_accounts()
+    left = isolation.remove_accounts(now_users - users, now_groups - groups)
+    assert not left, f"lab accounts left behind: {left}"
 
 
 def base_dir(prefix: str) -> Path:

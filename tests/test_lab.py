@@ -27,6 +27,7 @@ from lab_support import (
     apply_project,
     approve,
     free_ports,
+    lab_accounts_removed,  # noqa: F401  (autouse: this module's system users go at its end)
     login,
     people,
     seed,
@@ -242,3 +243,13 @@ def _serve_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     from serve_support import serve_env
 
     return {**serve_env(home), **extra}
+
+
+def test_account_removal_takes_only_lab_accounts() -> None:
+    from sandbox.isolation import remove_accounts
+
+    with pytest.raises(ValueError, match="not a lab account"):
+        remove_accounts({"root"}, set())
+    with pytest.raises(ValueError, match="not a lab account"):
+        remove_accounts(set(), {"jdx-labx"})
+    assert remove_accounts({"jdx-lab-p999999-job"}, {"jdx-lab-p999999"}) == []  # absent: no-op

@@ -38,6 +38,7 @@ from lab_support import (
     approve,
     base_dir,
     free_ports,
+    lab_accounts_removed,  # noqa: F401  (autouse: this module's system users go at its end)
     login,
     people,
     run_in_kernel,
