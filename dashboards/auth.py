@@ -19,6 +19,15 @@ Invariants:
   (``dashboards.login``, ``dashboards.login_failed``, ``dashboards.login_limited``,
   ``dashboards.logout``); a user name that is not a valid one is recorded as its SHA-256 (it may
   be a password typed in the wrong box). Passwords are never logged or recorded.
+* A member's analyst may log in, and stay logged in, only while the user is in the registry with
+  the same role and member and that member is ACTIVE. Every request with a session asks the
+  registry again (one indexed read), so suspending a member (the console, ``jdx member
+  suspend``) ends its analysts' open sessions at their next page or callback: the session is
+  dropped, the request is answered as logged out (pages send the browser to the login page,
+  acts are refused with 403) and ``dashboards.session_ended`` names the user and the code. A
+  refused login (``dashboards.login_refused``) says why with a code: ``DSH001`` member
+  suspended, ``DSH002`` member has left, ``DSH003`` user no longer in the registry or changed.
+  Reinstating the member lets its analysts log in again (their old sessions stay ended).
 * After ``login_failures`` failures within ``login_window_minutes`` for one user name, or four
   times as many from one client address (a shared office or proxy address has many users),
   further attempts are refused (429) without checking the password.
@@ -43,14 +52,43 @@ from urllib.parse import quote
 from flask import Flask, Response, g, redirect, request
 
 from dashboards.settings import DashboardSettings
-from exchange import audit
+from exchange import audit, registry
+from exchange.domain import MemberStatus
+from exchange.errors import TerminalError
 from exchange.registry import db as registry_db
+from exchange.registry.errors import UserNotFound
 from exchange.registry.users import USERNAME_PATTERN, check_password
 
 log = logging.getLogger("jdx.dashboards")
 COOKIE = "jdx_session"
 CSRF_COOKIE = "jdx_login"
 _USERNAME_RE = re.compile(USERNAME_PATTERN)
+
+
+class MemberSuspended(TerminalError):
+    """The analyst's member is suspended: no portal login until it is reinstated."""
+
+    code = "DSH001"
+
+
+class MemberLeft(TerminalError):
+    """The analyst's member has left the exchange."""
+
+    code = "DSH002"
+
+
+class UserGone(TerminalError):
+    """The user is no longer in the registry, or its role or member changed since the login."""
+
+    code = "DSH003"
+
+
+#: what the login page says when a session was ended (``?ended=CODE``)
+ENDED = {
+    MemberSuspended.code: "your member is suspended",
+    MemberLeft.code: "your member has left the exchange",
+    UserGone.code: "your user was removed or changed",
+}
 
 
 @dataclass(frozen=True)
@@ -201,6 +239,39 @@ class Auth:
     def current(self) -> Account | None:
         return self.sessions.get(request.cookies.get(COOKIE))
 
+    def standing(self, account: Account) -> TerminalError | None:
+        """Why ``account`` may no longer use the dashboards (None: it still may)."""
+        with registry_db.session(self.registry_url, readonly=True) as db:
+            try:
+                user = registry.get_user(db, account.username)
+            except UserNotFound:
+                user = None
+            if user is None or user.role.value != account.role:
+                return UserGone(
+                    f"{UserGone.code}: user {account.username} is no longer in the registry "
+                    "with this role; ask the association's staff"
+                )
+            if user.institution != account.member:
+                return UserGone(
+                    f"{UserGone.code}: user {account.username} no longer works for "
+                    f"{account.member}; log in again"
+                )
+            if user.institution is None:
+                return None
+            member = registry.get_member(db, user.institution)
+            if member.status is MemberStatus.ACTIVE:
+                return None
+            if member.status is MemberStatus.SUSPENDED:
+                return MemberSuspended(
+                    f"{MemberSuspended.code}: member {member.code} is suspended, so its "
+                    "analysts cannot use the member portal; the association's staff lift the "
+                    "suspension"
+                )
+            return MemberLeft(
+                f"{MemberLeft.code}: member {member.code} has left the exchange; its analysts "
+                "cannot use the member portal"
+            )
+
     def install(self, server: Flask) -> None:
         """The ``/login`` and ``/logout`` routes, and the account of every request in
         ``flask.g.account`` (protected pages redirect a browser without one to the login)."""
@@ -209,15 +280,44 @@ class Auth:
         @server.before_request
         def load_account() -> Any:
             g.account = self.current()
+            ended = None
+            if g.account is not None:
+                refused = self.standing(g.account)
+                if refused is not None:
+                    # the member was suspended (or the user changed) since the login: the
+                    # session ends now and this request is answered as logged out
+                    self.sessions.end(request.cookies.get(COOKIE))
+                    self.record(
+                        g.account.username,
+                        "dashboards.session_ended",
+                        f"user:{g.account.username}",
+                        code=refused.code,
+                        member=g.account.member,
+                        path=request.path[:200],
+                    )
+                    log.warning("dashboards session of %s ended: %s", g.account.username, refused)
+                    g.account, ended = None, refused.code
+            g.ended = ended
             path = request.path.strip("/")
             area = path.split("/", 1)[0]
             if area in ("portal", "console") and g.account is None and request.method == "GET":
-                return redirect(f"{prefix}login?next={quote(prefix + path)}", code=303)
+                why = f"&ended={ended}" if ended else ""
+                return redirect(f"{prefix}login?next={quote(prefix + path)}{why}", code=303)
             return None
+
+        @server.after_request
+        def drop_ended(response: Response) -> Response:
+            if getattr(g, "ended", None):
+                response.delete_cookie(COOKIE, path=prefix)
+            return response
 
         @server.route("/login", methods=["GET"])
         def login_page() -> Response:
-            return self._form(request.args.get("next", ""), None, 200)
+            code = request.args.get("ended", "")
+            message = (
+                f"{code}: your session was ended because {ENDED[code]}." if code in ENDED else None
+            )
+            return self._form(request.args.get("next", ""), message, 200)
 
         @server.route("/login", methods=["POST"])
         def login_post() -> Any:
@@ -247,6 +347,17 @@ class Auth:
                 return self._form(wanted, "Wrong user name or password.", 401)
             self.limiter.succeeded(username)
             account = Account(user.username, user.role.value, user.institution)
+            refused = self.standing(account)
+            if refused is not None:
+                self.record(
+                    account.username,
+                    "dashboards.login_refused",
+                    subject,
+                    client=client,
+                    code=refused.code,
+                    member=account.member,
+                )
+                return self._form(wanted, refused.message, 403)
             self.record(
                 account.username,
                 "dashboards.login",

@@ -19,8 +19,11 @@ from pathlib import Path
 from dashboard_data import JDX, environment, publish_releases, settings_for
 from loanfiles import RIC, RIC_2, control_for, csv_bytes, make_ric, record
 
-PASSWORD = {"alpha": "alpha-password-1", "beta": "beta-password-22", "staff": "staff-password-3"}
-USERS = {"alpha": "alpha.analyst", "beta": "beta.analyst", "staff": "ops.admin"}
+PASSWORD = {"alpha": "alpha-password-1", "beta": "beta-password-22", "staff": "staff-password-3",
+            "gone": "gone-password-44"}  # fmt: skip
+#: ``gone`` is a second analyst of ALPHA whose row a test deletes from the registry
+USERS = {"alpha": "alpha.analyst", "beta": "beta.analyst", "staff": "ops.admin",
+         "gone": "gone.analyst"}  # fmt: skip
 
 
 def ssh_public_key(comment: str) -> str:
@@ -83,6 +86,7 @@ def prepare(home: Path) -> Prepared:
             registry.add_user(db, USERS["alpha"], "analyst", "ALPHA", actor="test")
             registry.add_user(db, USERS["beta"], "analyst", "BETA", actor="test")
             registry.add_user(db, USERS["staff"], "admin", actor="test")
+            registry.add_user(db, USERS["gone"], "analyst", "ALPHA", actor="test")
             for who, name in USERS.items():
                 set_password(db, name, PASSWORD[who], actor="test")
             key_id, _token = registry.issue_api_key(db, "BETA", ["multi_loan"], actor="test")

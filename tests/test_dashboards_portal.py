@@ -424,3 +424,74 @@ def test_staff_console_pages_and_acts_in_the_audit_chain(site: Site, browser: An
                          "build-release.n_clicks",
                          [{"id": "build-month", "property": "value", "value": None}])  # fmt: skip
         assert build.status_code == 403
+
+
+def login_answer(site: Site, who: str) -> httpx.Response:
+    """The answer to ``who``'s login form (not followed)."""
+    c = httpx.Client(base_url=site.base, follow_redirects=False, timeout=60)
+    form = c.get("/dashboards/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token
+    return c.post("/dashboards/login", data={"username": USERS[who], "password": PASSWORD[who],
+                                             "csrf": token.group(1), "next": ""})  # fmt: skip
+
+
+def test_a_suspended_members_analysts_are_logged_out_at_once_and_refused_until_reinstated(
+    site: Site, browser: Any
+) -> None:
+    browser_login(browser, site, "alpha", "portal/keys")
+    wait_for(lambda: rendered(browser), what="ALPHA's keys page")
+    with client_login(site, "alpha") as analyst, client_login(site, "staff") as staff:
+        assert "ALPHA" in page_request(analyst, "portal").text
+        # the console's suspend act (the callback the members page's button sends)
+        suspended = member_act_request(staff, "suspend", "ALPHA")
+        assert suspended.status_code == 200 and "ALPHA suspended" in suspended.text
+        try:
+            # the open sessions end at their next request: a page says log in, an act is 403
+            answer = page_request(analyst, "portal")
+            assert "login-link" in answer.text and "ended=DSH001" in answer.text
+            assert "ALPHA_" not in answer.text
+            assert revoke_request(analyst, "api", "0" * 26).status_code == 403
+            assert analyst.get("/dashboards/portal").status_code == 303  # the session is gone
+            browser.get(site.url + "portal/keys")
+            wait_for(lambda: "/dashboards/login" in browser.current_url, what="sent to login")
+            message = browser.find_element("id", "login-error").text
+            assert message.startswith("DSH001") and "suspended" in message, message
+            # a new login is refused with the code and says why
+            refused = login_answer(site, "alpha")
+            assert refused.status_code == 403
+            assert "jdx_session=" not in refused.headers.get("set-cookie", "")
+            assert "DSH001: member ALPHA is suspended" in refused.text
+            assert "member portal" in refused.text
+            # staff are not affected
+            assert "Operations console" in page_request(staff, "console/members").text
+        finally:
+            reinstated = member_act_request(staff, "reinstate", "ALPHA")
+            assert "ALPHA reinstated" in reinstated.text
+    assert login_answer(site, "alpha").status_code == 303  # reinstating restores the login
+    acts = [(e["action"], e["actor"], e.get("details") or {}) for e in site.audit()]
+    ended = [d for a, who, d in acts if a == "dashboards.session_ended" and who == USERS["alpha"]]
+    assert len(ended) >= 2 and all(d["code"] == "DSH001" for d in ended), ended
+    assert any(a == "dashboards.login_refused" and d.get("code") == "DSH001"
+               for a, _, d in acts)  # fmt: skip
+
+
+def test_a_user_removed_from_the_registry_is_logged_out_at_once(site: Site) -> None:
+    """The registry has no command that removes or disables a user; the test deletes the row
+    with SQL, as an administrator of the registry database would."""
+    from dashboard_data import settings_for
+    from sqlalchemy import text as sql
+
+    from exchange.registry import db as registry_db
+
+    with client_login(site, "gone") as c:
+        assert "ALPHA" in page_request(c, "portal").text
+        with settings_for(site.data.home) as settings:
+            with registry_db.session(settings.registry_url) as db:
+                db.execute(sql("DELETE FROM users WHERE username = :u"), {"u": USERS["gone"]})
+            registry_db.dispose(settings.registry_url)
+        answer = page_request(c, "portal")
+        assert "login-link" in answer.text and "ended=DSH003" in answer.text
+    assert login_answer(site, "gone").status_code == 401
+    assert any(e["action"] == "dashboards.session_ended" and e["actor"] == USERS["gone"]
+               and e["details"]["code"] == "DSH003" for e in site.audit())  # fmt: skip

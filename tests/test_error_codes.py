@@ -16,6 +16,7 @@ PACKAGES = (
     "exchange",
     "cli",
     "runtime",
+    "dashboards",
     "ingest",
     "warehouse",
     "products",

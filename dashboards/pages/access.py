@@ -62,7 +62,8 @@ def need_staff(record: Record | None, act: str | None = None) -> Account:
 
 def login_needed(prefix: str, path: str) -> list[Any]:
     """What a page shows a logged-out browser that reached it without a full page load."""
-    target = f"{prefix}login?next={prefix}{path}"
+    ended = getattr(g, "ended", None)
+    target = f"{prefix}login?next={prefix}{path}" + (f"&ended={ended}" if ended else "")
     return [
         html.P(
             ["Log in to see this page: ", html.A("log in", href=target, id="login-link")],
