@@ -84,7 +84,11 @@ def build_loader(
         pseudonymiser=Pseudonymiser(pepper),
         archive_keys=archive_keyring(s),
         stopping=stopping,
-        validator=IsolatedValidator(pepper, memory_mb=ingest.validate_memory_mb),
+        validator=IsolatedValidator(
+            pepper,
+            memory_mb=ingest.validate_memory_mb,
+            processes=ingest.validation_processes,
+        ),
     )
 
 
@@ -186,7 +190,10 @@ def serving(
     api = ProductService(s, warehouse=wh, port=api_port, render_pdf=write_pdf)
     releases = s.section(ReportSettings).releases_dir
     assert releases is not None  # filled in from the home when the settings load
-    meter = LookupMeter()  # the lookup routes' refusals and latency, for the console
+    from products.settings import ApiSettings
+
+    # the lookup routes' refusals and latency per minute, written to the warehouse (console)
+    meter = LookupMeter(wh, s.section(ApiSettings).inquiry_fold_seconds)
     api.app.add_middleware(Metered, meter=meter)
     ensure_session_secret(s)
     auth = Auth.create(
@@ -215,6 +222,7 @@ def serving(
         anchors,
         loading,
         SftpService(server),
+        meter,  # stopped after the API: the last answers are written too
         api,
         pages,
         Scheduler(s, wh),

@@ -8,7 +8,8 @@ in the composition root, answers their questions with those services and the reg
 * warehouse through the stages' own readers: ``ingest.dq`` (scores, lift), ``products.billing``
   (usage, statements), the named queries ``portal_rejections`` and ``console_lookups``
   (small aggregates; nothing reads raw loan records);
-* the API's :class:`products.meter.LookupMeter` (refusals and latency since the server started);
+* the API's :class:`products.meter.LookupMeter` (refusals and latency per minute, kept in the
+  warehouse's ``lookup_outcomes`` and read with what it still holds in memory);
 * a release build runs :func:`runtime.commands.execute` (``report.build``, the command ``jdx report
   build`` sends over the admin channel) on a thread of the server, audited with the staff user.
 
@@ -360,10 +361,41 @@ class RuntimeData:
         ]
 
     def lookups(self, days: int) -> dict[str, Any]:
+        from products.meter import quantile
+
         since = today() - dt.timedelta(days=days - 1)
-        rows = self.wh.query("console_lookups", from_ts=_from_ts(since)).dicts()
-        meter = self.meter.summary(time.time() - days * 86400) if self.meter else None
-        return {"since": since, "daily": rows, "meter": meter}
+        rows = self.wh.query("console_lookups", from_day=since).dicts()
+        if self.meter is None:
+            return {"since": since, "daily": rows, "meter": None, "members": []}
+        start = dt.datetime.combine(since, dt.time(), CST)
+        outcomes = self.meter.outcomes(start)
+
+        def summary(picked: list[dict[str, Any]]) -> dict[str, Any]:
+            refused: dict[str, int] = {}
+            buckets: list[int] = []
+            for r in picked:
+                if 400 <= r["status"] < 500:
+                    label = f"{r['code'] or 'HTTP'} ({r['status']})"
+                    refused[label] = refused.get(label, 0) + r["requests"]
+                buckets = [a + b for a, b in zip(buckets or [0] * len(r["buckets"]),
+                                                 r["buckets"], strict=True)]  # fmt: skip
+            return {
+                "requests": sum(r["requests"] for r in picked),
+                "answered": sum(r["requests"] for r in picked if r["status"] < 400),
+                "refused": refused,
+                "failed": sum(r["requests"] for r in picked if r["status"] >= 500),
+                "p50_ms": quantile(buckets, 0.5),
+                "p95_ms": quantile(buckets, 0.95),
+            }
+
+        members = sorted({r["member_code"] for r in outcomes})
+        meter = {"since": start.timestamp(), **summary(outcomes)}
+        per_member = [
+            {"member": m or "(key not recognised)",
+             **summary([r for r in outcomes if r["member_code"] == m])}
+            for m in members
+        ]  # fmt: skip
+        return {"since": since, "daily": rows, "meter": meter, "members": per_member}
 
     def members(self) -> list[MemberRow]:
         with registry_db.session(self.url, readonly=True) as db:

@@ -62,10 +62,9 @@ class Site:
         return list(doc["entries"] if isinstance(doc, dict) else doc)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    prepared = prepare(tmp_path_factory.mktemp("portal") / "home")
-    log = (prepared.home / "serve.log").open("w")  # the server's own log, to read on failure
+def serve(prepared: Prepared) -> Site:
+    """A ``jdx serve`` of the prepared home on free ports of 127.0.0.1, once it serves."""
+    log = (prepared.home / "serve.log").open("a")  # the server's own log, to read on failure
     proc = subprocess.Popen(
         [*JDX, "serve"], env=environment(prepared.home), stdout=subprocess.PIPE,
         stderr=log, text=True,
@@ -78,19 +77,30 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             url = found.group(1)
         if line.startswith("serving"):
             break
+    log.close()
+    if not url or not any(line.startswith("member portal: ") for line in said):
+        stop(proc)
+        pytest.fail(f"jdx serve did not start: {said}")
+    return Site(f"{url}/dashboards/", url, prepared, proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
     try:
-        assert url, said
-        assert any(line.startswith("member portal: ") for line in said), said
-        yield Site(f"{url}/dashboards/", url, prepared, proc)
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)  # only if it did not stop: this test's own process
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    running = serve(prepare(tmp_path_factory.mktemp("portal") / "home"))
+    try:
+        yield running
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)  # only if it did not stop: this test's own process
-            proc.wait(timeout=30)
-        log.close()
+        stop(running.proc)  # the last one: a test may have restarted the server
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +390,7 @@ def test_staff_console_pages_and_acts_in_the_audit_chain(site: Site, browser: An
     browser.get(site.url + "console/lookups")
     wait_for(lambda: rendered(browser))
     meter = browser.find_element("id", "lookup-meter").text
-    assert re.search(r"\b401: [1-9]", meter), meter  # the refused lookup, counted by status
+    assert re.search(r"AUTH_REQUIRED \(401\): [1-9]", meter), meter  # the refused lookup
     browser.get(site.url + "console/quality")
     wait_for(lambda: rendered(browser))
     league = browser.find_element("id", "dq-league").text
@@ -495,3 +505,31 @@ def test_a_user_removed_from_the_registry_is_logged_out_at_once(site: Site) -> N
     assert login_answer(site, "gone").status_code == 401
     assert any(e["action"] == "dashboards.session_ended" and e["actor"] == USERS["gone"]
                and e["details"]["code"] == "DSH003" for e in site.audit())  # fmt: skip
+
+
+def test_lookup_refusals_and_latency_survive_a_restart_and_show_on_the_console(
+    site: Site, browser: Any
+) -> None:
+    for _ in range(3):  # a key that is no key: refused with AUTH_INVALID
+        answer = httpx.post(f"{site.base}/v1/multi-loan", json={}, timeout=60,
+                            headers={"Authorization": "Bearer jdx_not_a_key"})  # fmt: skip
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "AUTH_INVALID"
+    with client_login(site, "staff") as c:
+        before = page_request(c, "console/lookups").text
+    assert "AUTH_INVALID (401): 3" in before, before
+    # stop the server (its meter writes what it holds) and start another on the same home
+    stop(site.proc)
+    restarted = serve(site.data)
+    site.url, site.base, site.proc = restarted.url, restarted.base, restarted.proc
+    browser_login(browser, site, "staff", "console/lookups")
+    wait_for(lambda: rendered(browser), what="the lookups page after the restart")
+    meter = browser.find_element("id", "lookup-meter").text
+    assert "AUTH_INVALID (401): 3" in meter, meter
+    assert "AUTH_REQUIRED (401): 1" in meter, meter  # the staff test's request without a key
+    requests, answered, *_rest, median, p95 = meter.splitlines()[-1].split()
+    assert requests == "4" and answered == "0", meter
+    assert float(median) > 0 and float(p95) >= float(median), meter  # latency, kept too
+    members = browser.find_element("id", "lookup-meter-members").text
+    assert "(key not recognised)" in members, members
+    shoot(browser, "console-lookups-after-restart")
+    assert severe(browser) == [], severe(browser)

@@ -173,7 +173,6 @@ def _lookups(data: ExchangeData) -> list[Any]:
     for r in daily:
         per_member[r["member_code"]] = per_member.get(r["member_code"], 0) + int(r["units"])
     meter = found.get("meter") or {}
-    refused = ", ".join(f"{k}: {v:,}" for k, v in sorted((meter.get("refused") or {}).items()))
     since = dt.datetime.fromtimestamp(meter["since"], dt.UTC) if meter.get("since") else None
     return [
         html.Section(
@@ -203,28 +202,45 @@ def _lookups(data: ExchangeData) -> list[Any]:
                 html.H3("Refusals and latency"),
                 html.P(
                     "Requests to the lookup routes (multi-loan, time series, batch) since "
-                    f"{since:%Y-%m-%d %H:%M} UTC (this server's start, at most the window): "
-                    "refused answers by HTTP status and the time the server took."
+                    f"{since:%Y-%m-%d %H:%M} UTC: refused answers by error code and HTTP status "
+                    "and the time the server took (counted per minute and kept in the "
+                    "warehouse, so a restart loses nothing)."
                     if since
                     else "The lookup API's meter is not running here."
                 ),
                 grid(
                     ["requests", "answered", "refused", "failed", "median ms", "95th pct ms"],
-                    [
-                        [
-                            meter.get("requests", 0),
-                            meter.get("answered", 0),
-                            refused or "none",
-                            meter.get("failed", 0),
-                            meter.get("p50_ms") or "-",
-                            meter.get("p95_ms") or "-",
-                        ]
-                    ],
+                    [_meter_row(meter)],
                     "lookup-meter",
+                ),
+                grid(
+                    [
+                        "member",
+                        "requests",
+                        "answered",
+                        "refused",
+                        "failed",
+                        "median ms",
+                        "95th pct ms",
+                    ],
+                    [[m["member"], *_meter_row(m)] for m in found.get("members") or []],
+                    "lookup-meter-members",
                 ),
             ],
             className="chart",
         ),
+    ]
+
+
+def _meter_row(meter: dict[str, Any]) -> list[Any]:
+    refused = ", ".join(f"{k}: {v:,}" for k, v in sorted((meter.get("refused") or {}).items()))
+    return [
+        f"{meter.get('requests', 0):,}",
+        f"{meter.get('answered', 0):,}",
+        refused or "none",
+        f"{meter.get('failed', 0):,}",
+        meter.get("p50_ms") or "-",
+        meter.get("p95_ms") or "-",
     ]
 
 
