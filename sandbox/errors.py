@@ -65,6 +65,12 @@ class JobFailed(TerminalError):
     code = "LAB033"
 
 
+class DownloadRefused(InvalidInput):
+    """The lab's Jupyter does not serve project data or data files (sandbox.jupyter)."""
+
+    code = "LAB035"
+
+
 class LabAccessRefused(InvalidInput):
     """The caller is not an analyst of this active project (or the hub does not know the token)."""
 

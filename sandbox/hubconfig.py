@@ -32,6 +32,7 @@ OUTPUTS_SERVICE = (
 )
 SERVICE_SCOPES = ["admin:users", "admin:servers", "admin:groups", "tokens", "list:users"]
 PROXY = "configurable-http-proxy"
+CONTENTS_MANAGER = "sandbox.jupyter.ProjectContentsManager"
 TOKEN_FILE = "lab_hub_token"
 
 
@@ -66,6 +67,16 @@ def proxy_command(lab: LabSettings) -> Path:
 def python(lab: LabSettings) -> Path:
     """The single-user servers' and jobs' interpreter: ``[lab] python``, else this one."""
     return lab.python if lab.python is not None else Path(sys.executable)
+
+
+def server_args(lab: LabSettings) -> list[str]:
+    """The single-user servers' options: project data usable but never served (terminals off,
+    :class:`sandbox.jupyter.ProjectContentsManager` for contents and ``/files/``)."""
+    return [
+        "--ServerApp.terminals_enabled=False",
+        f"--ServerApp.contents_manager_class={CONTENTS_MANAGER}",
+        f"--ProjectContentsManager.download_max_bytes={int(lab.download_max_bytes)}",
+    ]
 
 
 def hub_token(s: Settings) -> str:
@@ -112,7 +123,8 @@ def configure(c: Any) -> None:
     c.Authenticator.refresh_pre_spawn = True
     c.Authenticator.auth_refresh_age = 60
     c.Spawner.cmd = [str(python(lab)), "-m", "jupyterhub.singleuser"]
-    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 and not lab.isolate else []
+    c.Spawner.args = [*(["--allow-root"] if os.geteuid() == 0 and not lab.isolate else []),
+                      *server_args(lab)]  # fmt: skip
     c.Spawner.start_timeout = int(lab.start_timeout)
     c.Spawner.http_timeout = int(lab.start_timeout)
     c.JupyterHub.services = [

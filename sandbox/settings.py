@@ -86,6 +86,13 @@ class LabSettings(Section):
     output_max_bytes: int = Field(
         20_000_000, gt=0, description="Largest file an output request may hold."
     )
+    download_max_bytes: int = Field(
+        2_000_000,
+        ge=0,
+        description="Largest file whose content the notebook servers serve (open or download; "
+        "released/ excepted). data/ and data files (Parquet, pickle, archives …) are never "
+        "served, whatever their size (sandbox.jupyter).",
+    )
     job_cpu_seconds: int = Field(
         600, gt=0, le=86400, description="CPU-time limit of a model-to-data job (RLIMIT_CPU)."
     )

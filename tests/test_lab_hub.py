@@ -61,6 +61,9 @@ pytest_plugins = ["warehouse_fixtures"]
 pytestmark = pytest.mark.slow
 
 
+DOWNLOAD_MAX = 100_000  # [lab] download_max_bytes of this module's hub
+
+
 @dataclass
 class Lab:
     settings: Settings
@@ -121,7 +124,7 @@ def lab(wh: Warehouse) -> Iterator[Lab]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
     env.update({"JDX_HOME": str(home), "JDX_LAB_PORT": str(port), "JDX_LAB_HUB_PORT": str(hub),
                 "JDX_LAB_PROXY_API_PORT": str(api), "JDX_LAB_OUTPUTS_PORT": str(outs),
-                "JDX_LAB_START_TIMEOUT": "90",
+                "JDX_LAB_START_TIMEOUT": "90", "JDX_LAB_DOWNLOAD_MAX_BYTES": str(DOWNLOAD_MAX),
                 "JDX_LAB_EXPIRY_CHECK_SECONDS": "3600"})  # the test runs expiry itself  # fmt: skip
     python = bridge_python(base)
     if python:
@@ -194,15 +197,67 @@ def test_server_runs_as_the_project_user_and_fits_a_model_on_the_data(lab: Lab) 
     pid = lab.projects["ana"]
     headers = {"Authorization": f"token {lab.tokens['ana']}"}
     with httpx.Client(base_url=f"{lab.url}/user/ana/api", headers=headers, timeout=30) as srv:
-        listing = srv.get("/contents/data").json()
-        assert {f["name"] for f in listing["content"]} == {
-            "accounts.parquet", "sample.parquet", "manifest.json"}  # fmt: skip
-        manifest = json.loads(srv.get("/contents/data/manifest.json").json()["content"])
-        assert manifest["project"] == pid and manifest["rows"] > 0
+        listing = srv.get("/contents").json()
+        assert {f["name"] for f in listing["content"]} == {"work", "outputs", "released"}
     out = lab.run("ana", KERNEL_FIT)
     assert "fitted" in out and "True" in out and "warehouse-free" in out, out
     assert f"as jdx-lab-p{pid} {lab.project_dir('ana') / 'work'}" in out, out
     assert pwd.getpwnam(f"jdx-lab-p{pid}").pw_shell == "/usr/sbin/nologin"
+
+
+KERNEL_COPIES = """
+import json, os, shutil
+from sandbox import labkit
+root = labkit.project_dir()
+manifest = json.loads((root / "data" / "manifest.json").read_text())
+df = labkit.load()  # the kernel reads the extract: usable
+shutil.copyfile(root / "data" / "accounts.parquet", root / "work" / "rows.txt")  # renamed copy
+os.symlink(root / "data" / "manifest.json", root / "work" / "manifest-link.json")
+df.to_csv(root / "work" / "rows.csv", index=False)  # rows as text, over the limit
+df.head(5).to_csv(root / "work" / "few.csv", index=False)  # rows as text, small: served
+print(json.dumps({"rows": len(df), "manifest_rows": manifest["rows"]}))
+"""
+
+
+def test_project_data_is_usable_in_a_kernel_but_never_served_by_jupyter(lab: Lab) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    read = json.loads(lab.run("ana", KERNEL_COPIES).strip().splitlines()[-1])
+    assert read["rows"] == read["manifest_rows"] > 0, read
+    assert (lab.project_dir("ana") / "work" / "rows.csv").stat().st_size > DOWNLOAD_MAX
+    headers = {"Authorization": f"token {lab.tokens['ana']}"}
+    with httpx.Client(base_url=f"{lab.url}/user/ana", headers=headers, timeout=30) as srv:
+        refused = {
+            "files": srv.get("/files/data/accounts.parquet"),
+            "download": srv.get("/files/data/manifest.json", params={"download": "1"}),
+            "contents": srv.get("/api/contents/data/manifest.json", params={"content": "1"}),
+            "metadata": srv.get("/api/contents/data/accounts.parquet", params={"content": "0"}),
+            "listing": srv.get("/api/contents/data"),
+            "copy": srv.post("/api/contents/work", json={"copy_from": "data/sample.parquet"}),
+            "rename": srv.patch(
+                "/api/contents/data/sample.parquet", json={"path": "work/sample.parquet"}
+            ),
+            "checkpoint": srv.post("/api/contents/data/manifest.json/checkpoints"),
+            "link": srv.get("/files/work/manifest-link.json"),
+            "renamed copy": srv.get("/api/contents/work/rows.txt", params={"content": "1"}),
+            "large csv": srv.get("/files/work/rows.csv"),
+            "nbconvert": srv.get("/nbconvert/notebook/data/manifest.json"),
+        }
+        for what, answer in refused.items():
+            assert answer.status_code == 403, (what, answer.status_code, answer.text[:300])
+            assert "LAB035" in answer.text and b"PAR1" not in answer.content, what
+        assert "cannot be opened, listed or downloaded" in refused["contents"].json()["message"]
+        assert "by its content" in refused["renamed copy"].json()["message"]
+        assert "download_max_bytes" in refused["large csv"].text
+        root = srv.get("/api/contents").json()
+        assert "data" not in {f["name"] for f in root["content"]}
+        assert srv.get("/api/contents/work/few.csv", params={"content": "1"}).status_code == 200
+        assert srv.get("/files/work/logit_90dpd.py").status_code == 200  # scripts still open
+        terminal = srv.post("/api/terminals")
+        assert terminal.status_code in (403, 404), terminal.status_code  # terminals are off
+        assert srv.get("/api/terminals").status_code == 404
+    assert (lab.project_dir("ana") / "data" / "sample.parquet").exists()  # nothing moved
+    assert not (lab.project_dir("ana") / "work" / "sample.parquet").exists()
 
 
 KERNEL_PROBE = """
