@@ -12,8 +12,9 @@ Loaded inside the hub's process (the config :mod:`sandbox.hubconfig` writes name
 - :class:`ProjectSpawner` runs the single-user server as a local process, as the project's
   system user ``jdx-lab-p<id>`` (:mod:`sandbox.isolation`, made on first use), rooted at the
   analyst's newest active project directory: ``data/`` (read-only extract) beside ``work/``
-  (the server's home and working directory), ``outputs/`` and ``released/``. The spawn is
-  refused when no project is active.
+  (the server's home and working directory), ``outputs/`` and ``released/``, under the
+  ``[lab]`` memory and CPU-time limits (rlimits, :func:`sandbox.isolation.limited`). The spawn
+  is refused when no project is active.
 """
 
 from __future__ import annotations
@@ -132,15 +133,21 @@ class ProjectSpawner(LocalProcessSpawner):
         return await super().start()
 
     def make_preexec_fn(self, name: str) -> Any:
+        """Limits first (``[lab] server_memory_mb``, ``server_cpu_seconds``), then the project's
+        user; kernels inherit both."""
         work = Path(self.home_dir)
+        lab = self._lab()
         if self._account is not None:
-            return isolation.demote(self._account, work)
+            then = isolation.demote(self._account, work)
+        else:
 
-        def preexec() -> None:  # trusted testing only: the hub's own user
-            os.umask(isolation.UMASK)
-            os.chdir(work)
+            def then() -> None:  # trusted testing only: the hub's own user
+                os.umask(isolation.UMASK)
+                os.chdir(work)
 
-        return preexec
+        return isolation.limited(
+            then, memory_mb=lab.server_memory_mb, cpu_seconds=lab.server_cpu_seconds
+        )
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         account = getattr(self, "_account", None)

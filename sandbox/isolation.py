@@ -31,6 +31,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import resource
 import shutil
 import stat
 import subprocess
@@ -277,6 +278,23 @@ def check_interpreter(python: Path) -> None:
             "(JDX_LAB_PYTHON) to an interpreter others can run that has jdx's packages, e.g. a "
             "venv made from /usr/bin/python3 (docs/lab.md)"
         )
+
+
+def limited(then: Callable[[], None], *, memory_mb: int, cpu_seconds: int) -> Callable[[], None]:
+    """A ``preexec_fn``: RLIMIT_AS ``memory_mb``, RLIMIT_CPU ``cpu_seconds`` (SIGXCPU, SIGKILL 5 s
+    of CPU later) and no core files, set while still root (so the project user cannot raise
+    them), then ``then``. Per process: each kernel a server starts inherits them and counts its
+    own memory and CPU time."""
+    memory = int(memory_mb) * 1024 * 1024
+    cpu = int(cpu_seconds)
+
+    def preexec() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        then()
+
+    return preexec
 
 
 def demote(account: Account, cwd: Path) -> Callable[[], None]:

@@ -86,6 +86,21 @@ class LabSettings(Section):
     output_max_bytes: int = Field(
         20_000_000, gt=0, description="Largest file an output request may hold."
     )
+    server_memory_mb: int = Field(
+        4096,
+        ge=256,
+        le=262144,
+        description="Address-space limit (RLIMIT_AS, MiB) of each notebook server process and "
+        "of each kernel it starts: an allocation beyond it fails with MemoryError.",
+    )
+    server_cpu_seconds: int = Field(
+        14400,
+        gt=0,
+        le=10_000_000,
+        description="CPU-time limit (RLIMIT_CPU, seconds) of each notebook server process and of "
+        "each kernel: a kernel that used it up is stopped (Jupyter offers to restart it). "
+        "Long computations belong in model-to-data jobs.",
+    )
     download_max_bytes: int = Field(
         2_000_000,
         ge=0,

@@ -62,6 +62,7 @@ pytestmark = pytest.mark.slow
 
 
 DOWNLOAD_MAX = 100_000  # [lab] download_max_bytes of this module's hub
+SERVER_MB = 3072  # [lab] server_memory_mb of this module's hub
 
 
 @dataclass
@@ -125,6 +126,7 @@ def lab(wh: Warehouse) -> Iterator[Lab]:
     env.update({"JDX_HOME": str(home), "JDX_LAB_PORT": str(port), "JDX_LAB_HUB_PORT": str(hub),
                 "JDX_LAB_PROXY_API_PORT": str(api), "JDX_LAB_OUTPUTS_PORT": str(outs),
                 "JDX_LAB_START_TIMEOUT": "90", "JDX_LAB_DOWNLOAD_MAX_BYTES": str(DOWNLOAD_MAX),
+                "JDX_LAB_SERVER_MEMORY_MB": str(SERVER_MB),
                 "JDX_LAB_EXPIRY_CHECK_SECONDS": "3600"})  # the test runs expiry itself  # fmt: skip
     python = bridge_python(base)
     if python:
@@ -450,6 +452,36 @@ def test_jobs_run_on_the_full_extract_with_limits_and_only_checked_outputs_retur
     kept = lab.jdx("lab", "job", "log", str(listed[3]["id"])).stdout
     assert "x" * 65536 in kept and "x" * 65537 not in kept and "more bytes dropped" in kept
     assert listed[2]["cpu_seconds"] >= 1.5
+
+
+KERNEL_HOG = """
+import json, os, resource
+limits = {"as": resource.getrlimit(resource.RLIMIT_AS), "cpu": resource.getrlimit(resource.RLIMIT_CPU)}
+try:
+    blob = bytearray(2 * SERVER_MB * 1024 * 1024)
+    outcome = "allocated"
+except MemoryError:
+    outcome = "MemoryError"
+print(json.dumps({"limits": limits, "outcome": outcome, "pid": os.getpid()}))
+"""
+
+
+def test_a_kernel_over_its_memory_limit_fails_and_the_rest_carries_on(lab: Lab) -> None:
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    assert login(lab.url, "bob", PASSWORD).status_code == 302
+    _spawn(lab, "bob")  # another project's server, running beside
+    found = json.loads(lab.run("ana", f"SERVER_MB = {SERVER_MB}\n" + KERNEL_HOG).splitlines()[-1])
+    assert found["outcome"] == "MemoryError", found
+    cpu = lab.settings.section(LabSettings).server_cpu_seconds
+    assert found["limits"] == {"as": [SERVER_MB * 2**20] * 2, "cpu": [cpu, cpu + 5]}, found
+    assert lab.run("ana", "print(6 * 7)").strip() == "42"  # the same kernel carries on
+    assert lab.run("bob", "import os; print(os.getcwd())").strip().endswith("/work")
+    with lab.service.client() as api:
+        assert api.get("/").status_code == 200
+        servers = {who: api.get(f"/users/{who}").json()["servers"][""]["ready"]
+                   for who in ("ana", "bob")}  # fmt: skip
+    assert servers == {"ana": True, "bob": True}
 
 
 def test_expiry_stops_servers_and_ends_logins(lab: Lab) -> None:
