@@ -258,16 +258,46 @@ def one_run(
 
 
 def insert_only(
-    wh: Warehouse, table: pa.Table, settings: dict[str, int], runs: int, in_memory: bool = False
+    wh: Warehouse,
+    table: pa.Table,
+    settings: dict[str, int],
+    runs: int,
+    in_memory: bool = False,
+    into: str = "loan_states",
 ) -> float:
     times = []
     for _ in range(runs):
-        for t in ("loan_states", "accounts_current", "account_months", "borrower_lookup"):
-            wh.command("TRUNCATE TABLE {t:Identifier}", t=t)
+        for row in wh.table_stats():
+            if row["rows"] and row["table"] != "schema_migrations":
+                wh.command("TRUNCATE TABLE {t:Identifier}", t=row["table"])
         start = time.perf_counter()
-        wh.insert_arrow("loan_states", table, settings, in_memory=in_memory)
+        wh.insert_arrow(into, table, settings, in_memory=in_memory)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def csv_floor(path: Path, runs: int) -> tuple[float, float]:
+    """The floor of reading the file: pyarrow's CSV reader alone (every column as text, as the
+    validator reads it), with its threads and with one thread; median seconds."""
+    import pyarrow.csv as pacsv
+
+    with path.open("rb") as f:
+        header = f.readline().decode().strip().split(",")
+    out = []
+    for threads in (True, False):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            pacsv.read_csv(
+                str(path),
+                read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=threads),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
+                ),
+            )
+            times.append(time.perf_counter() - start)
+        out.append(statistics.median(times))
+    return out[0], out[1]
 
 
 def main() -> None:
@@ -303,17 +333,25 @@ def main() -> None:
             for month, figures in enumerate(one_run(base, wh_path, run, months, args)):
                 per_month[month].append(figures)
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
+        csv_threads, csv_one = csv_floor(first, args.runs)
         inserts = None
         if not args.no_insert_only:
             with connect(f"chdb://{wh_path}", database="bench_insert") as wh:
                 migrate(wh)
                 table = _accepted_table(first, args.records)
-                inserts = (
+                inserts = [
                     insert_only(wh, table, {}, args.runs),
                     insert_only(wh, table, dict(ingest.store.INSERT_SETTINGS), args.runs),
                     insert_only(
                         wh, table, dict(ingest.store.INSERT_SETTINGS), args.runs, in_memory=True
                     ),
+                ]
+                wh.command(
+                    "CREATE TABLE floor_plain AS loan_states ENGINE = MergeTree "
+                    "PARTITION BY toYYYYMM(as_of_date) ORDER BY (member_code, account_id, as_of_date)"
+                )
+                inserts.append(
+                    insert_only(wh, table, {}, args.runs, in_memory=True, into="floor_plain")
                 )
 
     n = args.records
@@ -363,6 +401,15 @@ def main() -> None:
                 f"{seconds:>6.2f} | {rate} |"
             )
     print()
+    print("floors, the same run:")
+    print(f"| {'floor':57} | {'s':>6} | {'records/s':>10} |")
+    print(f"|{'-' * 59}|{'-' * 8}|{'-' * 12}|")
+    for label, seconds in (
+        ("the CSV read alone (pyarrow, its threads, all text)", csv_threads),
+        ("the CSV read alone, one thread", csv_one),
+    ):
+        print(f"| {label:57} | {seconds:>6.2f} | {n / seconds:>10,.0f} |")
+    print()
     print("memory of the loading (serving) process, MiB (anon: its heap; the rest mapped files):")
     print(
         f"| {'month':>5} | {'before':>7} | {'peak RSS':>8} | {'peak anon':>9} "
@@ -377,7 +424,7 @@ def main() -> None:
         )
     if inserts is None:
         return
-    default, tuned, direct = inserts
+    default, tuned, direct, floor_insert = inserts
     print()
     print("loan_states insert alone (accepted records, with every materialized view on it):")
     print(f"| {'settings':57} | {'s':>6} | {'rows/s':>9} |")
@@ -387,6 +434,8 @@ def main() -> None:
     print(f"| {ingest.store.INSERT_SETTINGS!s:57} | {tuned:>6.2f} | {rows / tuned:>9,.0f} |")
     label = "the same, Arrow handed over in memory (the loader's path)"
     print(f"| {label:57} | {direct:>6.2f} | {rows / direct:>9,.0f} |")
+    label = "FLOOR: the same, into one plain MergeTree, no views"
+    print(f"| {label:57} | {floor_insert:>6.2f} | {rows / floor_insert:>9,.0f} |")
 
 
 def _accepted_table(path: Path, records: int) -> pa.Table:

@@ -2,9 +2,11 @@
 
 Each run is a subprocess with its own chDB directory (one process may own a directory): it
 simulates the industry, builds the pseudonymised ``loan_states`` Arrow tables, inserts them
-(the materialized views fill ``accounts_current`` and ``account_months`` in the same insert),
-merges with ``OPTIMIZE … FINAL`` and measures the size on disk. Prints a table with the data
-size, the machine and the median of the runs.
+as the loader does (its insert settings, Arrow handed over in memory; what the views fill is
+filled in the same insert), merges every table with ``OPTIMIZE … FINAL`` and measures the size
+on disk of every table per account-month row. The floor printed beside it: the same rows
+inserted in-engine (``INSERT … SELECT``) into one plain MergeTree table with no views, and its
+size once merged. Prints a table with the data size, the machine and the median of the runs.
 
     .venv/bin/python bench/warehouse_load.py                  # ≥ 10M account-month rows, 3 runs
     .venv/bin/python bench/warehouse_load.py --borrowers 20000 --runs 1   # a quick look
@@ -21,11 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 CHILD = r"""
 import json, sys, time, resource
 from pathlib import Path
 from exchange.pseudonym import Pseudonymiser
+from ingest.store import INSERT_SETTINGS
 from simulator import bulk_tables, simulate
 from warehouse import connect, migrate
 
@@ -39,6 +43,7 @@ rows = 0
 with connect(f"chdb://{path}") as wh:
     migrate(wh)
     tables = bulk_tables(industry, p, chunk_rows=chunk)
+    del industry
     while True:
         t = time.perf_counter()
         table = next(tables, None)
@@ -46,25 +51,39 @@ with connect(f"chdb://{path}") as wh:
         if table is None:
             break
         t = time.perf_counter()
-        wh.insert_arrow("loan_states", table)
+        # as the loader inserts (ingest.store.write_load): its settings, Arrow handed over in memory
+        wh.insert_arrow("loan_states", table, INSERT_SETTINGS, in_memory=True)
         insert += time.perf_counter() - t
         rows += table.num_rows
+        del table
+    derived = [r["table"] for r in wh.table_stats() if r["rows"] and r["table"] != "loan_states"]
     t = time.perf_counter()
-    for name in ("loan_states", "accounts_current", "account_months"):
+    for name in ["loan_states", *derived]:
         wh.optimize(name)
     optimize = time.perf_counter() - t
-    counts = wh.table_rows()
-    disk = wh.disk_bytes()
+    # the floor: the same rows into one plain MergeTree table (loan_states' columns and order,
+    # no views), in-engine, then merged the same way
+    wh.command("CREATE TABLE floor_plain AS loan_states ENGINE = MergeTree "
+               "PARTITION BY toYYYYMM(as_of_date) ORDER BY (member_code, account_id, as_of_date)")
+    t = time.perf_counter()
+    wh.command("INSERT INTO floor_plain SELECT * FROM loan_states")
+    floor_insert = time.perf_counter() - t
+    wh.optimize("floor_plain")
+    stats = {r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
+             for r in wh.table_stats() if r["rows"]}
+    floor = stats.pop("floor_plain")
 print(json.dumps({
-    "rows": rows, "account_months": counts["account_months"],
-    "accounts": counts["accounts_current"], "simulate_s": t_sim, "build_s": build,
-    "insert_s": insert, "optimize_s": optimize, "disk_bytes": disk,
+    "rows": rows, "account_months": stats["account_months"]["rows"],
+    "accounts": stats["accounts_current"]["rows"], "simulate_s": t_sim, "build_s": build,
+    "insert_s": insert, "optimize_s": optimize, "floor_insert_s": floor_insert,
+    "disk_bytes": sum(v["bytes"] for v in stats.values()), "tables": stats,
+    "floor_bytes": floor["bytes"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
 
 
-def run_once(borrowers: int, seed: int, chunk: int) -> dict[str, float]:
+def run_once(borrowers: int, seed: int, chunk: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="jdx-bench-") as tmp:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(borrowers), str(seed), str(chunk), tmp + "/wh"],
@@ -108,23 +127,36 @@ def main() -> None:
     )
     print(f"runs: {args.runs} (median shown)")
     print()
-    print(f"{'stage':<44}{'seconds':>10}{'rows/s':>14}")
+    print(f"{'stage':<52}{'seconds':>10}{'rows/s':>14}")
     stages = [
         ("simulate (not part of the load)", "simulate_s"),
         ("pseudonymise + build Arrow tables", "build_s"),
-        ("insert_arrow (loan_states + 2 views)", "insert_s"),
-        ("OPTIMIZE FINAL (3 tables)", "optimize_s"),
+        ("insert_arrow into loan_states (+ its views)", "insert_s"),
+        ("OPTIMIZE FINAL (every table)", "optimize_s"),
+        ("FLOOR: same rows in-engine into one plain MergeTree", "floor_insert_s"),
     ]
     for label, key in stages:
-        print(f"{label:<44}{med(key):>10.1f}{rows / med(key):>14,.0f}")
+        print(f"{label:<52}{med(key):>10.1f}{rows / med(key):>14,.0f}")
     load = med("build_s") + med("insert_s")
-    print(f"{'load = build + insert':<44}{load:>10.1f}{rows / load:>14,.0f}")
+    print(f"{'load = build + insert':<52}{load:>10.1f}{rows / load:>14,.0f}")
+    print(f"insert / floor: {med('insert_s') / med('floor_insert_s'):.1f}x")
     print()
+    months = results[0]["account_months"]
+    print(f"size on disk after merge, per account-month row ({months:,} account-months):")
+    print(f"| {'table':<22} | {'rows':>12} | {'MiB':>8} | {'bytes/account-month':>19} |")
+    print(f"|{'-' * 24}|{'-' * 14}|{'-' * 10}|{'-' * 21}|")
+    for name in sorted(results[0]["tables"]):
+        size = statistics.median(r["tables"][name]["bytes"] for r in results)
+        count = results[0]["tables"][name]["rows"]
+        print(f"| {name:<22} | {count:>12,} | {size / 2**20:>8,.1f} | {size / months:>19.1f} |")
+    total, floor = med("disk_bytes"), med("floor_bytes")
+    print(f"| {'EVERY TABLE':<22} | {'':>12} | {total / 2**20:>8,.1f} | {total / months:>19.1f} |")
     print(
-        f"size on disk after merge: {med('disk_bytes') / 2**20:,.0f} MiB "
-        f"({med('disk_bytes') / rows:.0f} bytes per loan state, all three tables)"
+        f"| {'FLOOR: plain MergeTree':<22} | {rows:>12,} | {floor / 2**20:>8,.1f} | "
+        f"{floor / months:>19.1f} |"
     )
     print(f"peak RSS of a run: {med('peak_rss_mb'):,.0f} MiB")
+    print(f"load average after the runs: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     started = time.strftime("%Y-%m-%d")
     print(f"date: {started}")
 
