@@ -15,7 +15,15 @@
    Python cannot be run by other users (under /root), a venv over its packages is made from the
    system Python of the same version, as ``[lab] python`` would name in production.
 
+   With ``--home DIR`` the extract is built from the warehouse of an existing jdx home instead
+   (e.g. the 10.2M-account warehouse ``bench/lookups.py --home`` loads): each child loads that
+   home's settings, opens its warehouse with the ``[warehouse]`` engine caps as ``jdx serve``
+   does, applies pending warehouse migrations (timed apart) and builds the months
+   ``--first``..``--last`` (months without rows cost one empty query). The extract is written
+   to a temporary folder, never into the home.
+
     flock /tmp/jdx-heavy.lock .venv/bin/python bench/lab.py                 # 2.5M accounts x 4 months
+    flock /tmp/jdx-heavy.lock .venv/bin/python bench/lab.py --home DIR --runs 1 --skip-hub
     .venv/bin/python bench/lab.py --accounts 200000 --months 2 --runs 1     # a quick look
 """
 
@@ -67,6 +75,64 @@ size = sum(p.stat().st_size for p in (Path(out) / "data").iterdir())
 print(json.dumps({"seconds": seconds, "rows": extract.rows, "peak_kb": peak,
                   "before_kb": before, "bytes": size}))
 """
+
+
+HOME_CHILD = r"""
+import json, os, sys, time, datetime as dt
+from pathlib import Path
+home, out, first, last = sys.argv[1:5]
+for k in [k for k in os.environ if k.startswith("JDX_")]:
+    del os.environ[k]
+os.environ["JDX_HOME"] = home
+from runtime.config import load
+from sandbox.extract import build
+from warehouse import migrate, open_configured
+from warehouse.settings import WarehouseSettings
+def status(field):
+    line = next(l for l in open("/proc/self/status") if l.startswith(field + ":"))
+    return int(line.split()[1])
+settings = load()
+months = {}
+def progress(line):
+    month, _, rest = line.partition(": re-keyed ")
+    if rest:
+        months[month] = int(rest.split()[0].replace(",", ""))
+with open_configured(settings.section(WarehouseSettings)) as wh:
+    t0 = time.perf_counter()
+    applied = migrate(wh)
+    migrate_s = time.perf_counter() - t0
+    before = status("VmRSS")
+    t0 = time.perf_counter()
+    extract = build(wh, Path(out), project_id=1, first_month=dt.date.fromisoformat(first),
+                    last_month=dt.date.fromisoformat(last), progress=progress)
+    seconds = time.perf_counter() - t0
+peak = status("VmHWM")
+sizes = {p.name: p.stat().st_size for p in (Path(out) / "data").iterdir()}
+print(json.dumps({"seconds": seconds, "rows": extract.rows, "peak_kb": peak, "before_kb": before,
+                  "bytes": sum(sizes.values()), "sizes": sizes, "months": months,
+                  "migrated": applied, "migrate_s": migrate_s}))
+"""
+
+
+class LoadWatch:
+    """The 1-minute load average, sampled every few seconds while a run goes on (its maximum)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = os.getloadavg()[0]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(5):
+            self.peak = max(self.peak, os.getloadavg()[0])
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
 
 
 def month_starts(first: dt.date, n: int) -> list[dt.date]:
@@ -132,20 +198,31 @@ def fill(wh_dir: Path, accounts: int, months: list[dt.date]) -> float:
 
 
 def bench_extract(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
-    months = month_starts(dt.date(2025, 1, 1), args.months)
-    wh_dir = tmp / "warehouse"
-    print(f"filling {args.accounts:,} accounts x {args.months} months ...", flush=True)
-    fill_s = fill(wh_dir, args.accounts, months)
+    fill_s = None
+    if args.home is not None:
+        child, source = HOME_CHILD, str(args.home.resolve())
+        first, last = args.first + "-01", args.last + "-01"
+    else:
+        months = month_starts(dt.date(2025, 1, 1), args.months)
+        source = str(tmp / "warehouse")
+        print(f"filling {args.accounts:,} accounts x {args.months} months ...", flush=True)
+        fill_s = fill(Path(source), args.accounts, months)
+        child, first, last = BUILD_CHILD, months[0].isoformat(), months[-1].isoformat()
     runs = []
     for i in range(args.runs):
         out = tmp / f"project-{i}"
+        watch = LoadWatch()
         done = subprocess.run(
-            [sys.executable, "-c", BUILD_CHILD, str(wh_dir), str(out), months[0].isoformat(),
-             months[-1].isoformat()],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            [sys.executable, "-c", child, source, str(out), first, last],
+            cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(f"  build {i + 1}: {runs[-1]['seconds']:.1f} s, peak {runs[-1]['peak_kb'] / 1024:.0f} MiB",
+        load_peak = watch.stop()
+        if done.returncode != 0:
+            sys.exit(f"extract build {i + 1} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        runs.append({**json.loads(done.stdout.strip().splitlines()[-1]), "load_peak": load_peak})
+        print(f"  build {i + 1}: {runs[-1]['seconds']:.1f} s, {runs[-1]['rows']:,} rows, "
+              f"peak {runs[-1]['peak_kb'] / 1024:.0f} MiB, load peak {load_peak:.2f}; "
+              f"{json.dumps({k: v for k, v in runs[-1].items() if k in ('months', 'sizes', 'migrated')})}",
               flush=True)  # fmt: skip
         os.chmod(out / "data", 0o755)
         shutil.rmtree(out)
@@ -244,6 +321,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-hub", action="store_true")
     parser.add_argument("--skip-extract", action="store_true")
+    parser.add_argument("--home", type=Path, help="build from this jdx home's warehouse")
+    parser.add_argument("--first", default="2023-01", help="first month (YYYY-MM) with --home")
+    parser.add_argument("--last", default=f"{dt.date.today():%Y-%m}", help="last month, --home")
     args = parser.parse_args()
     load = os.getloadavg()
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -254,11 +334,15 @@ def main() -> None:
             runs = ex["runs"]
             assert isinstance(runs, list)
             secs = statistics.median(r["seconds"] for r in runs)
-            size = (
-                f"{ex['rows']:,} account-months ({args.accounts:,} accounts x {args.months} months)"
-            )
+            if args.home is not None:
+                months = {m: n for r in runs for m, n in r["months"].items()}
+                size = f"{ex['rows']:,} account-months ({len(months)} months of {args.home.name})"
+            else:
+                size = f"{ex['rows']:,} account-months ({args.accounts:,} accounts x {args.months} months)"
+            if ex["fill_s"] is not None:
+                rows.append(("warehouse fill (not the lab's)", size, f"{ex['fill_s']:.1f} s"))
             rows += [
-                ("warehouse fill (not the lab's)", size, f"{ex['fill_s']:.1f} s"),
+                ("load average (1 min) peak", size, f"{max(r['load_peak'] for r in runs):.2f}"),
                 ("extract build", size, f"{secs:.1f} s ({int(ex['rows']) / secs:,.0f} rows/s)"),  # type: ignore[call-overload]
                 ("extract peak RSS", size,
                  f"{statistics.median(r['peak_kb'] for r in runs) / 1024:,.0f} MiB (warehouse "

@@ -24,9 +24,11 @@ by their salted key, :func:`in_sample`), for trying code in a notebook before it
 everything as a model-to-data job.
 
 The build runs where the warehouse is (``runtime.commands``' ``lab.approve``, through the admin
-channel while ``jdx serve`` owns an embedded warehouse). It reads and writes one month at a
-time (Parquet row groups appended to both files), so its memory is bounded by the largest month,
-not the project (``bench/lab.py`` measures it).
+channel while ``jdx serve`` owns an embedded warehouse). It reads a month at a time, and a large
+month in slices of the borrower-key range of about ``ROWS_PER_READ`` rows (the table is ordered
+by borrower key, so a slice reads only its granules), appending Parquet row groups to both
+files: its memory is bounded by the slice, neither by the month nor the project
+(``bench/lab.py`` measures it).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ DATA_FILE = "accounts.parquet"
 SAMPLE_FILE = "sample.parquet"
 SAMPLE_CUT = 656  # of 65,536: 1.0 % of the borrowers
 ROW_GROUP = 256_000
+ROWS_PER_READ = 1_000_000  # rows of one read of the warehouse (a slice of a month's key range)
 MANIFEST_FILE = "manifest.json"
 KEY_HEX = 32
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "logit_90dpd.py"
@@ -67,15 +70,33 @@ class Extract:
     files: dict[str, str]  # file name -> SHA-256
 
 
+def hmac_hex(salt: bytes, prefix: str) -> Callable[[str], str]:
+    """``v -> HMAC-SHA256(salt, prefix + v)`` as its first KEY_HEX hex digits: RFC 2104 with the
+    keyed inner and outer SHA-256 states computed once and copied per value (3x faster than
+    ``hmac.new`` per value; the same digests)."""
+    block = salt if len(salt) <= 64 else hashlib.sha256(salt).digest()
+    block = block.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    inner.update(prefix.encode())
+
+    def one(value: str) -> str:
+        i = inner.copy()
+        i.update(value.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()[:KEY_HEX]
+
+    return one
+
+
 def _keyed(salt: bytes, prefix: str, values: pa.Array) -> pa.Array:
     """HMAC every distinct value once and map the column through the results."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
-    keys = [
-        hmac.new(salt, (prefix + str(v)).encode(), hashlib.sha256).hexdigest()[:KEY_HEX]
-        for v in encoded.dictionary.to_pylist()
-    ]
+    one = hmac_hex(salt, prefix)
+    keys = [one(v) for v in encoded.dictionary.to_pylist()]
     return pc.take(pa.array(keys, pa.string()), encoded.indices)
 
 
@@ -135,6 +156,15 @@ def in_sample(borrowers: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.take(pa.array(chosen, pa.bool_()), encoded.indices)
 
 
+def key_ranges(rows: int, per_read: int) -> list[tuple[str, str]]:
+    """Slices ``[lo, hi)`` of the borrower-key range ('' = open) so that a month of ``rows``
+    rows is read about ``per_read`` rows at a time: keys are hex digests, spread evenly over
+    their first two hex digits (at most 256 slices)."""
+    n = min(256, max(1, -(-rows // max(per_read, 1))))
+    bounds = [f"{i * 256 // n:02x}" for i in range(1, n)]
+    return list(zip(["", *bounds], [*bounds, ""], strict=True))
+
+
 def _month_starts(first: date, last: date) -> list[date]:
     out, d = [], first.replace(day=1)
     while d <= last:
@@ -159,8 +189,10 @@ def build(
     first_month: date,
     last_month: date,
     progress: Callable[[str], None] = lambda _: None,
+    rows_per_read: int = ROWS_PER_READ,
 ) -> Extract:
-    """Write ``project_dir/data`` (read-only) from the warehouse ``wh``; refuses to overwrite."""
+    """Write ``project_dir/data`` (read-only) from the warehouse ``wh``; refuses to overwrite.
+    A month is read in slices of the borrower-key range of about ``rows_per_read`` rows."""
     data_dir = project_dir / "data"
     if data_dir.exists():
         raise ExtractExists(
@@ -180,26 +212,39 @@ def build(
         sampler: pq.ParquetWriter | None = None
         columns: list[str] = []
         empty_rows = None
+        stored = {
+            r["month"]: int(r["rows"])
+            for r in wh.query("lab_extract_month_rows", first=first_month, last=last_month).dicts()
+        }
         try:
             for month in _month_starts(first_month, last_month):
-                rows = wh.query_arrow("lab_extract_accounts", first=month, last=month)
-                if rows.num_rows == 0:
-                    empty_rows = rows
-                    continue
-                progress(f"{month:%Y-%m}: re-keying {rows.num_rows:,} rows with the project salt")
-                table = deidentify(rows, salt, labels)
-                del rows
-                if writer is None:
-                    columns = table.column_names
-                    writer = pq.ParquetWriter(tmp / DATA_FILE, table.schema, compression="zstd")
-                    sampler = pq.ParquetWriter(tmp / SAMPLE_FILE, table.schema, compression="zstd")
-                assert sampler is not None
-                writer.write_table(table, row_group_size=ROW_GROUP)
-                sample = table.filter(in_sample(table.column("borrower")))
-                sampler.write_table(sample, row_group_size=ROW_GROUP)
-                rows_total += table.num_rows
-                sample_total += sample.num_rows
-                del table, sample
+                month_rows = 0
+                for lo, hi in key_ranges(stored.get(month, 0), rows_per_read):
+                    if not stored.get(month) and empty_rows is not None:
+                        break  # nothing stored; the columns are known already
+                    rows = wh.query_arrow("lab_extract_accounts", first=month, last=month,
+                                          lo=lo, hi=hi)  # fmt: skip
+                    if rows.num_rows == 0:
+                        empty_rows = rows
+                        continue
+                    table = deidentify(rows, salt, labels)
+                    del rows
+                    if writer is None:
+                        columns = table.column_names
+                        writer = pq.ParquetWriter(tmp / DATA_FILE, table.schema,
+                                                  compression="zstd")  # fmt: skip
+                        sampler = pq.ParquetWriter(tmp / SAMPLE_FILE, table.schema,
+                                                   compression="zstd")  # fmt: skip
+                    assert sampler is not None
+                    writer.write_table(table, row_group_size=ROW_GROUP)
+                    sample = table.filter(in_sample(table.column("borrower")))
+                    sampler.write_table(sample, row_group_size=ROW_GROUP)
+                    month_rows += table.num_rows
+                    sample_total += sample.num_rows
+                    del table, sample
+                if month_rows:
+                    progress(f"{month:%Y-%m}: re-keyed {month_rows:,} rows with the project salt")
+                rows_total += month_rows
         finally:
             for w in (writer, sampler):
                 if w is not None:

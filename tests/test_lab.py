@@ -253,3 +253,43 @@ def test_account_removal_takes_only_lab_accounts() -> None:
     with pytest.raises(ValueError, match="not a lab account"):
         remove_accounts(set(), {"jdx-labx"})
     assert remove_accounts({"jdx-lab-p999999-job"}, {"jdx-lab-p999999"}) == []  # absent: no-op
+
+
+def test_extract_read_in_key_slices_is_the_same_as_in_one_read(
+    fresh_wh: Warehouse, tmp_path: Path
+) -> None:
+    import hashlib
+    import hmac
+
+    from sandbox.extract import build, hmac_hex, key_ranges
+
+    seed(fresh_wh)
+    salt = secrets.token_bytes(32)
+    assert (
+        hmac_hex(salt, "borrower:")("ab12")
+        == hmac.new(salt, b"borrower:ab12", hashlib.sha256).hexdigest()[:32]
+    )
+    assert key_ranges(10, 100) == [("", "")]
+    assert key_ranges(300, 100) == [("", "55"), ("55", "aa"), ("aa", "")]
+    assert len(key_ranges(10**12, 1)) == 256
+    months = dict(first_month=dt.date(2023, 1, 1), last_month=dt.date(2024, 2, 1))
+    whole = build(fresh_wh, tmp_path / "whole", project_id=1, **months)  # type: ignore[arg-type]
+    lines: list[str] = []
+    sliced = build(fresh_wh, tmp_path / "sliced", project_id=2, progress=lines.append,
+                   rows_per_read=37, **months)  # type: ignore[arg-type]  # fmt: skip
+    assert sliced.rows == whole.rows > 0 and len(lines) == 14, lines  # 14 months with rows
+    a = pq.read_table(whole.path / "accounts.parquet")
+    b = pq.read_table(sliced.path / "accounts.parquet")
+    facts = ["month", "institution_type", "product", "balance", "dpd", "status", "opened_month"]
+    assert sorted(a.select(facts).to_pylist(), key=repr) == sorted(
+        b.select(facts).to_pylist(), key=repr
+    )
+    for t in (a, b):  # one key per borrower and per account however the month was sliced
+        assert pc.count_distinct(t.column("borrower")).as_py() == 240
+    assert (
+        pc.count_distinct(a.column("account")).as_py()
+        == pc.count_distinct(b.column("account")).as_py()
+    )
+    for t in (a, b):  # each month's rows come sorted by key within their slices, slices in order
+        months_col = t.column("month").to_pylist()
+        assert months_col == sorted(months_col)

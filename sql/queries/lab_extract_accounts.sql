@@ -3,7 +3,11 @@
 -- Parameters:
 --   {first:Date}  the project's first month (first day of a month)
 --   {last:Date}   the project's last month (first day of a month)
--- Result: one row per account and month end in [first, last], deleted accounts left out:
+--   {lo:String}   borrower keys from this one ('' = from the first)
+--   {hi:String}   borrower keys below this one ('' = to the last): sandbox.extract reads a large
+--                 month in slices of the key range (the table is ordered by borrower_key first)
+-- Result: one row per account and month end in [first, last] whose borrower key is in
+-- [lo, hi), deleted accounts left out:
 --   month              Date     first day of the month
 --   borrower_key       String   the warehouse borrower key (re-keyed before it is written)
 --   member_code        String   the reporting member (replaced by a project-local label)
@@ -41,5 +45,7 @@ SELECT
     five_class
 FROM account_months FINAL
 WHERE month >= {first:Date} AND month <= {last:Date}
+    AND borrower_key >= {lo:String}
+    AND ({hi:String} = '' OR borrower_key < {hi:String})
 ORDER BY month, borrower_key, member_code, account_id
 SETTINGS do_not_merge_across_partitions_select_final = 1
