@@ -3,7 +3,7 @@ file, through the real :class:`ingest.loader.Loader` (claim → bounds scan → 
 in the memory-watched child process → warehouse → receipt → archive), as ``jdx serve`` runs it,
 median of several runs.
 
-    .venv/bin/python bench/ingest.py [--records 1000000] [--runs 3] [--block-rows 500000]
+    .venv/bin/python bench/ingest.py [--records 1000000] [--runs 3] [--block-rows 100000] [--processes 2]
 
 Each run gets a fresh registry (SQLite) and a fresh warehouse database in one embedded chDB
 directory, then loads two files of the same accounts: *month 1* into an empty warehouse, and
@@ -219,7 +219,8 @@ def one_run(
             pseudonymiser=Pseudonymiser(pepper),
             archive_keys=Keyring(os.urandom(32)),
             clock=lambda: dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
-            validator=IsolatedValidator(pepper, memory_mb=6144),  # as jdx serve runs it
+            # as jdx serve runs it ([ingest] validate_processes = 0: one part per core)
+            validator=IsolatedValidator(pepper, memory_mb=6144, processes=args.processes),
         )
         for name, data, as_of in months:
             inbox = root / MEMBER / "inbox"
@@ -306,6 +307,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--block-rows", type=int, default=100_000)
     ap.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes validating one file (default: the cores, as jdx serve)",
+    )
+    ap.add_argument(
         "--faulty",
         action="store_true",
         help="every record rejected with an issue (an errors file of --records lines)",
@@ -362,6 +369,7 @@ def main() -> None:
     )
     print(
         f"file: {n:,} records, {first.stat().st_size / 1e6:.0f} MB, block {args.block_rows:,} rows"
+        f", validation in {args.processes} process(es)"
     )
     print()
     print(

@@ -255,6 +255,12 @@ class IssueSink:
         if table.num_rows:
             self._chunks.append(table.select(INTERNAL_SCHEMA.names).cast(INTERNAL_SCHEMA))
 
+    def add_table(self, issues: pa.Table) -> None:
+        """Issues found elsewhere (INTERNAL_SCHEMA, rows numbered as this sink's), e.g. by
+        another process over part of the file (:mod:`ingest.parts`)."""
+        if issues.num_rows:
+            self._chunks.append(issues.cast(INTERNAL_SCHEMA))
+
     def table(self) -> pa.Table:
         """All issues so far, ordered by line, column position in the spec, then code."""
         if not self._chunks:

@@ -15,6 +15,7 @@ The flow-control defaults (16 MiB window, 128 KiB packets) were measured on this
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -162,6 +163,15 @@ class IngestSettings(Section):
         "no file can take the serving process's memory. About 1.2 KB per record is needed, measured "
         "(docs/ingest.md, Limits).",
     )
+    validate_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes one file's validation may use: its records' own rules and keyed "
+        "hashes run in parts of at least 100,000 records in forked processes (files below "
+        "200,000 records use one). 0: as many as the machine has cores. They count towards "
+        "validate_memory_mb (docs/ingest.md, Limits).",
+    )
     max_attempts: int = Field(
         5,
         ge=1,
@@ -208,3 +218,8 @@ class IngestSettings(Section):
 
     def resolved(self, home: Path) -> Self:
         return self.model_copy(update={"members_root": under(home, self.members_root, MEMBERS_DIR)})
+
+    @property
+    def validation_processes(self) -> int:
+        """``validate_processes``, 0 resolved to the machine's cores."""
+        return self.validate_processes or os.cpu_count() or 1

@@ -36,9 +36,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.pseudonym import Pseudonymiser, normalise_name
+from ingest import parts
 from ingest.crossfield import check_cross_fields, check_duplicates
 from ingest.fields import DECIMAL, Typed, check_fields, flag
-from ingest.issues import IssueSink, mask_ids, mask_names
+from ingest.issues import INTERNAL_SCHEMA, IssueSink, mask_ids, mask_names
 from ingest.parse import (
     MAX_BYTES,
     FileIssue,
@@ -237,6 +238,8 @@ def validate_submission(
     received_sha256: Container[str] = frozenset(),
     max_bytes: int = MAX_BYTES,
     sha256: str | None = None,
+    processes: int = 1,
+    min_part_rows: int = parts.MIN_PART_ROWS,
 ) -> Validation:
     """Validate one data file and its control file as ``uploader`` sent them.
 
@@ -244,6 +247,7 @@ def validate_submission(
     nothing else is checked). ``history`` and ``other_members``: see :mod:`ingest.history`.
     ``max_bytes`` bounds the (decompressed) data file (F116). ``sha256``: the data's digest when
     the caller has it already (the loader computes it for its ledger before validating).
+    ``processes``, ``min_part_rows``: see :func:`validate_records`.
     """
     known = sha256
     with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it overlaps with parsing
@@ -286,7 +290,15 @@ def validate_submission(
         )
     file_date = name.file_date if name else parsed_control.as_of if parsed_control else None
     validation = validate_records(
-        file_name, name, sha256, records, file_issues, file_date, pseudonymiser
+        file_name,
+        name,
+        sha256,
+        records,
+        file_issues,
+        file_date,
+        pseudonymiser,
+        processes=processes,
+        min_part_rows=min_part_rows,
     )
     if history is not None or other_members is not None:
         from ingest.history import apply_reference
@@ -303,8 +315,14 @@ def validate_records(
     file_issues: list[FileIssue],
     file_date: dt.date | None,
     pseudonymiser: Pseudonymiser,
+    *,
+    processes: int = 1,
+    min_part_rows: int = parts.MIN_PART_ROWS,
 ) -> Validation:
-    """Field, cross-field and within-file rules over parsed records, plus pseudonymisation."""
+    """Field, cross-field and within-file rules over parsed records, plus pseudonymisation.
+
+    ``processes`` > 1: the records' own rules and hashes in up to that many processes, parts of
+    at least ``min_part_rows`` records (:mod:`ingest.parts`; only a process that may fork)."""
     if records is None:
         sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
         _add_file_issues(sink, file_issues)
@@ -323,20 +341,37 @@ def validate_records(
             params={"expected": len(records.header)},
         )
     today = file_date or dt.date.today()
-    typed = check_fields(columns, records.present, sink, today)
-    check_cross_fields(columns, typed, sink, file_date)
-    check_duplicates(columns, records.lines, sink)
-    rows = _typed_rows(columns, typed, records.lines, pseudonymiser)
-    valid_id = pa.array(typed.ok["id_number"])
-    masked = pa.table(
-        {
-            "id_number": pc.if_else(
-                valid_id, mask_ids(columns["id_type"], typed.id_normalised), ""
-            ),
-            "name": mask_names(columns["name"]),
-        },
-        schema=MASKED_SCHEMA,
-    )
+    lines = records.lines
+
+    def check(start: int, stop: int) -> parts.Part:
+        """The rules of every record of rows ``start:stop`` on their own, and their pseudonyms."""
+        n = stop - start
+        whole = n == len(lines)
+        cut = columns if whole else {k: c.slice(start, n) for k, c in columns.items()}
+        part_sink = (
+            sink if whole else IssueSink(lines[start:stop], cut["account_id"], cut["id_type"])
+        )
+        typed = check_fields(cut, records.present, part_sink, today)
+        check_cross_fields(cut, typed, part_sink, file_date)
+        rows = _typed_rows(cut, typed, lines[start:stop], pseudonymiser)
+        valid_id = pa.array(typed.ok["id_number"])
+        masked = pa.table(
+            {
+                "id_number": pc.if_else(
+                    valid_id, mask_ids(cut["id_type"], typed.id_normalised), ""
+                ),
+                "name": mask_names(cut["name"]),
+            },
+            schema=MASKED_SCHEMA,
+        )
+        return rows, INTERNAL_SCHEMA.empty_table() if whole else part_sink.table(), masked
+
+    done = parts.in_parts(check, parts.plan(len(lines), processes, min_part_rows))
+    for _, part_issues, _ in done:
+        sink.add_table(part_issues)
+    check_duplicates(columns, lines, sink)
+    rows = pa.concat_tables([r for r, _, _ in done]) if len(done) > 1 else done[0][0]
+    masked = pa.concat_tables([m for _, _, m in done]) if len(done) > 1 else done[0][2]
     return Validation(file_name, name, sha256, records.count, rows, sink.table(), file_date, masked)
 
 

@@ -6,13 +6,16 @@ could take all of it and the kernel would stop the whole exchange. So the loader
 :class:`IsolatedValidator` hands each file to a child process (``python -m ingest.worker``) and
 watches it:
 
-* the child reads the data file itself and runs :func:`ingest.validate.validate_submission`;
+* the child reads the data file itself and runs :func:`ingest.validate.validate_submission`,
+  with its records' own rules and keyed hashes in ``processes`` parts forked from it once the
+  file is parsed (:mod:`ingest.parts`: a big file's validation on the cores that would idle);
   whatever grows with the file — the validated rows (hundreds of MB for a big file) with their
   masked identities, and the issues (a file of faulty records has millions) — comes back as
   Arrow IPC files beside the data file, which the parent memory-maps and unlinks at once: they
   sit in the page cache, not in the serving process's own heap, and need no pickled copy on
   either side; the rest of the :class:`~ingest.validate.Validation` comes over the pipe;
-* its resident memory is read from ``/proc`` every 20 ms; above ``memory_mb`` the child is
+* its resident memory, with its forked parts' own pages (:func:`tree_bytes`), is read from
+  ``/proc`` every 20 ms; above ``memory_mb`` the child (and with it its parts) is
   killed and the file answered F120 (:class:`MemoryLimit`, terminal: the same file would do it
   again); a child that dies otherwise or outlives ``timeout`` raises :class:`ValidatorFailed`
   (counted by the loader's attempts, :mod:`ingest.loader`);
@@ -45,6 +48,7 @@ import pyarrow.ipc as ipc
 
 from exchange.pseudonym import Pseudonymiser
 from ingest.errors import MemoryLimit, ValidatorFailed
+from ingest.parts import MIN_PART_ROWS
 
 POLL = 0.02
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -65,6 +69,10 @@ class Request:
     uploader: str
     sha256: str
     max_bytes: int
+    #: processes the record rules and hashes may use (:mod:`ingest.parts`; set by
+    #: :class:`IsolatedValidator`: only its child process may fork)
+    processes: int = 1
+    min_part_rows: int = MIN_PART_ROWS
 
     @property
     def rows_path(self) -> Path:
@@ -133,7 +141,7 @@ class InProcessValidator:
         self.pseudonymiser = pseudonymiser
 
     def validate(self, request: Request, stopping: threading.Event) -> Any:
-        return _validate(request, self.pseudonymiser)
+        return _validate(dataclasses.replace(request, processes=1), self.pseudonymiser)
 
     def close(self) -> None:
         pass
@@ -151,6 +159,8 @@ def _validate(request: Request, pseudonymiser: Pseudonymiser) -> Any:
         pseudonymiser=pseudonymiser,
         sha256=request.sha256,
         max_bytes=request.max_bytes,
+        processes=request.processes,
+        min_part_rows=request.min_part_rows,
     )
 
 
@@ -161,6 +171,32 @@ def rss_bytes(pid: int) -> int:
             return int(f.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def _private_bytes(pid: int) -> int:
+    """Pages of process ``pid`` not shared with another (0 when it is gone): what a forked
+    child costs beyond its parent."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+                    total += int(line.split()[1]) << 10
+    except (OSError, IndexError, ValueError):
+        return 0
+    return total
+
+
+def tree_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` and the private pages of its children (the parts of a
+    file it validates in forked processes, :mod:`ingest.parts`)."""
+    total = rss_bytes(pid)
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        children = []
+    return total + sum(_private_bytes(c) for c in children)
 
 
 class _Child:
@@ -193,16 +229,28 @@ class _Child:
 class IsolatedValidator:
     """Validation in a watched child process, one child per calling thread (see the module doc)."""
 
-    def __init__(self, pepper: bytes, *, memory_mb: int, timeout: float = 3600.0) -> None:
+    def __init__(
+        self,
+        pepper: bytes,
+        *,
+        memory_mb: int,
+        processes: int = 1,
+        min_part_rows: int = MIN_PART_ROWS,
+        timeout: float = 3600.0,
+    ) -> None:
         self._pepper = pepper
         self.memory_mb = memory_mb
+        self.processes = max(1, processes)
+        self.min_part_rows = min_part_rows
         self.timeout = timeout
         self._local = threading.local()
         self._children: set[_Child] = set()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"IsolatedValidator(memory_mb={self.memory_mb}, pepper=***)"
+        return (
+            f"IsolatedValidator(memory_mb={self.memory_mb}, processes={self.processes}, pepper=***)"
+        )
 
     def _child(self) -> _Child:
         child: _Child | None = getattr(self._local, "child", None)
@@ -236,7 +284,10 @@ class IsolatedValidator:
         child = self._child()
         limit = self.memory_mb << 20
         try:
-            child.send.send(("validate", request))
+            parted = dataclasses.replace(
+                request, processes=self.processes, min_part_rows=self.min_part_rows
+            )
+            child.send.send(("validate", parted))
         except OSError as exc:
             self._drop(child)
             raise ValidatorFailed(f"the validation process could not be reached ({exc})") from None
@@ -252,7 +303,7 @@ class IsolatedValidator:
                 except (EOFError, OSError):
                     kind, payload = "died", None
                 break
-            peak = max(peak, rss_bytes(child.proc.pid))
+            peak = max(peak, tree_bytes(child.proc.pid))
             if peak > limit:
                 self._drop(child)
                 raise MemoryLimit(

@@ -84,7 +84,11 @@ def build_loader(
         pseudonymiser=Pseudonymiser(pepper),
         archive_keys=archive_keyring(s),
         stopping=stopping,
-        validator=IsolatedValidator(pepper, memory_mb=ingest.validate_memory_mb),
+        validator=IsolatedValidator(
+            pepper,
+            memory_mb=ingest.validate_memory_mb,
+            processes=ingest.validation_processes,
+        ),
     )
 
 
