@@ -162,6 +162,10 @@ def test_views_read_and_write_local_tables(cluster_statements: list[str]) -> Non
             "borrower_lookup_local",
             "{database:Identifier}.account_months_local",
         ),
+        "borrower_lookup_counts_mv": (
+            "borrower_lookup_local",
+            "{database:Identifier}.inquiry_counts_local",
+        ),
     }
 
 

@@ -1,9 +1,10 @@
-"""Migration 0006 (lean lookups) upgrades a warehouse built by the schema before it: a real chDB
-warehouse migrated up to 0005, the golden population loaded through ``loan_states`` (and its
-views) and ``inquiries`` as the loader and the inquiry log write them, answered from 0005's
-``lookup_rows`` (its JSON payloads, decoded as the lookup code before 0006 did); then upgraded,
-and answered again from ``borrower_lookup`` and ``inquiry_counts`` by the lookup code: every
-answer of every golden borrower is identical, and equal to the hand-worked golden answers."""
+"""Migrations 0006 and 0007 (lean lookups; the lookup in one read) upgrade a warehouse built by
+the schema before them: a real chDB warehouse migrated up to 0005, the golden population loaded
+through ``loan_states`` (and its views) and ``inquiries`` as the loader and the inquiry log write
+them, answered from 0005's ``lookup_rows`` (its JSON payloads, decoded as the lookup code before
+0006 did); then upgraded, and answered again by the lookup code from ``borrower_lookup`` alone
+(accounts, month-end states and, since 0007, the inquiry counts as kind C rows): every answer of
+every golden borrower is identical, and equal to the hand-worked golden answers."""
 
 from __future__ import annotations
 
@@ -121,8 +122,8 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     # filter of the new code (also applied before 0006) has nothing to hide on these days
     assert before[("A", AS_OF)]["multi_loan"]["accounts"]["open_accounts"] == 3
 
-    applied = migrate(old_wh)
-    assert applied == ["0006_lean_lookups"]
+    applied = migrate(old_wh, upto=7)
+    assert applied == ["0006_lean_lookups", "0007_lookup_one_read"]
     tables = {r[0] for r in old_wh.query("t_tables")}
     assert {"borrower_lookup", "inquiry_counts"} <= tables and "lookup_rows" not in tables
 

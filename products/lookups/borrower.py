@@ -2,10 +2,10 @@
 
 Invariants:
 
-* :func:`fetch` runs the named query ``lookup_borrower`` once (one round trip: the borrower's
-  rows of ``borrower_lookup`` and ``inquiry_counts``, migration 0006) and applies what ``FINAL``
-  would: per identity the highest version, dropped when it is a delete; per inquiry count the
-  latest version. It keeps accounts' latest states, month-end states of the 24-month window,
+* :func:`fetch` runs the named query ``lookup_borrower`` once (one round trip, one table: the
+  borrower's rows of ``borrower_lookup`` — accounts, month-end states and inquiry counts,
+  migrations 0006 and 0007) and applies what ``FINAL`` would: per identity (an inquiry count's
+  too) the highest version, dropped when it is a delete. It keeps accounts' latest states, month-end states of the 24-month window,
   and inquiries up to the end of the as-of day. Inquiries come as counts (:class:`Inquiry` with
   ``count``): the counts of minutes the :class:`~products.inquiry_log.InquiryLog` has folded
   (before its ``watermark``) and batch jobs' counts from the warehouse, every later lookup from
@@ -139,7 +139,7 @@ def today_cst() -> dt.date:
 
 def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
     """``borrower_lookup`` rows by kind, each identity at its highest version, deleted identities
-    dropped (row layout: the ``loans`` tuples of ``lookup_borrower``)."""
+    dropped (row layout: the ``rows`` tuples of ``lookup_borrower``)."""
     best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in rows:
         kind, member, account, month, version = row[:5]
@@ -149,7 +149,7 @@ def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]
         # which for identical versions is an identical row (a replay)
         if held is None or version >= held[4]:
             best[ident] = row
-    out: dict[str, list[tuple[Any, ...]]] = {"A": [], "M": []}
+    out: dict[str, list[tuple[Any, ...]]] = {"A": [], "M": [], "C": []}
     for ident, row in best.items():
         if not row[5]:
             out[ident[0]].append(row)
@@ -159,21 +159,24 @@ def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]
 def _counts(
     rows: Iterable[tuple[Any, ...]], watermark: dt.datetime | None, as_of: dt.date
 ) -> list[Inquiry]:
-    """``inquiry_counts`` rows (the ``counts`` tuples of ``lookup_borrower``) as inquiries: the
-    latest version of each, single lookups only from minutes before ``watermark``."""
-    best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for row in rows:
-        ident = row[:8]
-        held = best.get(ident)
-        if held is None or row[10] >= held[10]:
-            best[ident] = row
+    """Kind C rows (inquiry counts, each at its latest version already) as inquiries: single
+    lookups only from minutes before ``watermark``. A C row's ``account_id`` is the rest of the
+    count's identity, ``member_type|product|purpose|night|source|slot`` (slot in Unix seconds)."""
     out = []
-    for day, member, mtype, product, purpose, _night, source, slot, n, first, _ in best.values():
-        folded = watermark is None or slot.replace(tzinfo=None) < watermark
+    for row in rows:
+        day = row[3]
+        _mtype, _product, purpose, _night, source, slot = row[2].split("|", 5)
+        folded = watermark is None or _slot(slot) < watermark
         if day > as_of or (source == "" and not folded):
             continue
-        out.append(Inquiry(first.replace(tzinfo=dt.UTC), member, mtype, product, purpose, "", n))
+        first = row[20].replace(tzinfo=dt.UTC)
+        out.append(Inquiry(first, row[1], row[6], row[7], purpose, "", int(row[19])))
     return out
+
+
+def _slot(epoch: str) -> dt.datetime:
+    """A C row's slot (Unix seconds) as a naive UTC datetime."""
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).replace(tzinfo=None)
 
 
 NEGATIVE_STATUSES = frozenset({"OVERDUE", "WRITTEN_OFF"})
@@ -223,8 +226,8 @@ def fetch(
     """Read one borrower's accounts, month-end states and inquiries (see module invariants)."""
     months = window_months(as_of)
     watermark, recent = pending.overlay(borrower_key) if pending is not None else (None, [])
-    loans, counts = wh.query("lookup_borrower", key=borrower_key)[0]
-    rows = _latest(loans)
+    (stored,) = wh.query("lookup_borrower", key=borrower_key)[0]
+    rows = _latest(stored)
     hidden = _expired(rows["M"], retention_cutoff(today or today_cst()))
     accounts = []
     for f in rows["A"]:
@@ -255,7 +258,7 @@ def fetch(
             if at.replace(tzinfo=dt.UTC) < until
         ]
     else:
-        inquiries = _counts(counts, watermark, as_of)
+        inquiries = _counts(rows["C"], watermark, as_of)
         inquiries.extend(q for q in recent if q.queried_at < until)
     inquiries.sort(key=lambda q: (q.queried_at, q.inquiry_id))
     return BorrowerData(as_of, accounts, month_rows, inquiries)
