@@ -14,7 +14,7 @@ def initialise(ctx: Context) -> list[str]:
     """Create the data directory, secrets, registry and warehouse schema; return what was done."""
     from exchange import audit
     from exchange.registry import db as registry_db
-    from warehouse import connect, migrate
+    from warehouse import migrate, open_configured
     from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
@@ -27,7 +27,7 @@ def initialise(ctx: Context) -> list[str]:
     revision = registry_db.upgrade(s.registry_url)
     done.append(f"registry at revision {revision}")
     cfg = s.section(WarehouseSettings)
-    with connect(cfg.url, database=cfg.database, cluster=cfg.cluster) as wh:
+    with open_configured(cfg) as wh:  # with the [warehouse] engine caps
         applied = migrate(wh, cluster=cfg.cluster)
         done.append(
             f"warehouse schema version {wh.schema_version()}"

@@ -65,7 +65,7 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     from reports.release import latest_month
     from reports.settings import ReportSettings
     from simulator import bulk_tables, simulate, summarise, write_files
-    from warehouse import connect
+    from warehouse import open_configured
     from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
@@ -117,7 +117,7 @@ def demo_cmd(ctx: Context, members: int, borrowers: int, months: int, seed: int)
     pseudonymiser = Pseudonymiser(load_pepper(s))
     first_of_last = industry.last_day().replace(day=1)
     wcfg = s.section(WarehouseSettings)
-    with connect(wcfg.url, database=wcfg.database, cluster=wcfg.cluster) as wh:
+    with open_configured(wcfg) as wh:  # with the [warehouse] engine caps
         rows = 0
         for table in bulk_tables(industry, pseudonymiser):
             earlier = table.filter(pc.less(table["as_of_date"], pa.scalar(first_of_last)))

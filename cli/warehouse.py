@@ -29,12 +29,12 @@ def migrate_cmd(ctx: Context) -> None:
     Safe to run again: applied migrations are skipped; an applied file that was edited since is
     an error naming the file.
     """
-    from warehouse import connect, migrate
+    from warehouse import migrate, open_configured
     from warehouse.settings import WarehouseSettings
 
     s = ctx.settings
     cfg = s.section(WarehouseSettings)
-    with connect(cfg.url, cfg.database, cluster=cfg.cluster) as wh:
+    with open_configured(cfg) as wh:  # with the [warehouse] engine caps
         applied = migrate(wh)
         for name in applied:
             click.echo(f"applied {name}")

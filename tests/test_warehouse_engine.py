@@ -6,6 +6,7 @@ chDB directory)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,36 @@ def test_the_engine_takes_the_memory_cap_and_cache_sizes(tmp_path: Path) -> None
     }
     # 100M UInt64 in one array need ≈ 800 MB: beyond the cap, the engine refuses the query
     assert out["big"] == "MEMORY_LIMIT_EXCEEDED"
+
+
+CLI_CHILD = r"""
+import json, sys
+from pathlib import Path
+import cli
+from cli import _register
+from warehouse import open_configured
+from warehouse.settings import WarehouseSettings
+from runtime.config import load
+
+_register()
+cli.cli.main(sys.argv[1:], standalone_mode=False)  # jdx init / jdx warehouse migrate, here
+# the engine this process runs is the one the command started: a later open keeps its settings
+with open_configured(load().section(WarehouseSettings)) as wh:
+    print(json.dumps({name: int(value) for name, value in wh._client().query(
+        "SELECT name, value FROM system.server_settings WHERE name IN "
+        "('max_server_memory_usage', 'mark_cache_size')").result_rows}))
+"""
+
+
+def test_jdx_init_and_migrate_open_the_engine_with_the_caps(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    env.update(JDX_HOME=str(tmp_path), JDX_WAREHOUSE_MEMORY_LIMIT_MB="300",
+               JDX_WAREHOUSE_MARK_CACHE_MB="24")  # fmt: skip
+    for command in (["init"], ["warehouse", "migrate"]):
+        done = subprocess.run(
+            [sys.executable, "-c", CLI_CHILD, *command], env=env, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        assert out == {"max_server_memory_usage": 300 * 2**20, "mark_cache_size": 24 * 2**20}
