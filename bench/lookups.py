@@ -19,6 +19,7 @@ At 3 months the simulator gives ≈ 2.0 reported accounts per borrower (more wit
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -169,7 +170,21 @@ def run(info: dict, args: argparse.Namespace) -> dict[str, float]:
             r = c.post("/v1/multi-loan", json=lookup_body(p))
             times.append((time.perf_counter() - a) * 1000)
             assert r.status_code == 200, r.text
+        # the HTTP side alone, same client: GET /health (uvicorn + FastAPI, no key check) and a
+        # lookup refused for its id number (key check, body parsing and validation, the error
+        # answer; no query, not logged)
+        health, refused = [], []
+        bad = lookup_body(["RIC", "110105194912310020"])  # its checksum fails
+        for _ in range(500):
+            a = time.perf_counter()
+            c.get("/health")
+            health.append((time.perf_counter() - a) * 1000)
+            a = time.perf_counter()
+            r = c.post("/v1/multi-loan", json=bad)
+            refused.append((time.perf_counter() - a) * 1000)
+        assert r.status_code == 422, r.text
     out["api_p50"], out["api_p99"] = pct(times, 0.5), pct(times, 0.99)
+    out["health_p50"], out["refused_p50"] = pct(health, 0.5), pct(refused, 0.5)
     done = [0] * 8
     stop = time.monotonic() + args.seconds
 
@@ -238,6 +253,10 @@ def report(info: dict, r: dict[str, float], args: argparse.Namespace) -> None:
           f"optimize {info['optimize_s']:.0f} s, server peak RSS {info['rss_mb']:.0f} MB)")  # fmt: skip
     print(f"samples: {args.samples} single lookups; {args.seconds:g} s with 8 clients; "
           f"batch of {args.batch:,}")  # fmt: skip
+    print("uvicorn: " + ", ".join(
+        f"{m} {'installed' if importlib.util.find_spec(m) else 'not installed'}"
+        for m in ("httptools", "uvloop")
+    ) + " (uvicorn picks them when installed)")  # fmt: skip
     if info.get("migrated"):
         print(f"migrations applied at start: {', '.join(info['migrated'])} "
               f"({info['migrate_s']:.0f} s)")  # fmt: skip
@@ -251,6 +270,9 @@ def report(info: dict, r: dict[str, float], args: argparse.Namespace) -> None:
         ("API multi-loan p50 / p99", f"{r['api_p50']:.2f} / {r['api_p99']:.2f} ms",
          "p50 <= 5, p99 <= 15 ms"),
         ("API p50 / raw p50", f"{r['api_p50'] / raw50:.2f}x", "<= 1.5x"),
+        ("API p50 - raw p50 (the API's own cost)", f"{r['api_p50'] - raw50:.2f} ms", ""),
+        ("HTTP alone: GET /health p50", f"{r['health_p50']:.2f} ms", ""),
+        ("HTTP alone: lookup refused (no query) p50", f"{r['refused_p50']:.2f} ms", ""),
         ("8 concurrent clients", f"{r['concurrent_per_s']:.0f} lookups/s", ">= 300/s"),
         ("batch, submit + run", f"{r['batch_per_s']:,.0f} borrowers/s", ">= 50k/s"),
         ("batch, run only (after upload)", f"{r['batch_run_per_s']:,.0f} borrowers/s", ""),
