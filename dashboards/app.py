@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
-from flask import Response, abort, request
+from flask import Response, abort, g, has_request_context, request
 
-from dashboards.auth import Auth
+from dashboards.auth import COOKIE, Auth
 from dashboards.data import ExchangeData
 from dashboards.pages import PAGES, access, console, portal
 from dashboards.pages.common import Page
 from dashboards.releases import Release, ReleaseShelf
-from dashboards.text import t
+from dashboards.text import t, tr
 from reports.columns import TABLES
 
 PREFIX = "/dashboards/"
@@ -78,6 +78,7 @@ def create_app(
         Output("nav", "children"),
         Output("release-label", "children"),
         Output("release", "options"),
+        Output("user", "children"),
         Input("lang", "value"),
     )
     def header(lang: str) -> tuple[Any, ...]:
@@ -88,6 +89,7 @@ def create_app(
             _nav(app, lang),
             t("release", lang),
             _options(shelf.releases(), lang),
+            _user_items(prefix, auth is not None, lang),
         )
 
     @app.callback(
@@ -98,6 +100,9 @@ def create_app(
     )
     def page(pathname: str | None, key: str | None, lang: str) -> Any:
         lang = _lang(lang)
+        g.lang = lang  # the portal's and console's words (dashboards.text.tr)
+        if auth is not None:  # and the session's, for the acts' answers
+            auth.sessions.set_lang(request.cookies.get(COOKIE), lang)
         path = (app.strip_relative_path(pathname or prefix) or "").strip("/")
         area, _, sub = path.partition("/")
         if area in ("portal", "console"):
@@ -180,24 +185,26 @@ def _nav(app: Dash, lang: str) -> list[Any]:
 
 def _user(prefix: str, logins: bool) -> html.Div:
     """Who is logged in, the way to their area and the logout; or the login link."""
-    if not logins:
-        return html.Div(id="user")
+    lang = getattr(g, "lang", "en") if has_request_context() else "en"
+    return html.Div(_user_items(prefix, logins, lang), id="user")
+
+
+def _user_items(prefix: str, logins: bool, lang: str) -> list[Any]:
+    if not logins or not has_request_context():
+        return []
     who = access.account()
     if who is None:
-        return html.Div(html.A("Log in", href=f"{prefix}login", id="login"), id="user")
+        return [html.A(tr("Log in", lang), href=f"{prefix}login", id="login")]
     area, text = ("console", "Operations console") if who.staff else ("portal", "Member portal")
-    return html.Div(
-        [
-            dcc.Link(text, href=f"{prefix}{area}", id=f"to-{area}"),
-            html.Span(f"{who.username}" + (f" · {who.member}" if who.member else ""), id="whoami"),
-            html.Form(
-                html.Button("Log out", type="submit", id="logout"),
-                action=f"{prefix}logout",
-                method="POST",
-            ),
-        ],
-        id="user",
-    )
+    return [
+        dcc.Link(tr(text, lang), href=f"{prefix}{area}", id=f"to-{area}"),
+        html.Span(f"{who.username}" + (f" · {who.member}" if who.member else ""), id="whoami"),
+        html.Form(
+            html.Button(tr("Log out", lang), type="submit", id="logout"),
+            action=f"{prefix}logout",
+            method="POST",
+        ),
+    ]
 
 
 def _layout(shelf: ReleaseShelf, prefix: str = PREFIX, logins: bool = False) -> html.Div:
@@ -232,6 +239,9 @@ def _layout(shelf: ReleaseShelf, prefix: str = PREFIX, logins: bool = False) -> 
                                 ],
                                 value="en",
                                 inline=True,
+                                # the choice stays for the browser tab's session
+                                persistence=True,
+                                persistence_type="session",
                             ),
                         ],
                         className="controls",

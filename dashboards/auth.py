@@ -85,9 +85,9 @@ class UserGone(TerminalError):
 
 #: what the login page says when a session was ended (``?ended=CODE``)
 ENDED = {
-    MemberSuspended.code: "your member is suspended",
-    MemberLeft.code: "your member has left the exchange",
-    UserGone.code: "your user was removed or changed",
+    MemberSuspended.code: ("your member is suspended", "所属会员已被暂停"),
+    MemberLeft.code: ("your member has left the exchange", "所属会员已退出平台"),
+    UserGone.code: ("your user was removed or changed", "您的用户已被删除或变更"),
 }
 
 
@@ -109,6 +109,7 @@ class _Session:
     account: Account
     started: float
     seen: float
+    lang: str = "en"  # the portal's and console's language, as the page's switch last said
 
 
 class Sessions:
@@ -160,6 +161,20 @@ class Sessions:
                 return None
             s.seen = now
             return s.account
+
+    def lang(self, cookie: str | None) -> str:
+        """The language of the session (``en`` without one)."""
+        sid = self._sid(cookie)
+        with self._lock:
+            s = self._live.get(sid) if sid else None
+            return s.lang if s else "en"
+
+    def set_lang(self, cookie: str | None, lang: str) -> None:
+        sid = self._sid(cookie)
+        with self._lock:
+            s = self._live.get(sid) if sid else None
+            if s is not None:
+                s.lang = "zh" if lang == "zh" else "en"
 
     def end(self, cookie: str | None) -> Account | None:
         sid = self._sid(cookie)
@@ -265,11 +280,13 @@ class Auth:
                 return MemberSuspended(
                     f"{MemberSuspended.code}: member {member.code} is suspended, so its "
                     "analysts cannot use the member portal; the association's staff lift the "
-                    "suspension"
+                    f"suspension · 会员{member.code}已被暂停，其分析人员不能使用会员门户；"
+                    "由协会工作人员解除暂停"
                 )
             return MemberLeft(
                 f"{MemberLeft.code}: member {member.code} has left the exchange; its analysts "
-                "cannot use the member portal"
+                f"cannot use the member portal · 会员{member.code}已退出平台，其分析人员不能使用"
+                "会员门户"
             )
 
     def install(self, server: Flask) -> None:
@@ -280,6 +297,7 @@ class Auth:
         @server.before_request
         def load_account() -> Any:
             g.account = self.current()
+            g.lang = self.sessions.lang(request.cookies.get(COOKIE)) if g.account else "en"
             ended = None
             if g.account is not None:
                 refused = self.standing(g.account)
@@ -314,9 +332,10 @@ class Auth:
         @server.route("/login", methods=["GET"])
         def login_page() -> Response:
             code = request.args.get("ended", "")
-            message = (
-                f"{code}: your session was ended because {ENDED[code]}." if code in ENDED else None
-            )
+            message = None
+            if code in ENDED:
+                en, zh = ENDED[code]
+                message = f"{code}: your session was ended because {en}. · {zh}，会话已结束。"
             return self._form(request.args.get("next", ""), message, 200)
 
         @server.route("/login", methods=["POST"])
@@ -328,15 +347,18 @@ class Auth:
             token = str(form.get("csrf", ""))
             cookie = request.cookies.get(CSRF_COOKIE, "")
             if not token or not cookie or not hmac.compare_digest(token, cookie):
-                return self._form(wanted, "The login form expired; try again.", 400)
+                return self._form(
+                    wanted, "The login form expired; try again. · 登录表单已过期，请重试。", 400
+                )
             client = self._client()
             keys = (f"user:{username}", f"client:{client}")
             subject = _subject(username)
             if self.limiter.blocked(*keys):
                 self.record("dashboards", "dashboards.login_limited", subject, client=client)
+                wait = self.cfg.login_window_minutes
                 message = (
-                    f"Too many failed logins; wait {self.cfg.login_window_minutes} minutes "
-                    "and try again."
+                    f"Too many failed logins; wait {wait} minutes and try again. · "
+                    f"登录失败次数过多，请等待{wait}分钟后重试。"
                 )
                 return self._form(wanted, message, 429)
             with registry_db.session(self.registry_url, readonly=True) as db:
@@ -344,7 +366,7 @@ class Auth:
             if user is None:
                 self.limiter.failed(*keys)
                 self.record("dashboards", "dashboards.login_failed", subject, client=client)
-                return self._form(wanted, "Wrong user name or password.", 401)
+                return self._form(wanted, "Wrong user name or password. · 用户名或密码错误。", 401)
             self.limiter.succeeded(username)
             account = Account(user.username, user.role.value, user.institution)
             refused = self.standing(account)
@@ -406,18 +428,19 @@ class Auth:
 <html lang="en"><head><meta charset="utf-8"><title>jdx — log in</title>
 <link rel="icon" href="{p}_favicon.ico"><link rel="stylesheet" href="{p}assets/jdx.css"></head>
 <body class="jdx login-body"><main class="login">
-<h1>Log in</h1>
+<h1>Log in · 登录</h1>
 <p>Members' analysts reach their member portal, association staff the operations console.
 The <a href="{p}">public pages</a> need no login.</p>
+<p lang="zh">会员机构分析人员登录后进入会员门户，协会工作人员进入运营控制台。<a href="{p}">公开页面</a>无需登录。</p>
 {error}
 <form method="post" action="{p}login" id="login-form">
 <input type="hidden" name="csrf" value="{token}">
 <input type="hidden" name="next" value="{html.escape(wanted)}">
-<label for="username">User name</label>
+<label for="username">User name · 用户名</label>
 <input id="username" name="username" autocomplete="username" required maxlength="32">
-<label for="password">Password</label>
+<label for="password">Password · 密码</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit" id="login-submit">Log in</button>
+<button type="submit" id="login-submit">Log in · 登录</button>
 </form></main></body></html>"""
         response = Response(body, status=status, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"

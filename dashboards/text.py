@@ -7,6 +7,8 @@ add. Definitions follow docs/reports.md §3 (the methodology every release state
 
 from __future__ import annotations
 
+from flask import g, has_request_context
+
 from reports.labels import Label
 
 LANGUAGES = ("en", "zh")
@@ -154,3 +156,178 @@ def t(key: str, lang: str, **values: object) -> str:
 
 def pick(label: Label, lang: str) -> str:
     return label.zh if lang == "zh" else label.en
+
+
+#: the member portal's and operations console's words: English (the key, a ``str.format``
+#: template) → Chinese. Data (member codes, rule codes and names, statuses, the exchange's own
+#: refusal messages) are shown as they are. ``tests/test_dashboards_text.py`` checks that every
+#: text the portal and console pass to :func:`tr` has its Chinese here.
+AREA_ZH: dict[str, str] = {
+    # navigation and frames
+    "Submissions and receipts": "提交与回执",
+    "Rejections and data quality": "拒收与数据质量",
+    "Lookups, usage and bills": "查询、用量与账单",
+    "API and SSH keys": "API与SSH密钥",
+    "Files and rejections": "文件与拒收",
+    "DQ league table": "数据质量排名",
+    "Lookups": "查询",
+    "Releases": "发布",
+    "Members": "会员",
+    "No such page.": "没有此页面。",
+    "Member portal · {member}": "会员门户 · {member}",
+    "Operations console · {user} ({role})": "运营控制台 · {user}（{role}）",
+    "Member portal": "会员门户",
+    "Operations console": "运营控制台",
+    "Log in": "登录",
+    "Log out": "退出登录",
+    "Log in to see this page: ": "登录后查看此页面：",
+    "log in": "登录",
+    "This page is for {kind}; your login does not reach it.": "此页面仅供{kind}使用；您的登录无权访问。",
+    "members' analysts": "会员机构分析人员",
+    "association staff": "协会工作人员",
+    # table headings shared by several pages
+    "file": "文件",
+    "status": "状态",
+    "received": "接收时间",
+    "as of": "数据日期",
+    "records": "记录数",
+    "accepted": "接受",
+    "rejected": "拒收",
+    "warnings": "警告",
+    "DQ": "数据质量分",
+    "receipt": "回执",
+    "rule": "规则",
+    "name": "名称",
+    "severity": "严重程度",
+    "field": "字段",
+    "dimension": "维度",
+    "pass rate": "通过率",
+    "points if perfect": "全部通过可提升分数",
+    "what to do": "改进建议",
+    "month": "月份",
+    "lookups": "查询次数",
+    "amount": "金额",
+    "statement": "对账单",
+    "kind": "类型",
+    "id": "编号",
+    "detail": "详情",
+    "created": "创建时间",
+    "state": "状态",
+    "member": "会员",
+    "files": "文件数",
+    "rate": "比率",
+    "rank": "排名",
+    "score": "得分",
+    "requests": "请求数",
+    "answered": "已应答",
+    "refused": "被拒绝",
+    "failed": "失败",
+    "median ms": "中位数（毫秒）",
+    "95th pct ms": "95分位（毫秒）",
+    "version": "版本",
+    "revisions": "修订",
+    "code": "代码",
+    "type": "类型",
+    "reason": "原因",
+    "none": "无",
+    "members": "会员",
+    # the portal
+    "Files received": "已收文件",
+    "Every file your member sent, newest first: its outcome, the records accepted and "
+    "rejected, and its receipt (the same file as in your SFTP outbox).": "贵机构发送的每个文件（最新在前）：处理结果、接受与拒收的记录数及回执（与SFTP outbox中的文件相同）。",
+    "No file received yet.": "尚未收到文件。",
+    "{score}, rank {rank} of the {n} members with data (1: best)": "{score}，在有数据的{n}家会员中排第{rank}名（1为最佳）",
+    "no data-quality figures in the window": "窗口期内无数据质量数据",
+    "Rejected records by rule": "按规则统计的问题记录",
+    "Records with an issue since {since} (errors reject the record, warnings do not), by "
+    "rule; the chart shows the daily trend of the eight rules broken most.": "自{since}起有问题的记录（错误导致拒收，警告不拒收），按规则统计；图中为违反最多的八条规则的每日趋势。",
+    "Records with issues per day, by rule": "每日有问题的记录（按规则）",
+    "Rejected records by field": "按字段统计的问题记录",
+    "Data-quality score against the industry": "数据质量得分与行业对比",
+    "Your score over the last {days} days: {standing}. Threshold {threshold}; the chart is "
+    "the distribution of every member's score (names withheld), yours marked.": "近{days}天贵机构得分：{standing}。阈值{threshold}；图为所有会员得分的分布（不显示名称），红线为贵机构。",
+    "Members' DQ scores": "会员数据质量得分",
+    "What would lift it": "如何提升",
+    "Nothing to lift.": "无可提升项。",
+    "Lookups per day": "每日查询量",
+    "Your lookups over the last {days} days by product (a batch counts one per borrower), "
+    "metered from the inquiry log as billed.": "近{days}天贵机构按产品统计的查询量（批量查询每个借款人计一次），按计费口径取自查询日志。",
+    "Total: {n} lookups.": "合计：{n}次查询。",
+    "Statements": "对账单",
+    "This month so far and the two before, priced by the price list; download the "
+    "statement as CSV or PDF.": "本月截至目前及前两个月，按价目表计价；可下载CSV或PDF格式的对账单。",
+    "revoke": "吊销",
+    "remove": "移除",
+    "active": "有效",
+    "revoked {when}": "已于{when}吊销",
+    "Your keys": "贵机构的密钥",
+    "API keys of your risk systems and SSH keys of your file uploads. Revoking takes effect "
+    "at once; every change is recorded in the exchange's audit chain under your name.": "风控系统使用的API密钥和上传文件使用的SSH密钥。吊销即时生效；每次变更均以您的名义记入平台审计链。",
+    "Issue an API key": "签发API密钥",
+    "The token is shown once, here; the exchange keeps only its hash.": "令牌仅在此显示一次；平台只保存其哈希值。",
+    "label (optional)": "标签（可选）",
+    "Issue API key": "签发",
+    "Add an SSH key": "添加SSH密钥",
+    "Add SSH key": "添加",
+    "API key {key} issued. Copy its token now; it is not shown again: ": "已签发API密钥{key}。请立即复制令牌，之后不再显示：",
+    "SSH key {key} added.": "已添加SSH密钥{key}。",
+    "{key} revoked.": "已吊销{key}。",
+    # the console
+    "late": "迟交",
+    "missing": "缺失",
+    "Files received against expected": "应收与实收文件",
+    "Each active member is expected to report every day. Per member and reporting day (as "
+    "of) over the {days} days up to the latest day reported: ✓ a file loaded, late — it came "
+    "more than {timely} days after its as-of date, missing — none (a rejected file does not "
+    "count).": "每个正常状态的会员应每日报送。按会员和报送日（数据日期），截至最近报送日的{days}天："
+    "✓ 已加载文件；迟交——文件晚于数据日期{timely}天以上送达；缺失——无文件（被拒收的文件不计）。",
+    "Rejection rates": "拒收率",
+    "Records rejected of records received per member, last {days} days (duplicates not "
+    "counted), highest first.": "近{days}天各会员拒收记录占收到记录的比例（重复文件不计），由高到低。",
+    "Share of records rejected": "拒收记录占比",
+    "Data-quality league table": "数据质量排名",
+    "Each member's weighted DQ score over the last {days} days (the score reciprocity "
+    "compares with its threshold), best first; members without files in the window last.": "近{days}天各会员的加权数据质量得分（互惠机制与阈值比较的得分），由高到低；窗口期内无文件的会员列于最后。",
+    "Lookup volume": "查询量",
+    "Lookups answered per day since {since} by product, from the inquiry log.": "自{since}起按产品统计的每日已应答查询量，取自查询日志。",
+    "Refusals and latency": "拒绝与延迟",
+    "Requests to the lookup routes (multi-loan, time series, batch) since {since} UTC: "
+    "refused answers by error code and HTTP status and the time the server took (counted "
+    "per minute and kept in the warehouse, so a restart loses nothing).": "自{since}（UTC）起对查询接口（共债、时间序列、批量）的请求：按错误代码和HTTP状态统计的拒绝应答，"
+    "以及服务器耗时（按分钟计数并保存在数据仓库中，重启不丢失）。",
+    "The lookup API's meter is not running here.": "此处未运行查询接口计量。",
+    "(key not recognised)": "（密钥未识别）",
+    "Every release on the shelf whose signature and files verify (a release that fails is "
+    "not published on the public pages and not listed).": "签名与文件均通过核验的所有发布（未通过核验的发布不在公开页面发布，也不在此列出）。",
+    "verified, published": "已核验，已发布",
+    "Build a release": "生成发布",
+    "Builds the month's release in the server as `jdx report build` does (statistics, "
+    "disclosure control and its audit, seasonal adjustment, files, signed manifest); the "
+    "latest month with data when no month is given. Recorded in the audit chain under your "
+    "name.": "在服务器中生成该月的发布，与 `jdx report build` 相同（统计、信息披露控制及其审核、季节调整、"
+    "文件、签名清单）；未指定月份时为有数据的最近月份。以您的名义记入审计链。",
+    "YYYY-MM (optional)": "YYYY-MM（可选）",
+    "Build release": "生成",
+    "suspend": "暂停",
+    "reinstate": "恢复",
+    "Suspending a member refuses its SFTP logins, its API keys and its analysts' portal "
+    "sessions at once; reinstating lets them in again. Both need the admin role and a reason "
+    "for a suspension, and are recorded in the audit chain.": "暂停会员将立即拒绝其SFTP登录、API密钥及其分析人员的门户会话；恢复后可重新使用。两项操作均需管理员角色，"
+    "暂停需填写原因，并记入审计链。",
+    "reason for a suspension": "暂停原因",
+    "{code} suspended.": "已暂停{code}。",
+    "{code} reinstated.": "已恢复{code}。",
+    "give the reason for the suspension first": "请先填写暂停原因",
+    "{month} is not a month YYYY-MM": "{month}不是YYYY-MM格式的月份",
+    "no such build": "没有此生成任务",
+    "{what} by {actor}: {state}": "{what}（{actor}）：{state}",
+}
+
+
+def tr(text: str, lang: str | None = None, **values: object) -> str:
+    """The portal's or console's ``text`` in ``lang`` (default: the request's, ``flask.g.lang``,
+    which the page callback and the session set), with ``{name}`` fields filled in."""
+    if lang is None:
+        lang = str(getattr(g, "lang", "en") or "en") if has_request_context() else "en"
+    out = AREA_ZH.get(text, text) if lang == "zh" else text
+    return out.format(**values) if values else out

@@ -391,8 +391,7 @@ class RuntimeData:
         members = sorted({r["member_code"] for r in outcomes})
         meter = {"since": start.timestamp(), **summary(outcomes)}
         per_member = [
-            {"member": m or "(key not recognised)",
-             **summary([r for r in outcomes if r["member_code"] == m])}
+            {"member": m, **summary([r for r in outcomes if r["member_code"] == m])}
             for m in members
         ]  # fmt: skip
         return {"since": since, "daily": rows, "meter": meter, "members": per_member}

@@ -254,6 +254,11 @@ def test_every_page_loads_without_console_errors_and_nothing_leaves_loopback(
             assert severe_console_entries(browser) == [], path
             assert browser.find_elements("css selector", "#page section"), path
             browser.save_screenshot(str(ARTIFACTS / f"{path or 'headline'}-{lang}.png"))
+    # the choice stays for the browser tab's session: a new page load is still in Chinese
+    open_page(browser, site, "")
+    wait_for(lambda: browser.find_element("id", "title").text == "行业逾期统计", what="中文 kept")
+    browser.find_element("css selector", "#lang input[value='en']").click()
+    wait_for(lambda: browser.find_element("id", "title").text != "行业逾期统计", what="English")
     outside = [
         u for u in requested_urls(browser)
         if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != origin.netloc
@@ -411,6 +416,8 @@ def test_language_switch_labels_the_charts_in_chinese(site: Site, browser: Any) 
         "因信息披露控制不予公布" in browser.find_element("id", "segments-product-suppressed").text
     )
     assert browser.find_element("id", "nav-segments").text == "分组"
+    browser.find_element("css selector", "#lang input[value='en']").click()  # for the next test
+    wait_for(lambda: browser.find_element("id", "nav-segments").text != "分组", what="English")
 
 
 def test_the_method_page_says_what_was_excluded(site: Site, browser: Any) -> None:

@@ -533,3 +533,65 @@ def test_lookup_refusals_and_latency_survive_a_restart_and_show_on_the_console(
     assert "(key not recognised)" in members, members
     shoot(browser, "console-lookups-after-restart")
     assert severe(browser) == [], severe(browser)
+
+
+def pick_language(browser: Any, label: str) -> None:
+    """Click the header's 中文/English switch (a radio input inside its label)."""
+    browser.find_element("xpath", f"//div[@id='lang']//label[normalize-space()='{label}']").click()
+
+
+def headings(browser: Any) -> list[str]:
+    """The page's section headings (read in the page: a redraw may replace them meanwhile)."""
+    return list(browser.execute_script(
+        "return Array.from(document.querySelectorAll('#page h3')).map(e => e.innerText)"
+    ))  # fmt: skip
+
+
+def text_of(browser: Any, element_id: str) -> str:
+    """An element's text, '' while it is missing (being redrawn)."""
+    return str(browser.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.innerText : ''",
+        element_id,
+    ))  # fmt: skip
+
+
+def test_portal_and_console_in_chinese_and_the_switch_stays_for_the_session(
+    site: Site, browser: Any
+) -> None:
+    browser_login(browser, site, "alpha", "portal/quality")
+    wait_for(lambda: rendered(browser), what="the portal's quality page")
+    pick_language(browser, "中文")
+    wait_for(lambda: text_of(browser, "portal-title") == "会员门户 · ALPHA",
+             what="the portal in Chinese")  # fmt: skip
+    wait_for(lambda: rendered(browser))
+    assert headings(browser) == ["按规则统计的问题记录", "按字段统计的问题记录",
+                                 "数据质量得分与行业对比", "如何提升"], headings(browser)  # fmt: skip
+    assert text_of(browser, "to-portal") == "会员门户"
+    assert text_of(browser, "logout") == "退出登录"
+    assert "规则" in text_of(browser, "rejections-by-rule")
+    shoot(browser, "portal-quality-zh")
+    # the choice stays for the session: another page, a reload, an act's answer
+    browser.get(site.url + "portal/keys")
+    wait_for(lambda: rendered(browser))
+    assert text_of(browser, "portal-title") == "会员门户 · ALPHA"
+    assert headings(browser) == ["贵机构的密钥", "签发API密钥", "添加SSH密钥"], headings(browser)
+    browser.find_element("id", "ssh-public-key").send_keys(ssh_public_key("alpha-zh@test"))
+    browser.find_element("id", "add-ssh-key").click()
+    done = wait_for(lambda: browser.find_elements("id", "key-done"), what="the SSH key added")
+    assert done[0].text.startswith("已添加SSH密钥"), done[0].text
+    # the console in Chinese (the same browser tab: the switch is still on 中文)
+    browser_login(browser, site, "staff", "console/members")
+    wait_for(lambda: rendered(browser))
+    wait_for(lambda: text_of(browser, "console-title").startswith("运营控制台"),
+             what="the console in Chinese")  # fmt: skip
+    assert headings(browser) == ["会员"], headings(browser)
+    assert "暂停" in text_of(browser, "members-table")
+    shoot(browser, "console-members-zh")
+    browser.get(site.url + "console/lookups")
+    wait_for(lambda: rendered(browser))
+    assert headings(browser) == ["查询量", "拒绝与延迟"], headings(browser)
+    assert "中位数（毫秒）" in text_of(browser, "lookup-meter")
+    assert severe(browser) == [], severe(browser)
+    pick_language(browser, "English")
+    wait_for(lambda: headings(browser) == ["Lookup volume", "Refusals and latency"],
+             what="English again")  # fmt: skip

@@ -18,6 +18,7 @@ from flask import g, request
 from werkzeug.exceptions import Forbidden
 
 from dashboards.auth import Account
+from dashboards.text import tr
 
 log = logging.getLogger("jdx.dashboards")
 #: set by the app: records a refusal in the audit chain (actor, action, object, details)
@@ -66,7 +67,7 @@ def login_needed(prefix: str, path: str) -> list[Any]:
     target = f"{prefix}login?next={prefix}{path}" + (f"&ended={ended}" if ended else "")
     return [
         html.P(
-            ["Log in to see this page: ", html.A("log in", href=target, id="login-link")],
+            [tr("Log in to see this page: "), html.A(tr("log in"), href=target, id="login-link")],
             className="empty",
         ),
         dcc.Location(id="to-login", href=target, refresh=True),
@@ -76,7 +77,7 @@ def login_needed(prefix: str, path: str) -> list[Any]:
 def wrong_area(kind: str) -> list[Any]:
     return [
         html.P(
-            f"This page is for {kind}; your login does not reach it.",
+            tr("This page is for {kind}; your login does not reach it.", kind=kind),
             className="empty",
             id="wrong-area",
         )

@@ -21,6 +21,7 @@ from dashboards.data import ExchangeData, Refused
 from dashboards.pages import access
 from dashboards.pages.widgets import Mark, figure, grid, pct, subnav
 from dashboards.releases import ReleaseShelf
+from dashboards.text import tr
 
 PAGES = {
     "": "Files and rejections",
@@ -40,12 +41,15 @@ def layout(data: ExchangeData, shelf: ReleaseShelf, sub: str, prefix: str) -> li
     if who is None:
         return access.login_needed(prefix, f"console/{sub}".rstrip("/"))
     if not who.staff:
-        return access.wrong_area("association staff")
+        return access.wrong_area(tr("association staff"))
     if sub not in PAGES:
-        return [html.P("No such page.", className="empty")]
+        return [html.P(tr("No such page."), className="empty")]
     head = [
-        html.H2(f"Operations console · {who.username} ({who.role})", id="console-title"),
-        subnav(prefix, "console", PAGES, sub),
+        html.H2(
+            tr("Operations console · {user} ({role})", user=who.username, role=who.role),
+            id="console-title",
+        ),
+        subnav(prefix, "console", {k: tr(v) for k, v in PAGES.items()}, sub),
     ]
     if sub == "releases":
         return head + _releases(shelf)
@@ -61,31 +65,38 @@ def _files(data: ExchangeData) -> list[Any]:
         for d in f.days:
             state = f.cells[(code, d)]
             n = f.counts.get((code, d), 0)
-            text = MARK[state] if n <= 1 else f"{MARK[state]} ×{n}"
+            mark = tr(MARK[state])
+            text = mark if n <= 1 else f"{mark} ×{n}"
             cells.append(Mark(text, f"cell-{state}"))
         rows.append(cells)
     rates = data.rejection_rates(WINDOW_DAYS)
     return [
         html.Section(
             [
-                html.H3("Files received against expected"),
+                html.H3(tr("Files received against expected")),
                 html.P(
-                    f"Each active member is expected to report every day. Per member and "
-                    f"reporting day (as of) over the {FILE_DAYS} days up to the latest day "
-                    f"reported: ✓ a file loaded, late — it came more than {f.timely_days} "
-                    "days after its as-of date, missing — none (a rejected file does not "
-                    "count)."
+                    tr(
+                        "Each active member is expected to report every day. Per member and "
+                        "reporting day (as of) over the {days} days up to the latest day "
+                        "reported: ✓ a file loaded, late — it came more than {timely} days "
+                        "after its as-of date, missing — none (a rejected file does not count).",
+                        days=FILE_DAYS,
+                        timely=f.timely_days,
+                    )
                 ),
-                grid(["member", *[f"{d:%m-%d}" for d in f.days]], rows, "files-grid"),
+                grid([tr("member"), *[f"{d:%m-%d}" for d in f.days]], rows, "files-grid"),
             ],
             className="chart",
         ),
         html.Section(
             [
-                html.H3("Rejection rates"),
+                html.H3(tr("Rejection rates")),
                 html.P(
-                    f"Records rejected of records received per member, last {WINDOW_DAYS} "
-                    "days (duplicates not counted), highest first."
+                    tr(
+                        "Records rejected of records received per member, last {days} days "
+                        "(duplicates not counted), highest first.",
+                        days=WINDOW_DAYS,
+                    )
                 ),
                 dcc.Graph(
                     id="rejection-rates",
@@ -96,15 +107,15 @@ def _files(data: ExchangeData) -> list[Any]:
                                 "type": "bar",
                                 "x": [r["member"] for r in rates],
                                 "y": [r["rate"] for r in rates],
-                                "name": "rejected",
+                                "name": tr("rejected"),
                             }
                         ],
-                        "Share of records rejected",
+                        tr("Share of records rejected"),
                         yaxis={"tickformat": ".1%"},
                     ),
                 ),
                 grid(
-                    ["member", "files", "records", "rejected", "rate"],
+                    [*map(tr, ("member", "files", "records", "rejected", "rate"))],
                     [
                         [
                             r["member"],
@@ -128,14 +139,17 @@ def _league(data: ExchangeData) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Data-quality league table"),
+                html.H3(tr("Data-quality league table")),
                 html.P(
-                    f"Each member's weighted DQ score over the last {WINDOW_DAYS} days (the "
-                    "score reciprocity compares with its threshold), best first; members "
-                    "without files in the window last."
+                    tr(
+                        "Each member's weighted DQ score over the last {days} days (the score "
+                        "reciprocity compares with its threshold), best first; members without "
+                        "files in the window last.",
+                        days=WINDOW_DAYS,
+                    )
                 ),
                 grid(
-                    ["rank", "member", "score"],
+                    [*map(tr, ("rank", "member", "score"))],
                     [
                         [
                             r["rank"] or "-",
@@ -177,20 +191,25 @@ def _lookups(data: ExchangeData) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Lookup volume"),
+                html.H3(tr("Lookup volume")),
                 html.P(
-                    f"Lookups answered per day since {found['since']} by product, from the "
-                    "inquiry log."
+                    tr(
+                        "Lookups answered per day since {since} by product, from the inquiry log.",
+                        since=found["since"],
+                    )
                 ),
                 dcc.Graph(
                     id="lookup-volume",
                     config={"displaylogo": False},
                     figure=figure(
-                        traces, "Lookups per day", barmode="stack", xaxis={"type": "category"}
+                        traces,
+                        tr("Lookups per day"),
+                        barmode="stack",
+                        xaxis={"type": "category"},
                     ),
                 ),
                 grid(
-                    ["member", "lookups"],
+                    [tr("member"), tr("lookups")],
                     [[m, f"{n:,}"] for m, n in sorted(per_member.items(), key=lambda x: -x[1])],
                     "lookup-members",
                 ),
@@ -199,31 +218,25 @@ def _lookups(data: ExchangeData) -> list[Any]:
         ),
         html.Section(
             [
-                html.H3("Refusals and latency"),
+                html.H3(tr("Refusals and latency")),
                 html.P(
-                    "Requests to the lookup routes (multi-loan, time series, batch) since "
-                    f"{since:%Y-%m-%d %H:%M} UTC: refused answers by error code and HTTP status "
-                    "and the time the server took (counted per minute and kept in the "
-                    "warehouse, so a restart loses nothing)."
+                    tr(
+                        "Requests to the lookup routes (multi-loan, time series, batch) since "
+                        "{since} UTC: refused answers by error code and HTTP status and the time "
+                        "the server took (counted per minute and kept in the warehouse, so a "
+                        "restart loses nothing).",
+                        since=f"{since:%Y-%m-%d %H:%M}",
+                    )
                     if since
-                    else "The lookup API's meter is not running here."
+                    else tr("The lookup API's meter is not running here.")
                 ),
+                grid([*map(tr, METER)], [_meter_row(meter)], "lookup-meter"),
                 grid(
-                    ["requests", "answered", "refused", "failed", "median ms", "95th pct ms"],
-                    [_meter_row(meter)],
-                    "lookup-meter",
-                ),
-                grid(
+                    [tr("member"), *map(tr, METER)],
                     [
-                        "member",
-                        "requests",
-                        "answered",
-                        "refused",
-                        "failed",
-                        "median ms",
-                        "95th pct ms",
+                        [m["member"] or tr("(key not recognised)"), *_meter_row(m)]
+                        for m in found.get("members") or []
                     ],
-                    [[m["member"], *_meter_row(m)] for m in found.get("members") or []],
                     "lookup-meter-members",
                 ),
             ],
@@ -232,12 +245,15 @@ def _lookups(data: ExchangeData) -> list[Any]:
     ]
 
 
+METER = ("requests", "answered", "refused", "failed", "median ms", "95th pct ms")
+
+
 def _meter_row(meter: dict[str, Any]) -> list[Any]:
     refused = ", ".join(f"{k}: {v:,}" for k, v in sorted((meter.get("refused") or {}).items()))
     return [
         f"{meter.get('requests', 0):,}",
         f"{meter.get('answered', 0):,}",
-        refused or "none",
+        refused or tr("none"),
         f"{meter.get('failed', 0):,}",
         meter.get("p50_ms") or "-",
         meter.get("p95_ms") or "-",
@@ -246,30 +262,35 @@ def _meter_row(meter: dict[str, Any]) -> list[Any]:
 
 def _releases(shelf: ReleaseShelf) -> list[Any]:
     found = shelf.releases()
-    rows = [[r.month, f"v{r.version}", "verified, published", str(r.revisions)] for r in found]
+    state = tr("verified, published")
+    rows = [[r.month, f"v{r.version}", state, str(r.revisions)] for r in found]
     return [
         html.Section(
             [
-                html.H3("Releases"),
+                html.H3(tr("Releases")),
                 html.P(
-                    "Every release on the shelf whose signature and files verify (a release "
-                    "that fails is not published on the public pages and not listed)."
+                    tr(
+                        "Every release on the shelf whose signature and files verify (a release "
+                        "that fails is not published on the public pages and not listed)."
+                    )
                 ),
-                grid(["month", "version", "state", "revisions"], rows, "release-list"),
+                grid([*map(tr, ("month", "version", "state", "revisions"))], rows, "release-list"),
             ],
             className="chart",
         ),
         html.Section(
             [
-                html.H3("Build a release"),
+                html.H3(tr("Build a release")),
                 html.P(
-                    "Builds the month's release in the server as `jdx report build` does "
-                    "(statistics, disclosure control and its audit, seasonal adjustment, "
-                    "files, signed manifest); the latest month with data when no month is "
-                    "given. Recorded in the audit chain under your name."
+                    tr(
+                        "Builds the month's release in the server as `jdx report build` does "
+                        "(statistics, disclosure control and its audit, seasonal adjustment, "
+                        "files, signed manifest); the latest month with data when no month is "
+                        "given. Recorded in the audit chain under your name."
+                    )
                 ),
-                dcc.Input(id="build-month", placeholder="YYYY-MM (optional)", maxLength=7),
-                html.Button("Build release", id="build-release"),
+                dcc.Input(id="build-month", placeholder=tr("YYYY-MM (optional)"), maxLength=7),
+                html.Button(tr("Build release"), id="build-release"),
                 dcc.Store(id="build-job"),
                 dcc.Interval(id="build-poll", interval=1000, disabled=True),
                 html.Pre(id="build-status"),
@@ -284,29 +305,33 @@ def members_table(data: ExchangeData) -> html.Table:
     for m in data.members():
         if m.status == "ACTIVE":
             act: Any = html.Button(
-                "suspend", id={"type": "member-act", "act": "suspend", "code": m.code}
+                tr("suspend"), id={"type": "member-act", "act": "suspend", "code": m.code}
             )
         else:
             act = html.Button(
-                "reinstate", id={"type": "member-act", "act": "reinstate", "code": m.code}
+                tr("reinstate"), id={"type": "member-act", "act": "reinstate", "code": m.code}
             )
         rows.append([m.code, m.name, m.type, m.status, m.reason or "", act])
-    return grid(["code", "name", "type", "status", "reason", ""], rows, "members-table")
+    head = [*map(tr, ("code", "name", "type", "status", "reason")), ""]
+    return grid(head, rows, "members-table")
 
 
 def _members(data: ExchangeData) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Members"),
+                html.H3(tr("Members")),
                 html.P(
-                    "Suspending a member refuses its SFTP logins and API keys at once; "
-                    "reinstating lets them in again. Both need the admin role and a reason "
-                    "for a suspension, and are recorded in the audit chain."
+                    tr(
+                        "Suspending a member refuses its SFTP logins, its API keys and its "
+                        "analysts' portal sessions at once; reinstating lets them in again. "
+                        "Both need the admin role and a reason for a suspension, and are "
+                        "recorded in the audit chain."
+                    )
                 ),
                 dcc.Input(
                     id="suspend-reason",
-                    placeholder="reason for a suspension",
+                    placeholder=tr("reason for a suspension"),
                     maxLength=500,
                     style={"width": "30rem"},
                 ),
@@ -337,12 +362,12 @@ def register(app: Dash, data: ExchangeData, record: access.Record) -> None:
         try:
             if trigger.get("act") == "suspend":
                 if not (reason or "").strip():
-                    raise Refused("give the reason for the suspension first")
+                    raise Refused(tr("give the reason for the suspension first"))
                 data.suspend(code, str(reason), who.username)
-                message: Any = html.P(f"{code} suspended.", id="member-done")
+                message: Any = html.P(tr("{code} suspended.", code=code), id="member-done")
             else:
                 data.reinstate(code, who.username)
-                message = html.P(f"{code} reinstated.", id="member-done")
+                message = html.P(tr("{code} reinstated.", code=code), id="member-done")
         except Refused as exc:
             message = html.P(str(exc), className="login-error", id="member-error")
         return message, members_table(data)
@@ -360,7 +385,7 @@ def register(app: Dash, data: ExchangeData, record: access.Record) -> None:
             raise PreventUpdate
         wanted = (month or "").strip() or None
         if wanted is not None and not _MONTH.match(wanted):
-            return {"error": f"{wanted!r} is not a month YYYY-MM"}, True
+            return {"error": tr("{month} is not a month YYYY-MM", month=repr(wanted))}, True
         job = data.start_build(wanted, who.username)
         return {"id": job.id}, False
 
@@ -379,6 +404,7 @@ def register(app: Dash, data: ExchangeData, record: access.Record) -> None:
             return str(job_ref["error"]), True
         job = data.job(str(job_ref.get("id")))
         if job is None:
-            return "no such build", True
-        text = f"{job.what} by {job.actor}: {job.state}\n" + "\n".join(job.lines[-40:])
+            return tr("no such build"), True
+        head = tr("{what} by {actor}: {state}", what=job.what, actor=job.actor, state=job.state)
+        text = head + "\n" + "\n".join(job.lines[-40:])
         return text, job.state != "running"

@@ -19,6 +19,7 @@ from flask import Response, abort
 from dashboards.data import ExchangeData, NotYours, Refused
 from dashboards.pages import access
 from dashboards.pages.widgets import Link, figure, grid, pct, subnav, when
+from dashboards.text import tr
 
 PAGES = {
     "": "Submissions and receipts",
@@ -37,13 +38,13 @@ def layout(data: ExchangeData, sub: str, prefix: str) -> list[Any]:
     if who is None:
         return access.login_needed(prefix, f"portal/{sub}".rstrip("/"))
     if who.staff or not who.member:
-        return access.wrong_area("members' analysts")
+        return access.wrong_area(tr("members' analysts"))
     if sub not in PAGES:
-        return [html.P("No such page.", className="empty")]
+        return [html.P(tr("No such page."), className="empty")]
     member = who.member
     head = [
-        html.H2(f"Member portal · {member}", id="portal-title"),
-        subnav(prefix, "portal", PAGES, sub),
+        html.H2(tr("Member portal · {member}", member=member), id="portal-title"),
+        subnav(prefix, "portal", {k: tr(v) for k, v in PAGES.items()}, sub),
     ]
     body = {"": _submissions, "quality": _quality, "usage": _usage, "keys": _keys}[sub]
     return head + body(data, member, prefix)
@@ -62,7 +63,7 @@ def _submissions(data: ExchangeData, member: str, prefix: str) -> list[Any]:
             f"{s.rejected:,}",
             f"{s.warnings:,}",
             "-" if s.dq_score is None else f"{s.dq_score:.1f}",
-            Link("receipt", f"{prefix}portal/receipt/{s.load_id}.json", "receipt")
+            Link(tr("receipt"), f"{prefix}portal/receipt/{s.load_id}.json", "receipt")
             if s.has_receipt
             else "-",
         ]
@@ -71,30 +72,25 @@ def _submissions(data: ExchangeData, member: str, prefix: str) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Files received"),
+                html.H3(tr("Files received")),
                 html.P(
-                    "Every file your member sent, newest first: its outcome, the records "
-                    "accepted and rejected, and its receipt (the same file as in your SFTP "
-                    "outbox)."
+                    tr(
+                        "Every file your member sent, newest first: its outcome, the records "
+                        "accepted and rejected, and its receipt (the same file as in your SFTP "
+                        "outbox)."
+                    )
                 ),
                 grid(
                     [
-                        "file",
-                        "status",
-                        "received",
-                        "as of",
-                        "records",
-                        "accepted",
-                        "rejected",
-                        "warnings",
-                        "DQ",
+                        *map(tr, ("file", "status", "received", "as of", "records")),
+                        *map(tr, ("accepted", "rejected", "warnings", "DQ")),
                         "",
                     ],
                     rows,
                     "submissions",
                 )
                 if rows
-                else html.P("No file received yet.", className="empty", id="submissions"),
+                else html.P(tr("No file received yet."), className="empty", id="submissions"),
             ],
             className="chart",
         )
@@ -122,9 +118,14 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
     score = doc.get("score")
     rank = 1 + sum(1 for s in q.industry if score is not None and s > score)
     standing = (
-        f"{score:.1f}, rank {rank} of the {len(q.industry)} members with data (1: best)"
+        tr(
+            "{score}, rank {rank} of the {n} members with data (1: best)",
+            score=f"{score:.1f}",
+            rank=rank,
+            n=len(q.industry),
+        )
         if score is not None
-        else "no data-quality figures in the window"
+        else tr("no data-quality figures in the window")
     )
     lift_rows = [
         [x["dimension"], pct(x["rate"]), f"+{x['points']:.2f}", x["advice"]]
@@ -133,14 +134,17 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Rejected records by rule"),
+                html.H3(tr("Rejected records by rule")),
                 html.P(
-                    f"Records with an issue since {rej.since} (errors reject the record, "
-                    "warnings do not), by rule; the chart shows the daily trend of the "
-                    "eight rules broken most."
+                    tr(
+                        "Records with an issue since {since} (errors reject the record, "
+                        "warnings do not), by rule; the chart shows the daily trend of the "
+                        "eight rules broken most.",
+                        since=rej.since,
+                    )
                 ),
                 grid(
-                    ["rule", "name", "severity", "records"],
+                    [*map(tr, ("rule", "name", "severity", "records"))],
                     [
                         [r["code"], r["name"], r["severity"], f"{r['records']:,}"]
                         for r in rej.by_rule
@@ -152,14 +156,14 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
                     config={"displaylogo": False},
                     figure=figure(
                         trend,
-                        "Records with issues per day, by rule",
+                        tr("Records with issues per day, by rule"),
                         xaxis={"type": "category"},
                         barmode="stack",
                     ),
                 ),
-                html.H3("Rejected records by field"),
+                html.H3(tr("Rejected records by field")),
                 grid(
-                    ["field", "records"],
+                    [tr("field"), tr("records")],
                     [[r["field"], f"{r['records']:,}"] for r in rej.by_field],
                     "rejections-by-field",
                 ),
@@ -168,11 +172,16 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
         ),
         html.Section(
             [
-                html.H3("Data-quality score against the industry"),
+                html.H3(tr("Data-quality score against the industry")),
                 html.P(
-                    f"Your score over the last {WINDOW_DAYS} days: {standing}. Threshold "
-                    f"{doc.get('threshold')}; the chart is the distribution of every "
-                    "member's score (names withheld), yours marked.",
+                    tr(
+                        "Your score over the last {days} days: {standing}. Threshold "
+                        "{threshold}; the chart is the distribution of every member's score "
+                        "(names withheld), yours marked.",
+                        days=WINDOW_DAYS,
+                        standing=standing,
+                        threshold=doc.get("threshold"),
+                    ),
                     id="dq-standing",
                 ),
                 dcc.Graph(
@@ -183,11 +192,11 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
                             {
                                 "type": "histogram",
                                 "x": q.industry,
-                                "name": "members",
+                                "name": tr("members"),
                                 "xbins": {"start": 0, "end": 100, "size": 5},
                             }
                         ],
-                        "Members' DQ scores",
+                        tr("Members' DQ scores"),
                         xaxis={"range": [0, 100]},
                         shapes=[
                             {
@@ -204,14 +213,14 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
                         else [],
                     ),
                 ),
-                html.H3("What would lift it"),
+                html.H3(tr("What would lift it")),
                 grid(
-                    ["dimension", "pass rate", "points if perfect", "what to do"],
+                    [*map(tr, ("dimension", "pass rate", "points if perfect", "what to do"))],
                     lift_rows,
                     "dq-lift",
                 )
                 if lift_rows
-                else html.P("Nothing to lift.", id="dq-lift"),
+                else html.P(tr("Nothing to lift."), id="dq-lift"),
             ],
             className="chart",
         ),
@@ -260,30 +269,38 @@ def _usage(data: ExchangeData, member: str, prefix: str) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Lookups per day"),
+                html.H3(tr("Lookups per day")),
                 html.P(
-                    f"Your lookups over the last {WINDOW_DAYS} days by product (a batch "
-                    "counts one per borrower), metered from the inquiry log as billed."
+                    tr(
+                        "Your lookups over the last {days} days by product (a batch counts one "
+                        "per borrower), metered from the inquiry log as billed.",
+                        days=WINDOW_DAYS,
+                    )
                 ),
                 dcc.Graph(
                     id="usage-daily",
                     config={"displaylogo": False},
                     figure=figure(
-                        traces, "Lookups per day", barmode="stack", xaxis={"type": "category"}
+                        traces, tr("Lookups per day"), barmode="stack", xaxis={"type": "category"}
                     ),
                 ),
-                html.P(f"Total: {sum(r['units'] for r in used):,} lookups.", id="usage-total"),
+                html.P(
+                    tr("Total: {n} lookups.", n=f"{sum(r['units'] for r in used):,}"),
+                    id="usage-total",
+                ),
             ],
             className="chart",
         ),
         html.Section(
             [
-                html.H3("Statements"),
+                html.H3(tr("Statements")),
                 html.P(
-                    "This month so far and the two before, priced by the price list; download "
-                    "the statement as CSV or PDF."
+                    tr(
+                        "This month so far and the two before, priced by the price list; "
+                        "download the statement as CSV or PDF."
+                    )
                 ),
-                grid(["month", "lookups", "amount", "statement"], rows, "statements"),
+                grid([*map(tr, ("month", "lookups", "amount", "statement"))], rows, "statements"),
             ],
             className="chart",
         ),
@@ -296,24 +313,29 @@ def keys_table(data: ExchangeData, member: str) -> html.Table:
         act: Any = "-"
         if k.revoked_at is None:
             act = html.Button(
-                "revoke" if k.kind == "api" else "remove",
+                tr("revoke") if k.kind == "api" else tr("remove"),
                 id={"type": "key-revoke", "kind": k.kind, "key": k.id},
                 className="revoke",
             )
-        state = "active" if k.revoked_at is None else f"revoked {when(k.revoked_at)}"
+        state = (
+            tr("active") if k.revoked_at is None else tr("revoked {when}", when=when(k.revoked_at))
+        )
         rows.append([k.kind.upper(), k.id, k.detail, when(k.created_at), state, act])
-    return grid(["kind", "id", "detail", "created", "state", ""], rows, "keys-table")
+    head = [*map(tr, ("kind", "id", "detail", "created", "state")), ""]
+    return grid(head, rows, "keys-table")
 
 
 def _keys(data: ExchangeData, member: str, prefix: str) -> list[Any]:
     return [
         html.Section(
             [
-                html.H3("Your keys"),
+                html.H3(tr("Your keys")),
                 html.P(
-                    "API keys of your risk systems and SSH keys of your file uploads. "
-                    "Revoking takes effect at once; every change is recorded in the "
-                    "exchange's audit chain under your name."
+                    tr(
+                        "API keys of your risk systems and SSH keys of your file uploads. "
+                        "Revoking takes effect at once; every change is recorded in the "
+                        "exchange's audit chain under your name."
+                    )
                 ),
                 html.Div(keys_table(data, member), id="keys-list"),
                 html.Div(id="keys-message", role="status"),
@@ -322,23 +344,23 @@ def _keys(data: ExchangeData, member: str, prefix: str) -> list[Any]:
         ),
         html.Section(
             [
-                html.H3("Issue an API key"),
-                html.P("The token is shown once, here; the exchange keeps only its hash."),
+                html.H3(tr("Issue an API key")),
+                html.P(tr("The token is shown once, here; the exchange keeps only its hash.")),
                 dcc.Checklist(
                     id="issue-products",
                     options=list(PRODUCTS),
                     value=["multi_loan", "time_series", "usage"],
                     inline=True,
                 ),
-                dcc.Input(id="issue-label", placeholder="label (optional)", maxLength=100),
-                html.Button("Issue API key", id="issue-key"),
-                html.H3("Add an SSH key"),
+                dcc.Input(id="issue-label", placeholder=tr("label (optional)"), maxLength=100),
+                html.Button(tr("Issue API key"), id="issue-key"),
+                html.H3(tr("Add an SSH key")),
                 dcc.Textarea(
                     id="ssh-public-key",
                     placeholder="ssh-ed25519 AAAA… comment",
                     style={"width": "100%", "height": "4rem"},
                 ),
-                html.Button("Add SSH key", id="add-ssh-key"),
+                html.Button(tr("Add SSH key"), id="add-ssh-key"),
             ],
             className="chart",
         ),
@@ -380,7 +402,10 @@ def register(app: Dash, data: ExchangeData, record: access.Record) -> None:
                 message: Any = html.Div(
                     [
                         html.Strong(
-                            f"API key {key_id} issued. Copy its token now; it is not shown again: "
+                            tr(
+                                "API key {key} issued. Copy its token now; it is not shown again: ",
+                                key=key_id,
+                            )
                         ),
                         html.Code(token, id="new-token"),
                     ],
@@ -388,14 +413,14 @@ def register(app: Dash, data: ExchangeData, record: access.Record) -> None:
                 )
             elif trigger == "add-ssh-key":
                 fp = data.add_ssh_key(who.member, str(public_key or ""), who.username)
-                message = html.P(f"SSH key {fp} added.", id="key-done")
+                message = html.P(tr("SSH key {key} added.", key=fp), id="key-done")
             elif isinstance(trigger, dict) and trigger.get("type") == "key-revoke":
                 key = str(trigger.get("key"))
                 if trigger.get("kind") == "api":
                     data.revoke_api_key(who.member, key, who.username)
                 else:
                     data.remove_ssh_key(who.member, key, who.username)
-                message = html.P(f"{key} revoked.", id="key-done")
+                message = html.P(tr("{key} revoked.", key=key), id="key-done")
             else:
                 raise PreventUpdate
         except NotYours as exc:
