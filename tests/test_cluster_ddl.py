@@ -45,7 +45,7 @@ EXTRA_QUERIES = {
 
 #: Tables read by borrower: sharded by borrower_key so a borrower lives on one shard.
 BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiries", "lookup_rows",
-                   "borrower_lookup", "inquiry_counts"}  # fmt: skip
+                   "borrower_lookup", "inquiry_counts", "borrower_accounts"}  # fmt: skip
 
 _CREATE = re.compile(
     r"^CREATE TABLE IF NOT EXISTS \{database:Identifier\}\.(\w+) ON CLUSTER `\{cluster\}`\n"
@@ -165,6 +165,10 @@ def test_views_read_and_write_local_tables(cluster_statements: list[str]) -> Non
         "borrower_lookup_counts_mv": (
             "borrower_lookup_local",
             "{database:Identifier}.inquiry_counts_local",
+        ),
+        "borrower_accounts_mv": (
+            "borrower_accounts_local",
+            "{database:Identifier}.accounts_current_local",
         ),
     }
 

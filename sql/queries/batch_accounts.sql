@@ -1,4 +1,5 @@
--- batch_accounts: account figures of every borrower of one batch job (products.batch).
+-- batch_accounts: account figures of every borrower of one batch job (products.batch), from
+-- borrower_accounts (migration 0010: the accounts' current states, narrow, keyed by borrower).
 -- Parameters: {job:String} job id (its keys are in batch_keys); {member:String} the caller (its
 --   own accounts, for the POST_LOAN rule); {as_of:Date} reference day; {since_3m:Date} the day
 --   before the 90-day window starts (opened_date > since_3m is "opened in 3 months").
@@ -22,7 +23,7 @@ SELECT
     uniqExactIf(member_code, status IN ('NORMAL', 'OVERDUE') AND opened_date > {since_3m:Date})
         AS new_account_institutions_3m,
     countIf(member_code = {member:String}) AS own_accounts
-FROM accounts_current FINAL
+FROM borrower_accounts FINAL
 WHERE borrower_key GLOBAL IN (SELECT borrower_key FROM batch_keys WHERE job_id = {job:String})
   AND opened_date <= {as_of:Date}
 GROUP BY borrower_key
