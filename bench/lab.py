@@ -78,7 +78,7 @@ print(json.dumps({"seconds": seconds, "rows": extract.rows, "peak_kb": peak,
 
 
 HOME_CHILD = r"""
-import json, os, sys, time, datetime as dt
+import json, os, resource, sys, time, datetime as dt
 from pathlib import Path
 home, out, first, last = sys.argv[1:5]
 for k in [k for k in os.environ if k.startswith("JDX_")]:
@@ -102,15 +102,19 @@ with open_configured(settings.section(WarehouseSettings)) as wh:
     applied = migrate(wh)
     migrate_s = time.perf_counter() - t0
     before = status("VmRSS")
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = used.ru_utime + used.ru_stime
     t0 = time.perf_counter()
     extract = build(wh, Path(out), project_id=1, first_month=dt.date.fromisoformat(first),
                     last_month=dt.date.fromisoformat(last), progress=progress)
     seconds = time.perf_counter() - t0
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
 peak = status("VmHWM")
 sizes = {p.name: p.stat().st_size for p in (Path(out) / "data").iterdir()}
 print(json.dumps({"seconds": seconds, "rows": extract.rows, "peak_kb": peak, "before_kb": before,
                   "bytes": sum(sizes.values()), "sizes": sizes, "months": months,
-                  "migrated": applied, "migrate_s": migrate_s}))
+                  "migrated": applied, "migrate_s": migrate_s,
+                  "cpu_s": cpu.ru_utime + cpu.ru_stime - cpu0}))
 """
 
 
@@ -344,6 +348,9 @@ def main() -> None:
             rows += [
                 ("load average (1 min) peak", size, f"{max(r['load_peak'] for r in runs):.2f}"),
                 ("extract build", size, f"{secs:.1f} s ({int(ex['rows']) / secs:,.0f} rows/s)"),  # type: ignore[call-overload]
+                *([("extract CPU time (user + system, all threads)", size,
+                    f"{statistics.median(r['cpu_s'] for r in runs):.1f} s")]
+                  if "cpu_s" in runs[0] else []),
                 ("extract peak RSS", size,
                  f"{statistics.median(r['peak_kb'] for r in runs) / 1024:,.0f} MiB (warehouse "
                  f"open: {statistics.median(r['before_kb'] for r in runs) / 1024:,.0f} MiB)"),

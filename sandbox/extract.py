@@ -3,8 +3,9 @@
 What an extract holds (docs/lab.md has the column list): every account's month-end state in the
 project's months, with
 
-- ``borrower`` = HMAC-SHA256(salt, "borrower:" + warehouse key), first 32 hex characters;
-  ``account`` = HMAC-SHA256(salt, "account:" + member + ":" + account id), the same length;
+- ``borrower`` = BLAKE2b keyed with the salt (RFC 7693's MAC mode) of "borrower:" + warehouse
+  key, 16 bytes as 32 hex characters; ``account`` the same of "account:" + member + ":" +
+  account id;
 - ``institution`` a project-local label (``I001`` …, numbered in the order of the members' HMACs,
   so a label tells nothing about the member code) beside ``institution_type``, the type code;
 - dates as months; ``birth_year`` coarsened to the first year of its five-year band;
@@ -70,33 +71,30 @@ class Extract:
     files: dict[str, str]  # file name -> SHA-256
 
 
-def hmac_hex(salt: bytes, prefix: str) -> Callable[[str], str]:
-    """``v -> HMAC-SHA256(salt, prefix + v)`` as its first KEY_HEX hex digits: RFC 2104 with the
-    keyed inner and outer SHA-256 states computed once and copied per value (3x faster than
-    ``hmac.new`` per value; the same digests)."""
-    block = salt if len(salt) <= 64 else hashlib.sha256(salt).digest()
-    block = block.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-    inner.update(prefix.encode())
+def keyed_hex(salt: bytes, prefix: str) -> Callable[[bytes], str]:
+    """``v -> BLAKE2b(prefix + v)`` keyed with ``salt`` (RFC 7693's keyed mode, a MAC like
+    HMAC), 16 bytes as KEY_HEX hex digits. The keyed state after ``prefix`` is made once and
+    copied per value: one hash per value instead of HMAC's two, about 5x faster than
+    ``hmac.new`` per value (``bench/lab.py``)."""
+    base = hashlib.blake2b(key=salt, digest_size=KEY_HEX // 2)
+    base.update(prefix.encode())
+    copy = base.copy
 
-    def one(value: str) -> str:
-        i = inner.copy()
-        i.update(value.encode())
-        o = outer.copy()
-        o.update(i.digest())
-        return o.hexdigest()[:KEY_HEX]
+    def one(value: bytes) -> str:
+        h = copy()
+        h.update(value)
+        return h.hexdigest()
 
     return one
 
 
 def _keyed(salt: bytes, prefix: str, values: pa.Array) -> pa.Array:
-    """HMAC every distinct value once and map the column through the results."""
+    """Key every distinct value once and map the column through the results."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
-    one = hmac_hex(salt, prefix)
-    keys = [one(v) for v in encoded.dictionary.to_pylist()]
+    one = keyed_hex(salt, prefix)
+    keys = [one(v) for v in encoded.dictionary.cast(pa.binary()).to_pylist()]
     return pc.take(pa.array(keys, pa.string()), encoded.indices)
 
 
@@ -151,9 +149,9 @@ def in_sample(borrowers: pa.Array | pa.ChunkedArray) -> pa.Array:
     under 656 of 65,536 (1.0 %); a borrower is in or out for all their rows."""
     if isinstance(borrowers, pa.ChunkedArray):
         borrowers = borrowers.combine_chunks()
-    encoded = pc.dictionary_encode(borrowers)
-    chosen = [int(k[:4], 16) < SAMPLE_CUT for k in encoded.dictionary.to_pylist()]
-    return pc.take(pa.array(chosen, pa.bool_()), encoded.indices)
+    # the keys are lower-case hex: 4 digits compare as strings as they do as numbers
+    head = pc.utf8_slice_codeunits(borrowers, 0, 4)
+    return pc.less(head, pa.scalar(f"{SAMPLE_CUT:04x}"))
 
 
 def key_ranges(rows: int, per_read: int) -> list[tuple[str, str]]:
