@@ -1,6 +1,6 @@
 """Parse + validate throughput of a loans/1 file (ingest.validate), median of several runs.
 
-    .venv/bin/python bench/validate.py [--records 1000000] [--runs 3] [--history]
+    .venv/bin/python bench/validate.py [--records 1000000] [--runs 3] [--history] [--processes 2]
 
 Generates a realistic valid file (RICs from python-stdnum's region table with check digits from
 ``stdnum.cn.ric.calc_check_digit``; about 1 % of records carry a fault) once into ``bench/out/``
@@ -124,6 +124,13 @@ def main() -> None:
     ap.add_argument(
         "--history", action="store_true", help="also time the history and across-member rules"
     )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="also time validation in this many processes (ingest.parts) against one, runs "
+        "interleaved so both see the same machine load",
+    )
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     path = OUT / f"loans-{args.records}.csv"
@@ -158,6 +165,19 @@ def main() -> None:
     rows.append(("parse + validate, hashing stubbed", t_stub))
     rows.append(("  of which inside Pseudonymiser (real)", hashing))
     rows.append(("parse + validate + pseudonymise", t))
+    if args.processes > 1:
+        runs_of: dict[int, list[float]] = {1: [], args.processes: []}
+        for _ in range(args.runs):
+            for processes in runs_of:
+                start = time.perf_counter()
+                many = validate_submission(
+                    NAME, data, control, uploader="BENCH", pseudonymiser=p, processes=processes
+                )
+                runs_of[processes].append(time.perf_counter() - start)
+        assert many.rows.equals(v.rows) and many.issue_table.equals(v.issue_table)
+        for processes, taken in runs_of.items():
+            label = f"the same, {processes} process(es), interleaved"
+            rows.append((label, statistics.median(taken)))
     if args.history:
         history = pa.table(
             {
