@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from dash import Dash, Input, Output, dcc, html
 from flask import Response, abort, g, has_request_context, request
 
+from dashboards import geo
 from dashboards.auth import COOKIE, Auth
 from dashboards.data import ExchangeData
 from dashboards.pages import PAGES, access, console, portal
@@ -48,10 +50,13 @@ def create_app(
     *,
     auth: Auth | None = None,
     data: ExchangeData | None = None,
+    province_geojson: Path | None = None,
 ) -> Dash:
     """The public pages over the releases in ``releases_dir``, served under ``prefix``; with
     ``auth`` and ``data`` also the member portal and the operations console behind a login."""
     shelf = ReleaseShelf(releases_dir)
+    provinces = geo.load(province_geojson)  # DSH004 at start when the file cannot be drawn
+    provinces_json = json.dumps(provinces.geojson, ensure_ascii=False, separators=(",", ":"))
     app = Dash(
         __name__,
         requests_pathname_prefix=prefix,
@@ -117,7 +122,14 @@ def create_app(
             return html.P(t("no_release", lang), className="empty")
         if path not in PAGES:
             return html.P(t("unknown_page", lang), className="empty")
-        return PAGES[path][1](Page(shelf, release, lang, prefix))
+        return PAGES[path][1](Page(shelf, release, lang, prefix, provinces))
+
+    @app.server.route("/provinces.geojson")
+    def provinces_geojson() -> Response:
+        """The province choropleth's map (the shipped tile grid or the approved file)."""
+        response = Response(provinces_json, mimetype="application/geo+json")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
 
     @app.server.route("/download/<month>/v<int:version>/<name>.csv")
     def download(month: str, version: int, name: str) -> Response:
@@ -152,11 +164,13 @@ def create_asgi(
     *,
     auth: Auth | None = None,
     data: ExchangeData | None = None,
+    province_geojson: Path | None = None,
 ) -> Any:
     """:func:`create_app` as an ASGI application, to mount at ``prefix`` of an ASGI server."""
     from a2wsgi import WSGIMiddleware
 
-    return WSGIMiddleware(create_app(releases_dir, prefix, auth=auth, data=data).server)
+    app = create_app(releases_dir, prefix, auth=auth, data=data, province_geojson=province_geojson)
+    return WSGIMiddleware(app.server)
 
 
 def _lang(lang: str | None) -> str:

@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dashboards.geo import ProvinceMap
 from dashboards.releases import number
 
 Figure = dict[str, Any]
 REVISED = "#d62728"
+#: the province map's colours for values (never grey: grey says suppressed or no data)
+HEAT = [[0.0, "#fdd49e"], [0.5, "#ef6548"], [1.0, "#7f0000"]]
 PALETTE = ("#1f4e79", "#c0504d", "#4f81bd", "#e46c0a", "#7f7f7f", "#9bbb59", "#8064a2", "#4bacc6")
 
 
@@ -233,6 +236,95 @@ def _figure(data: list[dict[str, Any]], x_title: str, y_title: str) -> Figure:
             "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "automargin": True},
             "font": {"family": "Noto Sans CJK SC, Noto Sans, sans-serif", "size": 12},
             "plot_bgcolor": "#ffffff",
+            "hovermode": "closest",
+        },
+    }
+
+
+def choropleth(
+    rows: Sequence[dict[str, str]],
+    provinces: ProvinceMap,
+    geojson_url: str,
+    column: str,
+    lang: str,
+    *,
+    value_name: str,
+    suppressed_name: str,
+    no_data_name: str,
+) -> Figure:
+    """Provinces coloured by ``column`` of the segments rows (``value`` = GB/T 2260 code).
+
+    Traces (``meta`` says which): ``labels`` — the tile grid's names at their centres, or one
+    invisible point (a first geo trace without ``locations`` keeps plotly.js from fetching
+    its world outline, which the hidden base map would not draw anyway); ``column`` — the
+    published values (``locations`` = codes, ``z`` = the CSV's figures); ``suppressed`` — the
+    suppressed provinces in grey, no value; ``no_data`` — units of the map with no row in the
+    release. The GeoJSON is fetched once from ``geojson_url`` (this app's own route)."""
+    rows_by_code = {r["value"]: r for r in rows if r.get("value") in provinces.codes}
+
+    def name(code: str) -> str:
+        row = rows_by_code.get(code)
+        if row is not None:
+            return row.get("label_zh" if lang == "zh" else "label_en") or code
+        props = next(f["properties"] for f in provinces.geojson["features"] if f["id"] == code)
+        return str(props.get("name_zh" if lang == "zh" else "name_en") or code)
+
+    shown = [
+        c for c, r in rows_by_code.items() if not r.get("flag") and number(r, column) is not None
+    ]
+    hidden = [c for c, r in rows_by_code.items() if r.get("flag")]
+    missing = sorted(provinces.codes - set(shown) - set(hidden))
+    if provinces.centres:
+        codes = sorted(provinces.centres)
+        first: dict[str, Any] = {
+            "type": "scattergeo", "mode": "text", "meta": "labels",
+            "lon": [provinces.centres[c][0] for c in codes],
+            "lat": [provinces.centres[c][1] for c in codes],
+            "text": [name(c) for c in codes], "textfont": {"size": 10},
+            "hoverinfo": "skip", "showlegend": False,
+        }  # fmt: skip
+    else:
+        coords = provinces.geojson["features"][0]["geometry"]["coordinates"]
+        while isinstance(coords[0], list):
+            coords = coords[0]
+        first = {"type": "scattergeo", "mode": "markers", "meta": "labels", "lon": [coords[0]],
+                 "lat": [coords[1]], "marker": {"opacity": 0}, "hoverinfo": "skip",
+                 "showlegend": False}  # fmt: skip
+
+    def layer(
+        codes: list[str], meta: str, z: list[float], scale: Any, hover: str
+    ) -> dict[str, Any]:
+        return {
+            "type": "choropleth", "geojson": geojson_url, "featureidkey": "properties.code",
+            "locations": codes, "z": z, "text": [name(c) for c in codes], "meta": meta,
+            "customdata": codes, "colorscale": scale, "showscale": meta == column,
+            "marker": {"line": {"color": "#ffffff", "width": 1}},
+            "hovertemplate": hover + "<extra></extra>",
+        }  # fmt: skip
+
+    grey = [[0, "#9e9e9e"], [1, "#9e9e9e"]]
+    light = [[0, "#eeeeee"], [1, "#eeeeee"]]
+    values = [number(rows_by_code[c], column) or 0.0 for c in shown]
+    data = [
+        first,
+        {**layer(shown, column, values, HEAT, "%{text}: %{z:.2f} %"),
+         "name": value_name, "colorbar": {"title": {"text": "%"}, "thickness": 14}},
+        {**layer(hidden, "suppressed", [0.0] * len(hidden), grey, f"%{{text}}: {suppressed_name}"),
+         "name": suppressed_name},
+        {**layer(missing, "no_data", [0.0] * len(missing), light, f"%{{text}}: {no_data_name}"),
+         "name": no_data_name},
+    ]  # fmt: skip
+    return {
+        "data": data,
+        "layout": {
+            "height": 520,
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "geo": {
+                "visible": False,
+                "fitbounds": "locations",
+                "projection": {"type": "mercator"},
+            },
+            "font": {"family": "Noto Sans CJK SC, Noto Sans, sans-serif", "size": 12},
             "hovermode": "closest",
         },
     }

@@ -35,12 +35,15 @@ class DashboardService:
         prefix: str = PREFIX,
         auth: Auth | None = None,
         data: ExchangeData | None = None,
+        province_geojson: Path | None = None,
     ) -> None:
         self.releases_dir = releases_dir
         self.prefix = prefix
         self._url = url
         self.logins = auth is not None and data is not None
-        self.asgi: Any = create_asgi(releases_dir, prefix, auth=auth, data=data)
+        self.asgi: Any = create_asgi(
+            releases_dir, prefix, auth=auth, data=data, province_geojson=province_geojson
+        )
 
     @property
     def mount_path(self) -> str:

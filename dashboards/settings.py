@@ -7,7 +7,8 @@ session cookie is a secret (``[secrets] session_secret``), not a setting here.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +22,13 @@ class DashboardSettings(Section):
     section: ClassVar[str] = "dashboards"
     model_config = SettingsConfigDict(env_prefix="JDX_DASHBOARDS_", extra="forbid")
 
+    province_geojson: Path | None = Field(
+        None,
+        description="The province choropleth's map: a GeoJSON FeatureCollection of provincial "
+        "units (Polygon/MultiPolygon, GB/T 2260 code in properties.code or id), such as the "
+        "association's approved standard map with its review number (审图号); a relative path "
+        "is under the home. Unset: the shipped schematic tile grid, which shows no boundaries.",
+    )
     session_idle_minutes: int = Field(
         30,
         ge=1,
@@ -50,3 +58,10 @@ class DashboardSettings(Section):
         "TLS (directly, or through a TLS proxy on 127.0.0.1 whose X-Forwarded-Proto uvicorn "
         "trusts); always for a TLS proxy on another host; never only for plain-HTTP testing.",
     )
+
+    def resolved(self, home: Path) -> Self:
+        """A relative ``province_geojson`` is taken from the home."""
+        path = self.province_geojson
+        if path is None or path.is_absolute():
+            return self
+        return self.model_copy(update={"province_geojson": home / path})

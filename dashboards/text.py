@@ -83,6 +83,23 @@ UI: dict[str, Label] = {
     "from": Label("From (previous month end)", "上月末状态"),
     "to": Label("To (this month end)", "本月末状态"),
     "cohort": Label("Cohort", "放款季度"),
+    "map_title": Label("Provinces: {value}", "各省份：{value}"),
+    "map_no_data": Label("no data", "无数据"),
+    "map_schematic": Label(
+        "Schematic tile grid, not a map: one square per provincial-level unit, placed roughly "
+        "where it lies; it shows no boundaries.",
+        "示意方块图，并非地图：每个省级行政区一个方块，按大致方位排列，不表示任何边界。",
+    ),
+    "map_approved": Label(
+        "Province map supplied by the association (an approved standard map).",
+        "省级行政区划图由协会提供（经审核的标准地图）。",
+    ),
+    "map_review": Label("Map review number: {number}.", "审图号：{number}。"),
+    "map_colours": Label(
+        "Colour: the rate of the release month. Grey: suppressed (not plotted). Light grey: no "
+        "data published for the unit.",
+        "颜色：发布月的比率。灰色：不予公布（不绘制）。浅灰色：该地区无公布数据。",
+    ),
 }
 
 #: one definition under each chart (docs/reports.md §3)
@@ -110,7 +127,7 @@ DEFINITIONS: dict[str, Label] = {
     ),
     "province": Label(
         "Province: GB/T 2260 code as reported, or from the ID number. Sorted by the 30+ rate "
-        "by count (a map needs a boundary file the project does not ship).",
+        "by count.",
         "省份：报送的GB/T 2260代码，或由身份证号码推得。按账户数逾期30天以上比率排序。",
     ),
     "rollrates": Label(

@@ -201,7 +201,13 @@ def serving(
     )
     data = RuntimeData(s, wh, meter)
     data.warm(PORTAL_DAYS, CONSOLE_DAYS)  # every member's DQ score, for the first page to ask
-    pages = DashboardService(releases, url=lambda: api.url, auth=auth, data=data)
+    pages = DashboardService(
+        releases,
+        url=lambda: api.url,
+        auth=auth,
+        data=data,
+        province_geojson=s.section(DashboardSettings).province_geojson,
+    )
     api.app.mount(pages.mount_path, pages.asgi)  # public pages, portal, console, beside the API
 
     def notify(member: str, path: Path) -> None:

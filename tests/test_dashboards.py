@@ -381,6 +381,44 @@ def test_suppressed_cells_are_not_plotted_and_are_shown_with_the_reason(
     assert all(r["rate_30_accounts_pct"] == "" for r in rows if r["flag"])
 
 
+def test_the_province_map_plots_the_release_figures_and_greys_suppressed_provinces(
+    site: Site, browser: Any
+) -> None:
+    from dashboards.geo import TILES
+
+    open_page(browser, site, "segments")
+    by_meta = {t["meta"]: t for t in traces(browser, "segments-province-map")}
+    rows = {r["value"]: r for r in site.csv("2025-03/v2", "segments")
+            if r["dimension"] == "province"}  # fmt: skip
+    values = by_meta["rate_30_accounts_pct"]
+    plotted = dict(zip(values["customdata"], values["z"], strict=True))
+    published = {c: float(r["rate_30_accounts_pct"]) for c, r in rows.items()
+                 if c in TILES and not r["flag"] and r["rate_30_accounts_pct"] != ""}  # fmt: skip
+    assert published and plotted == pytest.approx(published, abs=1e-9)
+    hidden = {c for c, r in rows.items() if c in TILES and r["flag"]}
+    assert set(by_meta["suppressed"]["customdata"]) == hidden
+    assert not hidden & set(plotted)  # a suppressed province has no value on the map
+    no_data = set(by_meta["no_data"]["customdata"])
+    assert no_data == set(TILES) - set(rows) and {"71", "81", "82"} <= no_data
+    assert set(plotted) | hidden | no_data == set(TILES)  # every unit drawn once
+    drawn = browser.execute_script(
+        "return document.querySelectorAll('#segments-province-map path.choroplethlocation').length"
+    )
+    assert drawn == 34
+    # each unit is a tile, not the whole plot: the largest path spans a small part of it
+    widest = browser.execute_script(
+        "const g = document.querySelector('#segments-province-map .geo .bg, "
+        "#segments-province-map .geolayer');"
+        "const all = Array.from(document.querySelectorAll("
+        "'#segments-province-map path.choroplethlocation')).map(p => p.getBBox().width);"
+        "const box = document.querySelector('#segments-province-map .main-svg').getBBox();"
+        "return Math.max(...all) / box.width;"
+    )
+    assert 0 < widest < 0.2, widest
+    assert "Schematic tile grid, not a map" in browser.find_element("id", "page").text
+    browser.save_screenshot(str(ARTIFACTS / "segments-province-map.png"))
+
+
 def test_each_chart_downloads_its_rows_as_csv(site: Site, browser: Any) -> None:
     open_page(browser, site, "segments")
     link = browser.find_element("id", "segments-product-download")

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboards.charts import Figure
+from dashboards.geo import ProvinceMap
 from dashboards.releases import Release, ReleaseShelf
 from dashboards.text import t
 
@@ -27,6 +28,7 @@ class Page:
     release: Release
     lang: str
     prefix: str
+    provinces: ProvinceMap | None = None  # the province choropleth's map (dashboards.geo)
 
     def table(self, name: str) -> list[dict[str, str]]:
         return self.shelf.table(self.release, name)
