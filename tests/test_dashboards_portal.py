@@ -514,6 +514,19 @@ def test_lookup_refusals_and_latency_survive_a_restart_and_show_on_the_console(
         answer = httpx.post(f"{site.base}/v1/multi-loan", json={}, timeout=60,
                             headers={"Authorization": "Bearer jdx_not_a_key"})  # fmt: skip
         assert answer.status_code == 401 and answer.json()["error"]["code"] == "AUTH_INVALID"
+    from dashboard_data import settings_for
+
+    from exchange import registry
+    from exchange.registry import db as registry_db
+
+    with settings_for(site.data.home) as settings:
+        with registry_db.session(settings.registry_url) as db:
+            _key, token = registry.issue_api_key(db, "BETA", ["multi_loan"], actor="test")
+        registry_db.dispose(settings.registry_url)
+    for _ in range(2):  # BETA's own key, a body that is not a lookup: refused, counted for BETA
+        answer = httpx.post(f"{site.base}/v1/multi-loan", json={}, timeout=60,
+                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "ID_TYPE"
     with client_login(site, "staff") as c:
         before = page_request(c, "console/lookups").text
     assert "AUTH_INVALID (401): 3" in before, before
@@ -527,10 +540,12 @@ def test_lookup_refusals_and_latency_survive_a_restart_and_show_on_the_console(
     assert "AUTH_INVALID (401): 3" in meter, meter
     assert "AUTH_REQUIRED (401): 1" in meter, meter  # the staff test's request without a key
     requests, answered, *_rest, median, p95 = meter.splitlines()[-1].split()
-    assert requests == "4" and answered == "0", meter
+    assert requests == "6" and answered == "0", meter
     assert float(median) > 0 and float(p95) >= float(median), meter  # latency, kept too
     members = browser.find_element("id", "lookup-meter-members").text
     assert "(key not recognised)" in members, members
+    (beta,) = [line for line in members.splitlines() if line.startswith("BETA")]
+    assert "ID_TYPE (422): 2" in beta and "AUTH" not in beta, members
     shoot(browser, "console-lookups-after-restart")
     assert severe(browser) == [], severe(browser)
 
