@@ -10,7 +10,9 @@ test_validate_parts.py`` compares them on files with faults of every kind).
 :func:`in_parts` forks ``processes - 1`` children from the calling process once the file is
 parsed — they share its columns copy-on-write, nothing is sent to them — and checks the first part
 itself meanwhile. Each child writes its part's rows (with the masks) and issues as Arrow IPC into
-an unnamed temporary file the caller maps back (page cache, not heap; gone with the mapping).
+an unnamed temporary file the caller maps back (page cache, not heap; gone with the mapping), in
+the directory the caller names — the validation child names the file's claim, on the disk the
+data file is on, not a temporary directory that may be memory.
 
 Invariants:
 
@@ -64,17 +66,20 @@ def plan(rows: int, processes: int, min_rows: int = MIN_PART_ROWS) -> list[tuple
     return list(itertools.pairwise(edges))
 
 
-def in_parts(check: Checker, parts: list[tuple[int, int]]) -> list[Part]:
+def in_parts(
+    check: Checker, parts: list[tuple[int, int]], directory: str | None = None
+) -> list[Part]:
     """``check(start, stop)`` of every part, the first in this process and the others in forked
-    children, in part order; each part's ``row`` numbers are shifted to the file's."""
+    children, in part order; each part's ``row`` numbers are shifted to the file's. The
+    children's unnamed files are made in ``directory`` (default: the system's temporary one)."""
     if len(parts) == 1:
         return [check(*parts[0])]
     children: list[tuple[int, IO[bytes], IO[bytes]]] = []
     with contextlib.ExitStack() as files:
         try:
             for start, stop in parts[1:]:
-                rows_out: IO[bytes] = files.enter_context(tempfile.TemporaryFile())
-                issues_out: IO[bytes] = files.enter_context(tempfile.TemporaryFile())
+                rows_out: IO[bytes] = files.enter_context(tempfile.TemporaryFile(dir=directory))
+                issues_out: IO[bytes] = files.enter_context(tempfile.TemporaryFile(dir=directory))
                 pid = _fork(check, start, stop, rows_out, issues_out)
                 children.append((pid, rows_out, issues_out))
             results = [check(*parts[0])]

@@ -240,6 +240,7 @@ def validate_submission(
     sha256: str | None = None,
     processes: int = 1,
     min_part_rows: int = parts.MIN_PART_ROWS,
+    part_dir: str | None = None,
 ) -> Validation:
     """Validate one data file and its control file as ``uploader`` sent them.
 
@@ -247,7 +248,7 @@ def validate_submission(
     nothing else is checked). ``history`` and ``other_members``: see :mod:`ingest.history`.
     ``max_bytes`` bounds the (decompressed) data file (F116). ``sha256``: the data's digest when
     the caller has it already (the loader computes it for its ledger before validating).
-    ``processes``, ``min_part_rows``: see :func:`validate_records`.
+    ``processes``, ``min_part_rows``, ``part_dir``: see :func:`validate_records`.
     """
     known = sha256
     with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it overlaps with parsing
@@ -299,6 +300,7 @@ def validate_submission(
         pseudonymiser,
         processes=processes,
         min_part_rows=min_part_rows,
+        part_dir=part_dir,
     )
     if history is not None or other_members is not None:
         from ingest.history import apply_reference
@@ -318,11 +320,13 @@ def validate_records(
     *,
     processes: int = 1,
     min_part_rows: int = parts.MIN_PART_ROWS,
+    part_dir: str | None = None,
 ) -> Validation:
     """Field, cross-field and within-file rules over parsed records, plus pseudonymisation.
 
     ``processes`` > 1: the records' own rules and hashes in up to that many processes, parts of
-    at least ``min_part_rows`` records (:mod:`ingest.parts`; only a process that may fork)."""
+    at least ``min_part_rows`` records (:mod:`ingest.parts`; only a process that may fork), their
+    results passed back through unnamed files in ``part_dir``."""
     if records is None:
         sink = IssueSink(np.zeros(0, np.int64), pa.array([], pa.string()), None)
         _add_file_issues(sink, file_issues)
@@ -366,7 +370,7 @@ def validate_records(
         )
         return rows, INTERNAL_SCHEMA.empty_table() if whole else part_sink.table(), masked
 
-    done = parts.in_parts(check, parts.plan(len(lines), processes, min_part_rows))
+    done = parts.in_parts(check, parts.plan(len(lines), processes, min_part_rows), part_dir)
     for _, part_issues, _ in done:
         sink.add_table(part_issues)
     check_duplicates(columns, lines, sink)

@@ -161,6 +161,7 @@ def _validate(request: Request, pseudonymiser: Pseudonymiser) -> Any:
         max_bytes=request.max_bytes,
         processes=request.processes,
         min_part_rows=request.min_part_rows,
+        part_dir=str(Path(request.data_path).parent),  # the claim, beside the data file
     )
 
 
