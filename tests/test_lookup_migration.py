@@ -42,6 +42,8 @@ EXTRA_QUERIES = {
     "t_old_lookup_rows": "SELECT kind, version, is_deleted, payload FROM lookup_rows "
     "WHERE borrower_key = {key:String}",
     "t_tables": "SELECT name FROM system.tables WHERE database = currentDatabase()",
+    "t_part_types": "SELECT DISTINCT part_type FROM system.parts WHERE active "
+    "AND database = currentDatabase() AND table = 'borrower_lookup'",
 }
 PSEUD = Pseudonymiser(bytes(range(32)))
 
@@ -122,8 +124,11 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     # filter of the new code (also applied before 0006) has nothing to hide on these days
     assert before[("A", AS_OF)]["multi_loan"]["accounts"]["open_accounts"] == 3
 
-    applied = migrate(old_wh, upto=7)
-    assert applied == ["0006_lean_lookups", "0007_lookup_one_read"]
+    applied = migrate(old_wh, upto=11)
+    assert applied[:2] == ["0006_lean_lookups", "0007_lookup_one_read"]
+    assert applied[-1] == "0011_borrower_lookup_compact"
+    # upgraded with data, the lookup table is compact too (one file per part: one per point read)
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
     tables = {r[0] for r in old_wh.query("t_tables")}
     assert {"borrower_lookup", "inquiry_counts"} <= tables and "lookup_rows" not in tables
 
