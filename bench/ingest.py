@@ -360,6 +360,14 @@ def main() -> None:
                 inserts.append(
                     insert_only(wh, table, {}, args.runs, in_memory=True, into="floor_plain")
                 )
+                wh.command(
+                    "CREATE TABLE floor_lz4 ENGINE = MergeTree PARTITION BY toYYYYMM(as_of_date) "
+                    "ORDER BY (member_code, account_id, as_of_date) "
+                    "AS SELECT * FROM loan_states WHERE 0"
+                )
+                inserts.append(
+                    insert_only(wh, table, {}, args.runs, in_memory=True, into="floor_lz4")
+                )
 
     n = args.records
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -432,7 +440,7 @@ def main() -> None:
         )
     if inserts is None:
         return
-    default, tuned, direct, floor_insert = inserts
+    default, tuned, direct, floor_insert, floor_lz4 = inserts
     print()
     print("loan_states insert alone (accepted records, with every materialized view on it):")
     print(f"| {'settings':57} | {'s':>6} | {'rows/s':>9} |")
@@ -444,6 +452,8 @@ def main() -> None:
     print(f"| {label:57} | {direct:>6.2f} | {rows / direct:>9,.0f} |")
     label = "FLOOR: the same, into one plain MergeTree, no views"
     print(f"| {label:57} | {floor_insert:>6.2f} | {rows / floor_insert:>9,.0f} |")
+    label = "  the same, every column the default codec (LZ4)"
+    print(f"| {label:57} | {floor_lz4:>6.2f} | {rows / floor_lz4:>9,.0f} |")
 
 
 def _accepted_table(path: Path, records: int) -> pa.Table:

@@ -71,13 +71,29 @@ with connect(f"chdb://{path}") as wh:
     wh.optimize("floor_plain")
     stats = {r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
              for r in wh.table_stats() if r["rows"]}
+    # the same with the engine's default codec (LZ4) on every column: what the codecs cost
+    wh.command(
+        "CREATE TABLE floor_lz4 ENGINE = MergeTree PARTITION BY toYYYYMM(as_of_date) "
+        "ORDER BY (member_code, account_id, as_of_date) AS SELECT * FROM loan_states WHERE 0"
+    )
+    t = time.perf_counter()
+    wh.command("INSERT INTO floor_lz4 SELECT * FROM loan_states")
+    floor_lz4_insert = time.perf_counter() - t
+    wh.optimize("floor_lz4")
+    stats = {
+        r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
+        for r in wh.table_stats()
+        if r["rows"]
+    }
     floor = stats.pop("floor_plain")
+    floor_lz4 = stats.pop("floor_lz4")
 print(json.dumps({
     "rows": rows, "account_months": stats["account_months"]["rows"],
     "accounts": stats["accounts_current"]["rows"], "simulate_s": t_sim, "build_s": build,
     "insert_s": insert, "optimize_s": optimize, "floor_insert_s": floor_insert,
     "disk_bytes": sum(v["bytes"] for v in stats.values()), "tables": stats,
     "floor_bytes": floor["bytes"],
+    "floor_lz4_insert_s": floor_lz4_insert, "floor_lz4_bytes": floor_lz4["bytes"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
@@ -134,6 +150,7 @@ def main() -> None:
         ("insert_arrow into loan_states (+ its views)", "insert_s"),
         ("OPTIMIZE FINAL (every table)", "optimize_s"),
         ("FLOOR: same rows in-engine into one plain MergeTree", "floor_insert_s"),
+        ("  the same, every column the default codec (LZ4)", "floor_lz4_insert_s"),
     ]
     for label, key in stages:
         print(f"{label:<52}{med(key):>10.1f}{rows / med(key):>14,.0f}")
@@ -155,6 +172,9 @@ def main() -> None:
         f"| {'FLOOR: plain MergeTree':<22} | {rows:>12,} | {floor / 2**20:>8,.1f} | "
         f"{floor / months:>19.1f} |"
     )
+    lz4 = med("floor_lz4_bytes")
+    label = "  same, LZ4 codec"
+    print(f"| {label:<22} | {rows:>12,} | {lz4 / 2**20:>8,.1f} | {lz4 / months:>19.1f} |")
     print(f"peak RSS of a run: {med('peak_rss_mb'):,.0f} MiB")
     print(f"load average after the runs: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     started = time.strftime("%Y-%m-%d")
