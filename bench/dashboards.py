@@ -19,6 +19,12 @@ that home (a subprocess on free ports, stopped by its PID): the script sets fres
 passwords of two users of its own, ``bench.staff`` (admin) and ``bench.analyst`` (an analyst of
 the member with the most files), audited as ``bench``, and logs in through the login form.
 
+With ``--warehouse DSN`` the server of ``--home`` uses that warehouse (e.g. the 108.9M
+account-month warehouse ``bench/release.py --data`` leaves, ``chdb:///…/warehouse``) and the
+releases of ``--releases``; the script migrates it first (``jdx warehouse migrate``) and, when
+the registry has no member (a warehouse loaded by the simulator directly), registers the
+simulator's first member (``CF001``) for the analyst. Run it under the heavy lock.
+
 Prints the machine, the data size (the release's open accounts and months; the registry's
 members and files) and a table of milliseconds per page. The issue's goal: ≤ 1 s per page on
 the demo data.
@@ -103,8 +109,19 @@ PORTAL = ("portal", "portal/quality", "portal/usage", "portal/keys")
 CONSOLE = ("console", "console/quality", "console/lookups", "console/releases", "console/members")
 
 
-def bench_users(home: Path) -> tuple[dict[str, tuple[str, str]], str]:
+def serve_env(home: Path, warehouse: str | None, releases: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
+    env.update(JDX_HOME=str(home), JDX_API_PORT="0", JDX_SFTP_PORT="0", PYTHONPATH=str(REPO))
+    if warehouse:
+        env["JDX_WAREHOUSE_DSN"] = warehouse
+    if releases is not None:
+        env["JDX_REPORTS_RELEASES_DIR"] = str(releases)
+    return env
+
+
+def bench_users(home: Path, env: dict[str, str]) -> tuple[dict[str, tuple[str, str]], str]:
     """``bench.staff`` and ``bench.analyst`` with fresh passwords; the registry's size."""
+    import datetime as dt
     import secrets
 
     from exchange import registry
@@ -113,10 +130,14 @@ def bench_users(home: Path) -> tuple[dict[str, tuple[str, str]], str]:
     from exchange.registry.users import set_password
     from runtime.config import load
 
-    os.environ["JDX_HOME"] = str(home)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("JDX_")})
     settings = load()
+    registry_db.upgrade(settings.registry_url)
     with registry_db.session(settings.registry_url) as db:
         files = registry.list_submissions(db, limit=1_000_000)
+        if not registry.list_members(db):  # a warehouse the simulator loaded directly
+            registry.add_member(db, code="CF001", name="Bench member", type="CONSUMER_FINANCE",
+                                joined=dt.date(2020, 1, 1), actor="bench")  # fmt: skip
         members = registry.list_members(db)
         by_member: dict[str, int] = {}
         for f in files:
@@ -137,9 +158,10 @@ def bench_users(home: Path) -> tuple[dict[str, tuple[str, str]], str]:
     return out, f"{len(members)} members, {len(files)} files in the registry (analyst of {member})"
 
 
-def start_serve(home: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JDX_")}
-    env.update(JDX_HOME=str(home), JDX_API_PORT="0", JDX_SFTP_PORT="0", PYTHONPATH=str(REPO))
+def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    jdx = [sys.executable, "-c", "from cli import main; main()"]
+    subprocess.run([*jdx, "warehouse", "migrate"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "serve"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)  # fmt: skip
@@ -185,8 +207,10 @@ def main() -> None:
     ap.add_argument("--releases", type=Path, default=REPO / "jdx-data" / "releases")
     ap.add_argument("--runs", type=int, default=7, help="loads per page after the first")
     ap.add_argument("--home", type=Path, help="also time the portal and console of this home")
+    ap.add_argument("--warehouse", help="the warehouse DSN of --home's server (default: its own)")
     args = ap.parse_args()
-    if args.home is not None and args.releases == REPO / "jdx-data" / "releases":
+    own_releases = args.releases == REPO / "jdx-data" / "releases"
+    if args.home is not None and own_releases:
         args.releases = args.home / "releases"
 
     from selenium import webdriver
@@ -216,9 +240,10 @@ def main() -> None:
                 time.sleep(0.2)
         rows = time_pages(driver, base, PAGES, args.runs)
         if args.home is not None:
-            users, registry_size = bench_users(args.home)
+            env = serve_env(args.home, args.warehouse, None if own_releases else args.releases)
+            users, registry_size = bench_users(args.home, env)
             size += f"; {registry_size}"
-            proc, served = start_serve(args.home)
+            proc, served = start_serve(env)
             try:
                 login(driver, served, *users["analyst"])
                 rows += time_pages(driver, served, PORTAL, args.runs)
@@ -236,6 +261,7 @@ def main() -> None:
     print(f"machine: {cpu}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"data: {size}")
     print(f"runs: first load + {args.runs} timed loads per page, headless Chromium 1280x2000")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print()
     print(f"{'page':<18}{'first (ms)':>12}{'median (ms)':>13}{'max (ms)':>10}")
     for page, first, median, worst in rows:
