@@ -104,9 +104,12 @@ class ProjectContentsManager(AsyncLargeFileManager):
         if not os.path.isfile(os_path):
             return
         name = os.path.basename(path).lower()
-        size = os.path.getsize(os_path)
-        with open(os_path, "rb") as f:
-            head = f.read(16)
+        try:
+            size = os.path.getsize(os_path)
+            with open(os_path, "rb") as f:
+                head = f.read(16)
+        except OSError:
+            return  # unreadable: Jupyter's own answer (403/404) follows
         why = None
         if name.endswith(DATA_SUFFIXES):
             why = f"{os.path.basename(path)} is a data file by its name"
