@@ -122,6 +122,8 @@ class ProjectSpawner(LocalProcessSpawner):
             ).user
         else:
             work.mkdir(parents=True, exist_ok=True)
+            (root / "config").mkdir(exist_ok=True)
+            (root / "config" / "migrated").touch()  # see isolation.provision
             self._account = None
         self.project_dir = str(root)
         self.home_dir = str(work)
@@ -158,4 +160,14 @@ class ProjectSpawner(LocalProcessSpawner):
         for name in [n for n in env if n.startswith("JDX_") and n not in keep]:
             del env[name]
         env.pop("PYTHONPATH", None)
+        # What the server loads at start is not the project user's to choose: its HOME (work/)
+        # is theirs, so no Jupyter config from it (the project's root-owned, empty config/ is
+        # the config folder), no user site-packages or .pth files, and not the working folder
+        # first on sys.path (``python -m`` puts it there: a work/jupyterhub/ would shadow the
+        # server). Kernels inherit this; IPython still imports the notebook folder's modules.
+        env["JUPYTER_CONFIG_DIR"] = str(Path(self.project_dir) / "config")
+        for name in ("JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH", "PYTHONSTARTUP"):
+            env.pop(name, None)
+        env["PYTHONNOUSERSITE"] = "1"
+        env["PYTHONSAFEPATH"] = "1"
         return env

@@ -15,6 +15,8 @@ The project directory after :func:`provision`::
         data/                  root:grp  0550  the extract, files 0440 — read-only for the group
         work/, outputs/        user:grp  2770  the analysts' files; outputs/ is what they submit
         released/              root:grp  0550  released outputs, files 0440 (the analysts download)
+        config/                root:grp  0550  the servers' only Jupyter config folder: no
+                                                config, jupyter_core's "migrated" marker 0440
         requests/              root      0700  snapshots of submitted outputs (staff only)
         jobs/                  root      0711  one directory per job, the job user's, 0700
 
@@ -201,9 +203,14 @@ def provision(project_dir: Path, project_id: int) -> ProjectAccounts:
     for f in (project_dir / "work").iterdir():  # the example copied in by root
         if f.is_file() and not f.is_symlink() and f.stat().st_uid == 0:
             _set(f, acc.user.uid, gid, 0o660)
-    released = project_dir / "released"
-    released.mkdir(exist_ok=True)
-    _set(released, 0, gid, 0o550)
+    for name in ("released", "config"):
+        d = project_dir / name
+        d.mkdir(exist_ok=True)
+        _set(d, 0, gid, 0o550)
+    # jupyter_core's marker that IPython 3's config was migrated: present and not writable, so
+    # the server never tries to write the config folder (it gives up the migration)
+    (project_dir / "config" / "migrated").touch()
+    _set(project_dir / "config" / "migrated", 0, gid, 0o440)
     for name, mode in (("requests", 0o700), ("jobs", 0o711)):
         d = project_dir / name
         d.mkdir(exist_ok=True)

@@ -61,11 +61,14 @@ def _forbid(why: str) -> web.HTTPError:
 class ProjectContentsManager(AsyncLargeFileManager):
     """The single-user servers' contents manager (see the module docstring)."""
 
-    data_dir = Unicode("data", config=True, help="The project's extract (never served).")
+    # Not configurable (config=False): a config file the project user can write (were one ever
+    # read) must not be able to move what is refused or what is served as released.
+    data_dir = Unicode("data", config=False, help="The project's extract (never served).")
     hidden_dirs = List(
-        ["data", "requests", "jobs"], config=True, help="Top-level folders left out of listings."
-    )
-    released_dir = Unicode("released", config=True, help="Released outputs: served as they are.")
+        ["data", "requests", "jobs", "config"], config=False,
+        help="Top-level folders left out of listings.",
+    )  # fmt: skip
+    released_dir = Unicode("released", config=False, help="Released outputs: served as they are.")
     download_max_bytes = Int(
         2_000_000, config=True, help="Largest file whose content is served (outside released/)."
     )

@@ -97,7 +97,8 @@ class Lab:
 
 def _spawn(lab: Lab, who: str) -> None:
     with lab.service.client() as api:
-        assert api.post(f"/users/{who}/server").status_code in (201, 202)
+        started = api.post(f"/users/{who}/server")
+        assert started.status_code in (201, 202), started.text[:300]
         deadline = time.monotonic() + 90
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -260,6 +261,49 @@ def test_project_data_is_usable_in_a_kernel_but_never_served_by_jupyter(lab: Lab
         assert srv.get("/api/terminals").status_code == 404
     assert (lab.project_dir("ana") / "data" / "sample.parquet").exists()  # nothing moved
     assert not (lab.project_dir("ana") / "work" / "sample.parquet").exists()
+
+
+KERNEL_PLANTS = """
+import json, os, pathlib, site, sys
+home = pathlib.Path.home()
+(home / ".jupyter").mkdir(exist_ok=True)
+(home / ".jupyter" / "jupyter_server_config.py").write_text(
+    'c.ProjectContentsManager.data_dir = "nothing"\\n'
+    'c.ProjectContentsManager.released_dir = "data"\\n'
+    'c.ServerApp.extra_static_paths = ["%s"]\\n' % (home.parent / "data")
+)
+user_site = pathlib.Path(site.getusersitepackages())
+user_site.mkdir(parents=True, exist_ok=True)
+(user_site / "planted.pth").write_text("import os; os.environ['JDX_PLANTED'] = '1'\\n")
+(home / "jupyterhub").mkdir(exist_ok=True)
+(home / "jupyterhub" / "__init__.py").write_text("raise SystemExit('planted jupyterhub')\\n")
+print(json.dumps({k: os.environ.get(k) for k in ("JUPYTER_CONFIG_DIR", "PYTHONNOUSERSITE",
+                                                 "PYTHONSAFEPATH")}))
+"""
+
+
+def test_files_the_project_user_writes_do_not_reconfigure_its_server(lab: Lab) -> None:
+    """The server is started from nothing the project user can write: a Jupyter config in its
+    HOME (work/) that would serve data/ as if released, a .pth in its user site-packages and a
+    package that would shadow jupyterhub from the working folder are all ignored at restart."""
+    if "ana" not in lab.kernels:
+        _spawn(lab, "ana")
+    env = json.loads(lab.run("ana", KERNEL_PLANTS).strip().splitlines()[-1])
+    assert env["JUPYTER_CONFIG_DIR"] == str(lab.project_dir("ana") / "config"), env
+    assert env["PYTHONNOUSERSITE"] == env["PYTHONSAFEPATH"] == "1", env
+    with lab.service.client() as api:  # restart ana's server: the planted files are now read
+        assert api.delete("/users/ana/server").status_code in (202, 204)
+        deadline = time.monotonic() + 60
+        while api.get("/users/ana").json()["servers"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+    _spawn(lab, "ana")  # it starts (no planted jupyterhub ran) ...
+    headers = {"Authorization": f"token {lab.tokens['ana']}"}
+    with httpx.Client(base_url=f"{lab.url}/user/ana", headers=headers, timeout=30) as srv:
+        files = srv.get("/files/data/accounts.parquet")  # ... and still refuses data/
+        assert files.status_code == 403 and "LAB035" in files.text, files.status_code
+        assert srv.get("/static/accounts.parquet").status_code == 404
+    assert lab.run("ana", "import os; print(os.environ.get('JDX_PLANTED'))").strip() == "None"
+    assert (lab.project_dir("ana") / "config").stat().st_uid == 0
 
 
 KERNEL_PROBE = """
