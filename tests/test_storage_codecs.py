@@ -45,7 +45,8 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehou
         assert migrate(wh, upto=BEFORE)[-1].startswith(f"{BEFORE:04d}_")
         seed(wh, PSEUD, population())
         before = rows(wh)
-        assert migrate(wh)[-1] == "0009_storage_codecs"
+        assert migrate(wh, upto=9) == ["0009_storage_codecs"]
+        migrate(wh)  # and the later ones (0011 rebuilds borrower_lookup) keep the codecs
         for table in TABLES:
             wh.optimize(table)
         yield wh, before
