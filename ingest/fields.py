@@ -144,14 +144,19 @@ def parse_number(
     target = DECIMAL if decimal else pa.int64()
     values = None
     if only_bytes(text, _DIGITS_DOT if decimal else _DIGITS):
-        try:  # the common case: plain digits that cast; the cast refuses > 2 dp and overflow
+        try:  # the common case: plain digits that cast; the cast refuses overflow and > 2 dp
             filled = text if present.all() else pc.if_else(pa.array(present), text, "0")
             values = pc.cast(filled, target)
             good = present
             if decimal:
                 first, last = edge_bytes(text)
                 dangling = present & ((first == 46) | (last == 46))  # ".5", "5."
-                good = present & ~dangling if dangling.any() else present
+                # ... but not "0.000" or "1.500", which it casts exactly: V207 all the same, as
+                # the slow path finds (so a value's verdict never depends on the other rows)
+                dot = np.asarray(pc.find_substring(text, ".").fill_null(-1))
+                places = np.where(dot >= 0, np.asarray(pc.binary_length(text)) - dot - 1, 0)
+                wrong = dangling | (present & (places > 2))
+                good = present & ~wrong if wrong.any() else present
         except pa.ArrowInvalid:
             values = None
     if values is None:
