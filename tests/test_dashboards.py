@@ -135,9 +135,16 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def wait_for(condition: Any, timeout: float = 20.0, what: str = "") -> Any:
+    """Poll ``condition`` until it is true; an element the page re-rendered between being found
+    and read (stale) or not drawn yet counts as not yet, as in selenium's own waits."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
         if value:
             return value
         time.sleep(0.05)

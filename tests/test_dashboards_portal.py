@@ -122,9 +122,16 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(condition: Any, timeout: float = 30.0, what: str = "") -> Any:
+    """Poll ``condition`` until it is true; an element the page re-rendered between being found
+    and read (stale) or not drawn yet counts as not yet, as in selenium's own waits."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
         if value:
             return value
         time.sleep(0.05)
