@@ -57,20 +57,26 @@ def test_the_engine_takes_the_memory_cap_and_cache_sizes(tmp_path: Path) -> None
 
 CLI_CHILD = r"""
 import json, sys
-from pathlib import Path
 import cli
 from cli import _register
-from warehouse import open_configured
-from warehouse.settings import WarehouseSettings
-from runtime.config import load
+from warehouse import client
 
+# the settings of the engine each warehouse the command opens runs on, read just before the
+# command closes it (the engine restarts once every client is closed, so not afterwards)
+seen = []
+close = client.Warehouse.close
+
+def observed_close(self):
+    if not self._closed:
+        seen.append({name: int(value) for name, value in self._client().query(
+            "SELECT name, value FROM system.server_settings WHERE name IN "
+            "('max_server_memory_usage', 'mark_cache_size')").result_rows})
+    close(self)
+
+client.Warehouse.close = observed_close
 _register()
 cli.cli.main(sys.argv[1:], standalone_mode=False)  # jdx init / jdx warehouse migrate, here
-# the engine this process runs is the one the command started: a later open keeps its settings
-with open_configured(load().section(WarehouseSettings)) as wh:
-    print(json.dumps({name: int(value) for name, value in wh._client().query(
-        "SELECT name, value FROM system.server_settings WHERE name IN "
-        "('max_server_memory_usage', 'mark_cache_size')").result_rows}))
+print(json.dumps(seen))
 """
 
 
@@ -84,5 +90,7 @@ def test_jdx_init_and_migrate_open_the_engine_with_the_caps(tmp_path: Path) -> N
             timeout=300, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
-        out = json.loads(done.stdout.strip().splitlines()[-1])
-        assert out == {"max_server_memory_usage": 300 * 2**20, "mark_cache_size": 24 * 2**20}
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+        assert seen, command  # the command opened (and closed) the warehouse
+        caps = {"max_server_memory_usage": 300 * 2**20, "mark_cache_size": 24 * 2**20}
+        assert all(engine == caps for engine in seen), (command, seen)
