@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +26,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from browser_support import chromium, needs_chromium, wait_for
 from dashboard_data import JDX, environment, publish_releases
 
 from reports.render.csvfiles import read_csv
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromium-driver missing"),
+    needs_chromium,
 ]
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = (
@@ -113,16 +111,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2200",
-                "--disable-dev-shm-usage", "--lang=en-US"):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver = chromium("1280,2200", performance_log=True)
     downloads = tmp_path_factory.mktemp("downloads")
     driver.execute_cdp_cmd(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
@@ -132,23 +121,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-
-
-def wait_for(condition: Any, timeout: float = 20.0, what: str = "") -> Any:
-    """Poll ``condition`` until it is true; an element the page re-rendered between being found
-    and read (stale) or not drawn yet counts as not yet, as in selenium's own waits."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (StaleElementReferenceException, NoSuchElementException):
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what or condition}")
 
 
 def rendered(browser: Any) -> bool:

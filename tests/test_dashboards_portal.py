@@ -18,10 +18,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,13 +28,13 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import chromium, needs_chromium, wait_for
 from dashboard_data import JDX, environment
 from portal_data import PASSWORD, USERS, Prepared, prepare, ssh_public_key
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromium-driver missing"),
+    needs_chromium,
 ]
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = (
@@ -105,37 +103,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1800",
-                "--disable-dev-shm-usage", "--lang=en-US"):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver = chromium("1280,1800")
     try:
         yield driver
     finally:
         driver.quit()
-
-
-def wait_for(condition: Any, timeout: float = 30.0, what: str = "") -> Any:
-    """Poll ``condition`` until it is true; an element the page re-rendered between being found
-    and read (stale) or not drawn yet counts as not yet, as in selenium's own waits."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (StaleElementReferenceException, NoSuchElementException):
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what or condition}")
 
 
 def rendered(browser: Any) -> bool:
