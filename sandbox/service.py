@@ -5,7 +5,8 @@ hub's config file (which only calls :func:`sandbox.hubconfig.configure`), starts
 as a child process (it starts configurable-http-proxy), waits until the hub's REST API answers,
 and then every ``[lab] expiry_check_seconds`` marks projects past their end date expired (in
 the registry, audited) and stops their analysts' servers through the hub API (the ``jdx``
-service token). ``stop()`` sends SIGTERM to the hub — which stops the proxy and the servers it
+service token), and closes those expired ``[lab] close_after_days`` ago (:mod:`sandbox.closing`).
+``stop()`` sends SIGTERM to the hub — which stops the proxy and the servers it
 spawned — and SIGKILL only after the timeout (SIGKILL would orphan its children).
 
 The hub's output goes to ``<hub_dir>/jupyterhub.log``. Nothing here logs the token.
@@ -28,7 +29,7 @@ import httpx
 from exchange.registry import db as registry_db
 from exchange.registry import projects
 from exchange.settings import Settings
-from sandbox import isolation
+from sandbox import closing, isolation
 from sandbox.endpoint import OutputsEndpoint
 from sandbox.errors import HubStartFailed
 from sandbox.hubconfig import SERVICE, hub_token, proxy_command, python
@@ -148,6 +149,7 @@ class LabService:
         while not self._stop.wait(self.lab.expiry_check_seconds):
             try:
                 self.expire()
+                closing.close_due(self.settings, actor=self.actor)
             except Exception:
                 log.exception(
                     "lab expiry check failed; retried in %s s", self.lab.expiry_check_seconds

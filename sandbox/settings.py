@@ -63,6 +63,14 @@ class LabSettings(Section):
         description="How often the lab marks projects past their end date expired and stops "
         "their analysts' servers.",
     )
+    close_after_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Days after a project's end date when the lab closes it: destroys its "
+        "extract and its analysts' work, keeps the released outputs and the request snapshots "
+        "(root's alone) and removes its system users (sandbox.closing).",
+    )
 
     isolate: bool = Field(
         True,

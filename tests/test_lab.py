@@ -9,6 +9,7 @@ import datetime as dt
 import grp
 import json
 import os
+import pwd
 import secrets
 import subprocess
 import sys
@@ -292,3 +293,68 @@ def test_extract_read_in_key_slices_is_the_same_as_in_one_read(
     for t in (a, b):  # each month's rows come sorted by key within their slices, slices in order
         months_col = t.column("month").to_pylist()
         assert months_col == sorted(months_col)
+
+
+def test_expired_project_is_closed_its_data_destroyed_and_its_users_removed(
+    jdx_home: Settings, registry: str, fresh_wh: Warehouse
+) -> None:
+    """``[lab] close_after_days`` after its end date the lab's check closes a project: not while
+    a process runs as its user; then its extract and work are gone, its released outputs and
+    request snapshots are root's alone, its users and group are removed, a request still in
+    review is rejected, and the registry and the audit chain say so (docs/lab.md, Closing)."""
+    from exchange.registry import outputs
+    from sandbox.closing import close_due
+
+    seed(fresh_wh, borrowers=40)
+    with registry_db.session(registry) as db:
+        people(db)
+        p = apply_project(db, "ana")
+    approve(jdx_home, fresh_wh, p.id)
+    root = jdx_home.section(LabSettings).projects_dir
+    assert root is not None
+    pdir = root / str(p.id)
+    user = pwd.getpwnam(f"jdx-lab-p{p.id}")
+    (pdir / "work" / "model.py").write_text("print('a logit')\n")
+    os.chown(pdir / "work" / "model.py", user.pw_uid, user.pw_gid)
+    (pdir / "released" / "1").mkdir()
+    (pdir / "released" / "1" / "table.csv").write_text("band,n\nA,12\n")
+    with registry_db.session(registry) as db:
+        waiting = outputs.record_request(
+            db, project_id=p.id, requested_by="ana",
+            files=[{"name": "t.csv", "sha256": "0" * 64, "outcome": "pass"}],
+        )  # fmt: skip
+    ended = p.ends_on
+    with registry_db.session(registry) as db:
+        projects.expire_due(db, actor="lab", today=ended + dt.timedelta(days=1))
+    assert close_due(jdx_home, today=ended + dt.timedelta(days=30)) == []  # within 30 days
+
+    kernel = subprocess.Popen(["sleep", "60"], user=user.pw_uid, group=user.pw_gid)
+    try:
+        later = ended + dt.timedelta(days=31)
+        (first,) = close_due(jdx_home, today=later)
+        assert not first.closed and str(kernel.pid) in first.waiting
+        assert (pdir / "data" / "accounts.parquet").exists()
+    finally:
+        kernel.kill()
+        kernel.wait()
+    (done,) = close_due(jdx_home, today=later)
+    assert done.closed and close_due(jdx_home, today=later) == []
+    assert sorted(x.name for x in pdir.iterdir()) == ["released", "requests"]
+    for path in (pdir, pdir / "released", pdir / "released" / "1" / "table.csv"):
+        st = path.stat()
+        assert (st.st_uid, st.st_gid) == (0, 0) and st.st_mode & 0o077 == 0
+    for name in (f"jdx-lab-p{p.id}", f"jdx-lab-p{p.id}-job"):
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+    with pytest.raises(KeyError):
+        grp.getgrnam(f"jdx-lab-p{p.id}")
+    with registry_db.session(registry, readonly=True) as db:
+        assert projects.get(db, p.id).status.value == "closed"
+        assert outputs.get(db, waiting.id).status.value == "rejected"
+        (entry,) = [e for e in audit.entries(db) if e.action == "lab.project_close"]
+    details = json.loads(entry.details) if isinstance(entry.details, str) else entry.details
+    assert details["destroyed"]["data"]["files"] == 3  # accounts, sample, manifest
+    assert details["destroyed"]["work"]["files"] >= 1 and details["rejected_requests"] == [
+        waiting.id
+    ]
+    assert details["kept"]["released"] == {"files": 1, "bytes": len("band,n\nA,12\n")}

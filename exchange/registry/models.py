@@ -82,12 +82,14 @@ class UserRole(StrEnum):
 
 
 class ProjectStatus(StrEnum):
-    """Where a data-laboratory project is: applied → approved or rejected; approved → expired."""
+    """Where a data-laboratory project is: applied → approved or rejected; approved → expired →
+    closed."""
 
     APPLIED = "applied"
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"  # past its end date: its analysts no longer log in
+    CLOSED = "closed"  # its data and work destroyed, its system users removed (sandbox.closing)
 
 
 class SubmissionStatus(StrEnum):

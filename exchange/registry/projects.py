@@ -4,14 +4,17 @@ A project names its title, purpose, datasets (:data:`DATASETS`), the months of d
 analysts (users with the analyst role; the applicant is one of them) and the last day of access
 (``ends_on``). Lifecycle (DOMAIN.md §6)::
 
-    applied ──approve──▶ approved ──(ends_on passed)──▶ expired
+    applied ──approve──▶ approved ──(ends_on passed)──▶ expired ──(retention passed)──▶ closed
        └─────reject────▶ rejected
 
 Invariants: only an ``applied`` project is approved or rejected, once; a project whose
 ``ends_on`` has passed is never active, whatever its stored status says (:func:`active_projects`
 checks the date itself, so access ends on the day, before :func:`expire_due` records it); every
 step appends one audit entry (``lab.project_apply``, ``lab.project_approve``,
-``lab.project_reject``, ``lab.project_expire``) in the same transaction. The approval records the
+``lab.project_reject``, ``lab.project_expire``, ``lab.project_close``) in the same transaction.
+A project is closed (:func:`close`, by :mod:`sandbox.closing`) only once expired, and its output
+requests still waiting for review are rejected in the same transaction: nothing of a closed
+project can be released any more. The approval records the
 extract's fingerprint (SHA-256 over its files and their row count), never its contents.
 """
 
@@ -19,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange import audit
-from exchange.registry import common
+from exchange.registry import common, outputs
 from exchange.registry.errors import (
     InvalidProject,
     ProjectNotFound,
@@ -34,8 +37,10 @@ from exchange.registry.errors import (
     UserNotFound,
 )
 from exchange.registry.models import (
+    LabOutputRequest,
     LabProject,
     LabProjectAnalyst,
+    OutputStatus,
     ProjectStatus,
     User,
     UserRole,
@@ -272,3 +277,42 @@ def expire_due(db: Session, *, actor: str, today: date | None = None) -> list[Pr
         audit.append(db, actor=who, action="lab.project_expire", obj=f"lab_project:{row.id}",
                      details={"ends_on": row.ends_on.isoformat()})  # fmt: skip
     return [ProjectInfo.of(r) for r in rows]
+
+
+def closable(db: Session, *, after_days: int, today: date | None = None) -> list[ProjectInfo]:
+    """Expired projects whose end date passed more than ``after_days`` days ago."""
+    today = today or common.today()
+    rows = db.scalars(
+        select(LabProject)
+        .where(
+            LabProject.status == ProjectStatus.EXPIRED,
+            LabProject.ends_on < today - timedelta(days=after_days),
+        )
+        .order_by(LabProject.id)
+    ).all()
+    return [ProjectInfo.of(r) for r in rows]
+
+
+def close(db: Session, project_id: int, *, actor: str, details: dict[str, Any]) -> ProjectInfo:
+    """Record an expired project closed (audited with ``details``: what was destroyed) and reject
+    its output requests still in review. Closing a closed project again changes nothing."""
+    who = common.actor(actor)
+    row = _row(db, project_id)
+    if row.status is ProjectStatus.CLOSED:
+        return ProjectInfo.of(row)
+    if row.status is not ProjectStatus.EXPIRED:
+        raise ProjectStateConflict(
+            f"lab project {row.id} is {row.status.value}: only an expired project is closed"
+        )
+    waiting = db.scalars(
+        select(LabOutputRequest).where(
+            LabOutputRequest.project_id == row.id, LabOutputRequest.status == OutputStatus.REVIEW
+        )
+    ).all()
+    for request in waiting:
+        outputs.decide(db, request.id, actor=who, release=False, reason="the project was closed")
+    row.status = ProjectStatus.CLOSED
+    audit.append(db, actor=who, action="lab.project_close", obj=f"lab_project:{row.id}",
+                 details={"ends_on": row.ends_on.isoformat(),
+                          "rejected_requests": [r.id for r in waiting], **details})  # fmt: skip
+    return ProjectInfo.of(row)
