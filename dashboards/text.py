@@ -338,6 +338,26 @@ AREA_ZH: dict[str, str] = {
     "{month} is not a month YYYY-MM": "{month}不是YYYY-MM格式的月份",
     "no such build": "没有此生成任务",
     "{what} by {actor}: {state}": "{what}（{actor}）：{state}",
+    # the DQ dimensions and their advice (ingest.dq.ADVICE, in the DQ report the portal shows)
+    "validity": "有效性",
+    "completeness": "完整性",
+    "consistency": "一致性",
+    "timeliness": "及时性",
+    "identity": "身份信息",
+    "fix the rules listed under worst_rules; a record's failure stops counting once a corrected "
+    "record with the same account_id and as_of_date is accepted": "修正worst_rules中列出的规则；"
+    "同一account_id和as_of_date的更正记录被接受后，原记录的失败不再计入",
+    "fill the required values listed under worst_fields (consent_ref, closed_date of ended "
+    "accounts, negative_notice_date when dpd first turns positive)": "填写worst_fields中列出的必填值"
+    "（consent_ref、已结束账户的closed_date、dpd首次转正时的negative_notice_date）",
+    "keep each account's history consistent: dpd grows at most by the days elapsed; to change an "
+    "account's identity send D, then A": "保持每个账户的历史一致：dpd的增长不超过经过的天数；"
+    "如需更改账户的身份信息，请先报送D记录，再报送A记录",
+    "send each day's file by the deadline (timely_days after its as_of, China Standard Time) and "
+    "leave no reporting gap longer than max_report_gap_days": "在截止时间前报送每日文件（as_of之后"
+    "timely_days天内，北京时间），且报送间隔不超过max_report_gap_days",
+    "check the names you report against the borrowers' identity documents": "请根据借款人的身份证件"
+    "核对所报送的姓名",
 }
 
 

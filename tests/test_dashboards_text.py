@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dashboards.pages import console, portal
 from dashboards.text import AREA_ZH, tr
+from ingest.dq import ADVICE
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards"
 FILES = ("pages/portal.py", "pages/console.py", "pages/access.py", "app.py")
@@ -45,6 +46,7 @@ def test_every_text_of_the_portal_and_console_has_its_chinese() -> None:
     wanted = texts_passed_to_tr()
     wanted |= set(portal.PAGES.values()) | set(console.PAGES.values())
     wanted |= set(console.MARK.values()) - {"✓"} | set(console.METER)
+    wanted |= set(ADVICE) | set(ADVICE.values())  # the DQ report's lift table in the portal
     assert len(wanted) > 100
     missing = sorted(wanted - set(AREA_ZH))
     assert not missing, missing

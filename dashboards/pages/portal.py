@@ -128,7 +128,7 @@ def _quality(data: ExchangeData, member: str, prefix: str) -> list[Any]:
         else tr("no data-quality figures in the window")
     )
     lift_rows = [
-        [x["dimension"], pct(x["rate"]), f"+{x['points']:.2f}", x["advice"]]
+        [tr(x["dimension"]), pct(x["rate"]), f"+{x['points']:.2f}", tr(x["advice"])]
         for x in doc.get("lift", [])
     ]
     return [
