@@ -109,6 +109,11 @@ def test_every_migration_has_a_cluster_variant() -> None:
 
 def test_every_statement_runs_on_the_cluster(cluster_statements: list[str]) -> None:
     for statement in cluster_statements:
+        if statement.startswith("INSERT INTO"):
+            # a copy of a table's rows (a rebuild, 0012): one insert, sent from the node migrate
+            # talks to, from Distributed tables to Distributed tables — never a node's local table
+            assert "_local" not in statement, statement[:120]
+            continue
         assert " ON CLUSTER `{cluster}`" in statement.split("\n")[0], statement[:120]
 
 
@@ -176,7 +181,7 @@ def test_views_read_and_write_local_tables(cluster_statements: list[str]) -> Non
 def declustered(statement: str) -> str:
     """The statement as it would run on one node without Keeper (see module docstring)."""
     out, n_cluster = re.subn(r"\s+ON CLUSTER '\{cluster\}'", "", statement)
-    assert n_cluster == 1, statement[:120]
+    assert n_cluster == (0 if statement.startswith("INSERT INTO") else 1), statement[:120]
     out = re.sub(r"Replicated(\w*MergeTree)\(\s*'[^']*'\s*,\s*'[^']*'\s*(?:,\s*)?", r"\1(", out)
     out = re.sub(r"ENGINE = Distributed\(.*\)\s*$", "ENGINE = Memory", out, flags=re.S)
     assert "Replicated" not in out and "Distributed" not in out, out[:200]
