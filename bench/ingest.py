@@ -185,7 +185,9 @@ def instrument() -> None:
     ingest.reference.apply_reference = timed("history rules", ingest.reference.apply_reference)
     ingest.store.write_load = timed("warehouse load", ingest.store.write_load)
     ingest.rows.loan_states = timed("loan_states rows", ingest.rows.loan_states)
+    ingest.store.spool_loan_states = timed("loan_states stream", ingest.store.spool_loan_states)
     insert = Warehouse.insert_arrow
+    insert_stream = Warehouse.insert_arrow_stream
 
     def insert_arrow(
         self: Warehouse, table: str, data: pa.Table, settings: Any = None, **kwargs: Any
@@ -197,7 +199,16 @@ def instrument() -> None:
             if table == "loan_states":
                 TIMES["loan_states insert"] += time.perf_counter() - start
 
+    def insert_arrow_stream(self: Warehouse, table: str, *args: Any, **kwargs: Any) -> int:
+        start = time.perf_counter()
+        try:
+            return insert_stream(self, table, *args, **kwargs)
+        finally:
+            if table == "loan_states":
+                TIMES["loan_states insert"] += time.perf_counter() - start
+
     Warehouse.insert_arrow = insert_arrow  # type: ignore[method-assign]
+    Warehouse.insert_arrow_stream = insert_arrow_stream  # type: ignore[method-assign]
 
 
 def one_run(
@@ -213,7 +224,11 @@ def one_run(
         root = base / f"members-{run}"
         pepper = os.urandom(32)
         loader = Loader(
-            LoaderConfig(members_root=root, insert_block_rows=args.block_rows),
+            LoaderConfig(
+                members_root=root,
+                insert_block_rows=args.block_rows,
+                insert_engine_block_rows=args.engine_block_rows,
+            ),
             registry_url=url,
             warehouse=wh,
             pseudonymiser=Pseudonymiser(pepper),
@@ -238,7 +253,7 @@ def one_run(
             total = time.perf_counter() - start
             assert outcome.accepted > 0.9 * args.records or args.faulty, outcome
             other = (
-                TIMES["warehouse load"] - TIMES["loan_states rows"] - TIMES["loan_states insert"]
+                TIMES["warehouse load"] - TIMES["loan_states stream"] - TIMES["loan_states insert"]
             )
             results.append(
                 {
@@ -265,14 +280,36 @@ def insert_only(
     runs: int,
     in_memory: bool = False,
     into: str = "loan_states",
+    stream: tuple[Path, int] | None = None,
 ) -> float:
+    """Median seconds of one insert of ``table`` into ``into`` (every table emptied first);
+    ``stream``: (stream file, engine block rows) — the loader's one insert from its file."""
     times = []
     for _ in range(runs):
         for row in wh.table_stats():
             if row["rows"] and row["table"] != "schema_migrations":
                 wh.command("TRUNCATE TABLE {t:Identifier}", t=row["table"])
         start = time.perf_counter()
-        wh.insert_arrow(into, table, settings, in_memory=in_memory)
+        if stream is not None:
+            ingest.store.insert_loan_states(wh, *stream)
+        else:
+            wh.insert_arrow(into, table, settings, in_memory=in_memory)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def blocks_only(wh: Warehouse, table: pa.Table, block_rows: int, runs: int) -> float:
+    """Median seconds of ``table`` inserted as the loader did before issue 16's write side:
+    one in-memory insert per block of ``block_rows`` rows."""
+    times = []
+    for _ in range(runs):
+        for row in wh.table_stats():
+            if row["rows"] and row["table"] != "schema_migrations":
+                wh.command("TRUNCATE TABLE {t:Identifier}", t=row["table"])
+        start = time.perf_counter()
+        for first in range(0, table.num_rows, block_rows):
+            block = table.slice(first, block_rows)
+            wh.insert_arrow("loan_states", block, ingest.store.INSERT_SETTINGS, in_memory=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -306,6 +343,12 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--block-rows", type=int, default=100_000)
+    ap.add_argument(
+        "--engine-block-rows",
+        type=int,
+        default=250_000,
+        help="[ingest] insert_engine_block_rows: rows per engine block of the loan_states insert",
+    )
     ap.add_argument(
         "--processes",
         type=int,
@@ -346,6 +389,14 @@ def main() -> None:
             with connect(f"chdb://{wh_path}", database="bench_insert") as wh:
                 migrate(wh)
                 table = _accepted_table(first, args.records)
+                spooled = base / "loan_states.arrows"
+                with spooled.open("wb") as sink, pa.ipc.new_stream(sink, table.schema) as out:
+                    out.write_table(table, max_chunksize=ingest.store.STREAM_BATCH_ROWS)
+                loader_path = [
+                    blocks_only(wh, table, args.block_rows, args.runs),
+                    insert_only(wh, table, {}, args.runs, stream=(spooled, 0)),
+                    insert_only(wh, table, {}, args.runs, stream=(spooled, args.engine_block_rows)),
+                ]
                 inserts = [
                     insert_only(wh, table, {}, args.runs),
                     insert_only(wh, table, dict(ingest.store.INSERT_SETTINGS), args.runs),
@@ -377,6 +428,7 @@ def main() -> None:
     )
     print(
         f"file: {n:,} records, {first.stat().st_size / 1e6:.0f} MB, block {args.block_rows:,} rows"
+        f", engine block {args.engine_block_rows:,} rows"
         f", validation in {args.processes} process(es)"
     )
     print()
@@ -391,6 +443,7 @@ def main() -> None:
         "reference",
         "history rules",
         "warehouse load",
+        "loan_states stream",
         "loan_states rows",
         "loan_states insert",
         "other writes",
@@ -403,7 +456,8 @@ def main() -> None:
         "reference": "  reference data from the warehouse",
         "history rules": "  history + across-member rules",
         "warehouse load": "warehouse writes, of which:",
-        "loan_states rows": "  accepted → loan_states Arrow rows",
+        "loan_states stream": "  loan_states rows → stream file (claim)",
+        "loan_states rows": "    of which accepted → Arrow rows",
         "loan_states insert": "  insert loan_states (+ its views)",
         "other writes": "  rejections, dq_daily, submissions",
         "end to end": "END TO END (claim → archive)",
@@ -454,6 +508,17 @@ def main() -> None:
     print(f"| {label:57} | {floor_insert:>6.2f} | {rows / floor_insert:>9,.0f} |")
     label = "  the same, every column the default codec (LZ4)"
     print(f"| {label:57} | {floor_lz4:>6.2f} | {rows / floor_lz4:>9,.0f} |")
+    blocks, whole, bounded = loader_path
+    print()
+    print("the loader's loan_states insert, before and after issue 16's write side:")
+    print(f"| {'path':57} | {'s':>6} | {'rows/s':>9} |")
+    print(f"|{'-' * 59}|{'-' * 8}|{'-' * 11}|")
+    label = f"before: in-memory inserts of {args.block_rows:,}-row blocks"
+    print(f"| {label:57} | {blocks:>6.2f} | {rows / blocks:>9,.0f} |")
+    label = "after: one insert from the stream file, engine's blocks"
+    print(f"| {label:57} | {whole:>6.2f} | {rows / whole:>9,.0f} |")
+    label = f"  the same, engine blocks of {args.engine_block_rows:,} rows (the loader's)"
+    print(f"| {label:57} | {bounded:>6.2f} | {rows / bounded:>9,.0f} |")
 
 
 def _accepted_table(path: Path, records: int) -> pa.Table:

@@ -13,7 +13,8 @@ is followed by a replay that ends as if nothing had happened:
    warehouse, counting only loads before this one, fetched and applied in chunks of
    ``insert_block_rows`` records of whole accounts (:mod:`ingest.reference`);
 4. **load** — ledger ``loading``; accepted records into ``loan_states`` (whose views fill
-   ``accounts_current`` and ``account_months``), D tombstones, every issue into ``rejections``,
+   ``accounts_current``, ``account_months`` and the lookup tables) in one insert from a stream
+   file in the claim (:func:`ingest.store.write_load`), D tombstones, every issue into ``rejections``,
    DQ rows into ``dq_daily``, the file into ``submissions``. Keys and versions come from
    ``load_seq`` and timestamps from the ledger, so a replay writes identical rows and readers
    (``FINAL``) see every accepted record exactly once;
@@ -91,6 +92,7 @@ class LoaderConfig:
     control_grace: float = 24 * 3600.0  # seconds: [ingest] orphan_control_hours
     archive_days: int = 180
     insert_block_rows: int = 100_000
+    insert_engine_block_rows: int = 250_000
     dq_threshold: float = 80.0
     timely_days: int = 2
     max_report_gap_days: int = 31
@@ -106,6 +108,7 @@ class LoaderConfig:
             control_grace=ingest.orphan_control_hours * 3600.0,
             archive_days=ingest.archive_days,
             insert_block_rows=ingest.insert_block_rows,
+            insert_engine_block_rows=ingest.insert_engine_block_rows,
             dq_threshold=ingest.dq_threshold,
             timely_days=ingest.timely_days,
             max_report_gap_days=ingest.max_report_gap_days,
@@ -468,6 +471,8 @@ class Loader:
             day=day or info.received_at.date(),
             block_rows=self.config.insert_block_rows,
             stopping=self.stopping,
+            spool=found.path,
+            engine_block_rows=self.config.insert_engine_block_rows,
         )
 
     def _answer_duplicate(
@@ -519,6 +524,7 @@ class Loader:
             self.wh, info, status, counts, issue_counts, receipt["dq_score"], self.clock()
         )
         claims.publish(area, found)
+        store.drop_spool(found.path)  # a crash after the insert kept it: never archived
         archived = archive.archive_claim(
             area, found, info.received_at.date(), info.load_id, self.archive_keys
         )

@@ -2,7 +2,9 @@
 
 Two data directories get the same member, pepper and file. In ``clean`` the loader runs once; in
 ``crash`` it is started, killed with SIGKILL after a random (seeded) delay, restarted, killed …
-at least ten times, then left to finish. Each loader is a subprocess (``jdx ingest process
+at least ten times at random points, then three times more at points of the load's one
+``loan_states`` insert — just after its stream file is written into the claim, and twice during
+the insert that reads it — then left to finish. Each loader is a subprocess (``jdx ingest process
 --once``) that owns its directory's embedded warehouse, as ``jdx serve`` would.
 
 Afterwards both warehouses must hold the same data (FINAL): row counts and a checksum over every
@@ -35,6 +37,9 @@ REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 RECORDS = 100_000
 KILLS = 10
+#: Kills after the stream file is written, as fractions of the clean run's insert (CPU time from
+#: the file's rename to its removal after the insert): 0 = just after the file is written.
+STREAM_KILLS = (0.0, 0.35, 0.7)
 MEMBER = "CRASH"
 SEED = 20251123
 JDX = [sys.executable, "-c", "from cli import main; main()"]
@@ -171,24 +176,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def profile(home: Path) -> tuple[float, float]:
+def stream_file(home: Path, name: str) -> Path:
+    """Where the loader writes the load's ``loan_states`` rows before its one insert."""
+    from ingest.store import STREAM_NAME
+
+    return home / "members" / MEMBER / "processing" / name.split(".")[0] / STREAM_NAME
+
+
+def written_since(path: Path, start_ns: int) -> bool:
+    """Whether ``path`` is there, written (renamed into place whole) after ``start_ns``."""
+    try:
+        return path.stat().st_mtime_ns >= start_ns
+    except FileNotFoundError:
+        return False
+
+
+def profile(home: Path, name: str) -> tuple[float, float, float, float]:
     """Run a loader to the end; return the CPU seconds it had used when the ledger said loading
-    (warehouse writes begin) and when it said final (the tail: receipt, archive)."""
+    (warehouse writes begin), when the stream file was written, when it was gone again (the
+    insert done) and when the ledger said final (the tail: receipt, archive)."""
+    start_ns = time.time_ns()
     proc = loader(home)
-    loading = final = 0.0
+    stream = stream_file(home, name)
+    loading = spooled = inserted = final = 0.0
     while proc.poll() is None:
         status = ledger_status(home)
+        there = written_since(stream, start_ns)
         try:
             used = cpu_seconds(proc.pid)
         except (FileNotFoundError, ProcessLookupError):
             break
         if status == "loading" and not loading:
             loading = used
+        if there and not spooled:
+            spooled = used
+        if spooled and not there and not inserted:
+            inserted = used
         if status not in ("not received", "received", "loading") and not final:
             final = used
-        time.sleep(0.01)
-    assert proc.wait() == 0 and 0 < loading < final, (loading, final)
-    return loading, final
+        time.sleep(0.005)
+    assert proc.wait() == 0, "the clean load failed"
+    assert 0 < loading < spooled < inserted <= final, (loading, spooled, inserted, final)
+    return loading, spooled, inserted, final
 
 
 def same_as_clean(clean: Path, crash: Path, name: str, scratch: Path) -> dict[str, Any]:
@@ -206,6 +235,7 @@ def same_as_clean(clean: Path, crash: Path, name: str, scratch: Path) -> dict[st
     ]
     assert not [p for p in (area / "outbox").iterdir() if p.name.startswith(".")]
     assert list((area / "inbox").iterdir()) == [] and list((area / "processing").iterdir()) == []
+    assert not list((area / "archive").rglob(".loan_states*")), "the stream file was archived"
     archived = [
         p
         for p in (area / "archive").rglob("*")
@@ -229,7 +259,7 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
     name, data, control = big_file(RECORDS, member=MEMBER)
     clean = tmp_path / "clean"
     prepare(clean, name, data, control)
-    loading, final = profile(clean)
+    loading, spooled, inserted, final = profile(clean, name)
     crashes: list[Path] = []
 
     def new_crash() -> Path:
@@ -244,12 +274,25 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
     # to writing on this machine. A replay can still be faster than the clean run's profile and
     # finish before its kill: that load (killed, replayed, finished) is checked like the last
     # one, and the kills go on in a fresh copy of the directory — at most twice.
+    # Then the kills of STREAM_KILLS: each waits for this run's stream file to be written whole
+    # (renamed into place), then kills that far into the insert.
     rng = random.Random(SEED)
     seen: list[str] = []
+    after_stream: list[float] = []
     crash = new_crash()
-    while len(seen) < KILLS:
+    while len(seen) < KILLS + len(STREAM_KILLS):
+        start_ns = time.time_ns()
         proc = loader(crash)
-        if len(seen) % 2:
+        if len(seen) >= KILLS:
+            share = STREAM_KILLS[len(seen) - KILLS]
+            stream = stream_file(crash, name)
+            while proc.poll() is None and not written_since(stream, start_ns):
+                time.sleep(0.002)
+            try:
+                target = cpu_seconds(proc.pid) + share * (inserted - spooled)
+            except (FileNotFoundError, ProcessLookupError):
+                target = 0.0  # exited: poll() says so below
+        elif len(seen) % 2:
             target = loading + rng.uniform(0.0, 0.4) * (final - loading)
         else:
             target = rng.uniform(0.1, 0.9) * loading
@@ -268,15 +311,20 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         seen.append(ledger_status(crash))
+        if len(seen) > KILLS:  # killed after its stream file was written: it is still there
+            assert written_since(stream_file(crash, name), start_ns), seen
+            after_stream.append(share)
     finished = jdx(crash, "ingest", "process", "--once")
     assert f"{MEMBER} {name.split('.')[0]}: partially_accepted, 100,000 records" in finished.stdout
-    assert len(seen) == KILLS and "loading" in seen, seen  # kills after the writes began
+    assert len(seen) == KILLS + len(STREAM_KILLS) and "loading" in seen, seen
+    assert after_stream == list(STREAM_KILLS) and seen[KILLS:] == ["loading"] * len(STREAM_KILLS)
 
     for i, home in enumerate(crashes):
         if home != crash:
             jdx(home, "ingest", "process", "--once")  # nothing left to do: the load finished
         found = same_as_clean(clean, home, name, tmp_path / f"sql-{i}")
     print(
-        f"ledger at each kill: {seen}; loan_states {found['states_stored']:,} rows stored, "
+        f"ledger at each kill: {seen}; insert {inserted - spooled:.2f} CPU s of the clean run; "
+        f"loan_states {found['states_stored']:,} rows stored, "
         f"{found['states']:,} FINAL; {len(crashes)} crashed director(y/ies)"
     )

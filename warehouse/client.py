@@ -29,7 +29,7 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -343,6 +343,91 @@ class Warehouse:
                     exc, f"insert {data.num_rows} rows into {table}", self._target.password
                 ) from None
 
+    def _direct_query(self, sql: str, what: str) -> Any:
+        """``sql`` (no ``Python()`` table in it) on this warehouse's raw chDB connection, opened
+        on first use, one thread at a time."""
+        with self._direct_lock:
+            if self._closed:
+                raise WarehouseError(f"warehouse {self._target.masked} is closed")
+            try:
+                if self._direct is None:
+                    import chdb
+
+                    assert self._target.path is not None
+                    self._direct = chdb.connect(str(self._target.path.resolve()))
+                return self._direct.query(sql, "TabSeparated")
+            except Exception as exc:
+                raise translate(exc, what, self._target.password) from None
+
+    def insert_arrow_stream(
+        self,
+        table: str,
+        path: Path,
+        columns: Sequence[str],
+        settings: Mapping[str, Any] | None = None,
+        *,
+        by_path: bool = True,
+    ) -> int:
+        """Insert an Arrow IPC stream file (format ``ArrowStream``) in ONE statement, its
+        ``columns`` matched by name; return the rows written.
+
+        The engine reads the file's record batches and forms its own insert blocks
+        (``min_insert_block_size_rows`` / ``_bytes`` in ``settings``), so the materialized views
+        on ``table`` fire once per engine block, not once per record batch. The file is never
+        read into this process's memory:
+
+        * a server gets its bytes streamed as the request body (clickhouse-connect's
+          ``raw_insert`` with a generator of 1 MiB pieces: a chunked HTTP body);
+        * an embedded engine with ``by_path`` reads the file where it is (``INSERT … FROM
+          INFILE`` on this warehouse's raw chDB connection); ``by_path=False`` takes the
+          server's path (clickhouse-connect's chDB backend copies the stream into a temporary
+          file and inserts that — the same statement; ``tests/test_loader_insert.py`` compares
+          the two).
+        """
+        check_identifier(table, "table")
+        for column in columns:
+            check_identifier(column, f"column of {table}")
+        if by_path and self._target.path is not None:
+            clause = _settings_clause(settings or {})
+            if clause is not None:
+                return self._insert_file_direct(table, path, columns, clause)
+
+        def pieces() -> Generator[bytes, None, None]:
+            with open(path, "rb") as f:
+                while piece := f.read(STREAM_PIECE_BYTES):
+                    yield piece
+
+        summary = self._run(
+            lambda c: c.raw_insert(
+                f"`{self.database}`.`{table}`",
+                list(columns),
+                pieces(),
+                settings=dict(settings or {}) or None,
+                fmt="ArrowStream",
+            ),
+            f"insert the stream {path.name} into {table}",
+        )
+        return _written(summary, 0)
+
+    def _insert_file_direct(
+        self, table: str, path: Path, columns: Sequence[str], clause: str
+    ) -> int:
+        """``INSERT … FROM INFILE '<path>' … FORMAT ArrowStream`` on the raw chDB connection.
+
+        Identifiers and settings are checked as for :meth:`_insert_direct`; the path is the
+        loader's own file, quoted as a string literal (backslashes and quotes escaped)."""
+        check_identifier(self.database, "database")
+        names = ", ".join(f"`{c}`" for c in columns)
+        literal = str(path.resolve()).replace("\\", "\\\\").replace("'", "\\'")
+        sql = (
+            f"INSERT INTO `{self.database}`.`{table}` ({names}) FROM INFILE '{literal}'"
+            f"{clause} FORMAT ArrowStream"
+        )
+        result = self._direct_query(sql, f"insert the stream {path.name} into {table}")
+        with contextlib.suppress(Exception):
+            return int(result.rows_read())
+        return 0
+
     def insert_rows(
         self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]
     ) -> int:
@@ -418,6 +503,8 @@ class Warehouse:
 #: Rows from which ``insert_arrow(in_memory=True)`` takes the in-memory path (below it the
 #: temporary file costs nothing worth saving).
 DIRECT_MIN_ROWS = 10_000
+#: Bytes per piece of a stream file sent as a server insert's body.
+STREAM_PIECE_BYTES = 1 << 20
 _SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
