@@ -84,9 +84,10 @@ if mode == "build":
     from exchange.pseudonym import Pseudonymiser
     from simulator import bulk_tables, simulate
 
+    upto = int(sys.argv[4])
     pseud = Pseudonymiser(bytes(range(32)))
     with connect(f"chdb://{path}") as wh:
-        assert migrate(wh, upto=11)[-1] == "0011_borrower_lookup_compact"
+        assert migrate(wh, upto=upto)[-1].startswith(f"{upto:04d}_")
         seed(wh, pseud, population())
         industry = simulate(members=6, borrowers=150, months=24, seed=3)
         for table in bulk_tables(industry, pseud, chunk_rows=2_000):
@@ -94,13 +95,16 @@ if mode == "build":
     print("{}", flush=True)
 elif mode == "migrate":
     kill_at = int(sys.argv[3])  # 0: never stop
+    track_from = int(sys.argv[4])  # count the calls from the start of this version on
+    upto = 12  # the rebuilds tested here; later migrations are not this test's
     calls = 0
+    log = []  # what each counted call was: the statement's start or the table inserted into
     started = False
     real_apply = migrations._apply
 
     def tracking_apply(wh, migration, steps):
         global started
-        started = started or migration.version == 12
+        started = started or migration.version == track_from
         return real_apply(wh, migration, steps)
 
     migrations._apply = tracking_apply
@@ -110,6 +114,7 @@ elif mode == "migrate":
             global calls
             if started:
                 calls += 1
+                log.append(" ".join(str(args[0]).split())[:60])
                 if calls == kill_at:
                     print(f"STOPPED {calls}", flush=True)
                     time.sleep(600)  # the test kills this process now
@@ -119,9 +124,10 @@ elif mode == "migrate":
     for name in ("command", "insert_rows"):
         setattr(wh_client.Warehouse, name, counted(getattr(wh_client.Warehouse, name)))
     with connect(f"chdb://{path}") as wh:
-        applied = migrate(wh)
+        applied = migrate(wh, upto=upto)
         started = False  # the dump's calls are not the migration's
-        print(json.dumps({"applied": applied, "calls": calls, "dump": dump(wh)}), flush=True)
+        print(json.dumps({"applied": applied, "calls": calls, "log": log, "dump": dump(wh)}),
+              flush=True)
 elif mode == "dump":
     with connect(f"chdb://{path}") as wh:
         print(json.dumps(dump(wh)), flush=True)
@@ -152,10 +158,11 @@ def child(*args: str, timeout: float = 300) -> Any:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def migrate_killed(path: Path, kill_at: int) -> None:
-    """Migrate ``path`` in a child that stops before its ``kill_at``-th call; SIGKILL it there."""
+def migrate_killed(path: Path, kill_at: int, track_from: int) -> None:
+    """Migrate ``path`` in a child that stops before its ``kill_at``-th call counted from the
+    start of migration ``track_from``; SIGKILL it there."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "migrate", str(path), str(kill_at)],
+        [sys.executable, "-c", CHILD, "migrate", str(path), str(kill_at), str(track_from)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,7 +187,7 @@ def migrate_killed(path: Path, kill_at: int) -> None:
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse at 0011 with data (closed: its child has exited)."""
     path = tmp_path_factory.mktemp("rebuild") / "wh0011"
-    child("build", str(path), str(TESTS))
+    child("build", str(path), str(TESTS), "11")
     return path
 
 
@@ -188,7 +195,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def uninterrupted(base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("rebuild") / "clean"
     shutil.copytree(base, path, symlinks=True)
-    result = child("migrate", str(path), "0")
+    result = child("migrate", str(path), "0", "12")
     assert result["applied"] == ["0012_loan_states_yearly"]
     return {"calls": result["calls"], "dump": result["dump"], "path": path}
 
@@ -232,8 +239,34 @@ def test_a_kill_at_every_boundary_then_a_rerun_ends_as_an_uninterrupted_run(
     for kill_at in range(1, calls + 1):
         path = tmp_path / f"k{kill_at}"
         shutil.copytree(base, path, symlinks=True)
-        migrate_killed(path, kill_at)
-        result = child("migrate", str(path), "0")  # the re-run, then its dump
+        migrate_killed(path, kill_at, 12)
+        result = child("migrate", str(path), "0", "12")  # the re-run, then its dump
         assert result["applied"] in (["0012_loan_states_yearly"], []), kill_at
         assert result["dump"] == uninterrupted["dump"], f"killed before call {kill_at}"
+        shutil.rmtree(path)
+
+
+def test_a_kill_around_the_rename_of_0011_no_longer_strands_the_warehouse(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The review finding on 0011: killed between its RENAME and its DROP, a re-run failed
+    (the RENAME's source was gone). Killed before the swap's record, before the RENAME, before
+    its done record and before the DROP, a re-run now finishes 0011 and 0012 as one run does."""
+    root = tmp_path_factory.mktemp("rebuild0011")
+    base = root / "wh0010"
+    child("build", str(base), str(TESTS), "10")
+    clean = root / "clean"
+    shutil.copytree(base, clean, symlinks=True)
+    reference = child("migrate", str(clean), "0", "11")
+    assert reference["applied"] == ["0011_borrower_lookup_compact", "0012_loan_states_yearly"]
+    log = reference["log"]
+    rename = next(i for i, call in enumerate(log, 1) if call.startswith("RENAME TABLE"))
+    drop = next(i for i, call in enumerate(log, 1) if call.startswith("DROP TABLE"))
+    assert log[rename - 2] == "schema_migration_steps" and rename < drop  # the swap's intent
+    for kill_at in range(rename - 1, drop + 1):
+        path = root / f"k{kill_at}"
+        shutil.copytree(base, path, symlinks=True)
+        migrate_killed(path, kill_at, 11)
+        result = child("migrate", str(path), "0", "11")
+        assert result["dump"] == reference["dump"], f"killed before {log[kill_at - 1]!r}"
         shutil.rmtree(path)

@@ -37,8 +37,9 @@ Resuming an interrupted file (a kill, a crash, a failure at any statement):
   (atomic) or a ``RENAME TABLE a TO b[, c TO d …]`` it records a ``started`` step with the uuids
   of the tables named (a table keeps its uuid through RENAME and EXCHANGE). Resuming such a
   statement with a ``started`` record: an exchange whose two names now carry each other's
-  recorded uuids already ran and is skipped; a rename runs only the pairs whose source still
-  exists and whose target does not (a RENAME of several tables is not atomic), the others ran.
+  recorded uuids already ran and is skipped; a rename runs only the pairs whose target does not
+  exist yet once the pairs before them ran (a RENAME of several tables is not atomic: ``a TO
+  a_old, a_new TO a`` may have stopped after its first pair), the others ran.
   Any other state is an error that names the tables rather than a guess.
 * A rebuild of a table is therefore written as: drop the views that read or write it; ``CREATE
   TABLE IF NOT EXISTS <t>_next`` with the new layout; ``INSERT INTO <t>_next SELECT … FROM <t>``;
@@ -399,14 +400,17 @@ def _resume_swap(
     rename = _RENAME.match(statement)
     assert rename is not None
     todo = []
+    names_now = set(now)  # as the pairs still to run would leave them, in order
     for source, target in _rename_pairs(rename.group(1)):
-        if source in now and target not in now:
-            todo.append((source, target))
-        elif target not in now:
+        if target in names_now:
+            continue  # ran (a later pair may have reused the source's name)
+        if source not in names_now:
             raise MigrationError(
                 f"{where}: neither {source} nor {target} exists after an interrupted "
                 "RENAME: inspect the tables"
             )
+        todo.append((source, target))
+        names_now = (names_now - {source}) | {target}
     if not todo:
         return None
     prefix = "{database:Identifier}." if "{database:Identifier}" in statement else ""
