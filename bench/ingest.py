@@ -63,7 +63,12 @@ PEAKS: dict[str, float] = defaultdict(float)
 
 def _load_validate_bench() -> Any:
     """bench/validate.py's file generator (the same realistic file for both benchmarks)."""
-    spec = importlib.util.spec_from_file_location("bench_validate", HERE / "validate.py")
+    return _load_bench_module("validate")
+
+
+def _load_bench_module(name: str) -> Any:
+    """bench/<name>.py, loaded by path (this folder is off sys.path, see above)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -404,21 +409,11 @@ def main() -> None:
                         wh, table, dict(ingest.store.INSERT_SETTINGS), args.runs, in_memory=True
                     ),
                 ]
-                wh.command(
-                    "CREATE TABLE floor_plain AS loan_states ENGINE = MergeTree "
-                    "PARTITION BY toYYYYMM(as_of_date) ORDER BY (member_code, account_id, as_of_date)"
-                )
-                inserts.append(
-                    insert_only(wh, table, {}, args.runs, in_memory=True, into="floor_plain")
-                )
-                wh.command(
-                    "CREATE TABLE floor_lz4 ENGINE = MergeTree PARTITION BY toYYYYMM(as_of_date) "
-                    "ORDER BY (member_code, account_id, as_of_date) "
-                    "AS SELECT * FROM loan_states WHERE 0"
-                )
-                inserts.append(
-                    insert_only(wh, table, {}, args.runs, in_memory=True, into="floor_lz4")
-                )
+                # the floors, shared with bench/warehouse_load.py (bench/floors.py)
+                for floor in _load_bench_module("floors").create_floors(wh):
+                    inserts.append(
+                        insert_only(wh, table, {}, args.runs, in_memory=True, into=floor)
+                    )
 
     n = args.records
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -10,6 +10,11 @@ size once merged. Prints a table with the data size, the machine and the median 
 
     .venv/bin/python bench/warehouse_load.py                  # ≥ 10M account-month rows, 3 runs
     .venv/bin/python bench/warehouse_load.py --borrowers 20000 --runs 1   # a quick look
+    .venv/bin/python bench/warehouse_load.py --before 11 --runs 1   # 0011's schema -> latest
+
+With ``--before N`` the rows are loaded into the schema of migration N and measured, then the
+later migrations are applied (timed: a rebuild such as 0012 copies and merges the table) and
+everything is measured again, so one run prints before -> after and the migration's cost.
 """
 
 from __future__ import annotations
@@ -34,14 +39,21 @@ from simulator import bulk_tables, simulate
 from warehouse import connect, migrate
 
 borrowers, seed, chunk, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+before, bench_dir = int(sys.argv[5]), sys.argv[6]
+sys.path.insert(0, bench_dir)
+from floors import create_floors
 t0 = time.perf_counter()
 industry = simulate(members=40, borrowers=borrowers, months=24, seed=seed)
 t_sim = time.perf_counter() - t0
 p = Pseudonymiser(bytes(range(32)))
 build = insert = 0.0
 rows = 0
+def sizes(wh):
+    return {r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
+            for r in wh.table_stats() if r["rows"]}
+
 with connect(f"chdb://{path}") as wh:
-    migrate(wh)
+    migrate(wh, upto=before or None)
     tables = bulk_tables(industry, p, chunk_rows=chunk)
     del industry
     while True:
@@ -61,30 +73,27 @@ with connect(f"chdb://{path}") as wh:
     for name in ["loan_states", *derived]:
         wh.optimize(name)
     optimize = time.perf_counter() - t
-    # the floor: the same rows into one plain MergeTree table (loan_states' columns and order,
-    # no views), in-engine, then merged the same way
-    wh.command("CREATE TABLE floor_plain AS loan_states ENGINE = MergeTree "
-               "PARTITION BY toYYYYMM(as_of_date) ORDER BY (member_code, account_id, as_of_date)")
+    tables_before, migrated, migrate_s = {}, [], 0.0
+    if before:
+        # the schema of version `before` loaded and merged; now the later migrations, timed (a
+        # rebuild ends merged), and the sizes again
+        tables_before = sizes(wh)
+        t = time.perf_counter()
+        migrated = migrate(wh)
+        migrate_s = time.perf_counter() - t
+    # the floors (bench/floors.py): the same rows into one plain MergeTree table (loan_states'
+    # columns, order and partitions, no views), in-engine, then merged the same way; and the same
+    # with the engine's default codec (LZ4) on every column: what the codecs cost
+    create_floors(wh)
     t = time.perf_counter()
     wh.command("INSERT INTO floor_plain SELECT * FROM loan_states")
     floor_insert = time.perf_counter() - t
     wh.optimize("floor_plain")
-    stats = {r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
-             for r in wh.table_stats() if r["rows"]}
-    # the same with the engine's default codec (LZ4) on every column: what the codecs cost
-    wh.command(
-        "CREATE TABLE floor_lz4 ENGINE = MergeTree PARTITION BY toYYYYMM(as_of_date) "
-        "ORDER BY (member_code, account_id, as_of_date) AS SELECT * FROM loan_states WHERE 0"
-    )
     t = time.perf_counter()
     wh.command("INSERT INTO floor_lz4 SELECT * FROM loan_states")
     floor_lz4_insert = time.perf_counter() - t
     wh.optimize("floor_lz4")
-    stats = {
-        r["table"]: {"rows": r["rows"], "bytes": int(r["bytes_on_disk"])}
-        for r in wh.table_stats()
-        if r["rows"]
-    }
+    stats = sizes(wh)
     floor = stats.pop("floor_plain")
     floor_lz4 = stats.pop("floor_lz4")
 print(json.dumps({
@@ -95,14 +104,17 @@ print(json.dumps({
     "floor_bytes": floor["bytes"],
     "floor_lz4_insert_s": floor_lz4_insert, "floor_lz4_bytes": floor_lz4["bytes"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "tables_before": tables_before, "migrated": migrated, "migrate_s": migrate_s,
 }))
 """
 
 
-def run_once(borrowers: int, seed: int, chunk: int) -> dict[str, Any]:
+def run_once(borrowers: int, seed: int, chunk: int, before: int) -> dict[str, Any]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    args = [str(borrowers), str(seed), str(chunk)]
     with tempfile.TemporaryDirectory(prefix="jdx-bench-") as tmp:
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(borrowers), str(seed), str(chunk), tmp + "/wh"],
+            [sys.executable, "-c", CHILD, *args, tmp + "/wh", str(before), here],
             capture_output=True,
             text=True,
             check=False,
@@ -118,11 +130,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs (the median is reported)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--chunk-rows", type=int, default=1_000_000, help="rows per insert")
+    ap.add_argument(
+        "--before",
+        type=int,
+        default=0,
+        help="load into the schema of this migration version, measure, then apply the later "
+        "migrations (timed) and measure again: before -> after in one run (default: latest)",
+    )
     args = ap.parse_args()
 
     results = []
     for i in range(args.runs):
-        r = run_once(args.borrowers, args.seed, args.chunk_rows)
+        r = run_once(args.borrowers, args.seed, args.chunk_rows, args.before)
         results.append(r)
         print(
             f"run {i + 1}: {r['rows']:,} rows, insert {r['insert_s']:.1f} s, "
@@ -159,15 +178,46 @@ def main() -> None:
     print(f"insert / floor: {med('insert_s') / med('floor_insert_s'):.1f}x")
     print()
     months = results[0]["account_months"]
+    if args.before:
+        print(
+            f"loaded with the schema of migration {args.before:04d}, then "
+            f"{', '.join(results[0]['migrated']) or 'nothing'} applied: "
+            f"{med('migrate_s'):.1f} s (median)"
+        )
+        print()
     print(f"size on disk after merge, per account-month row ({months:,} account-months):")
-    print(f"| {'table':<22} | {'rows':>12} | {'MiB':>8} | {'bytes/account-month':>19} |")
-    print(f"|{'-' * 24}|{'-' * 14}|{'-' * 10}|{'-' * 21}|")
+    was = f"before ({args.before:04d})" if args.before else ""
+    print(
+        f"| {'table':<22} | {'rows':>12} | {'MiB':>8} | {'bytes/account-month':>19} |"
+        + (f" {was:>13} |" if was else "")
+    )
+    print(f"|{'-' * 24}|{'-' * 14}|{'-' * 10}|{'-' * 21}|" + ("-" * 15 + "|" if was else ""))
+
+    def before_of(name: str | None) -> str:
+        if not was:
+            return ""
+        if name is None:
+            size = statistics.median(
+                sum(v["bytes"] for v in r["tables_before"].values()) for r in results
+            )
+        elif name not in results[0]["tables_before"]:
+            return f" {'-':>13} |"
+        else:
+            size = statistics.median(r["tables_before"][name]["bytes"] for r in results)
+        return f" {size / months:>13.1f} |"
+
     for name in sorted(results[0]["tables"]):
         size = statistics.median(r["tables"][name]["bytes"] for r in results)
         count = results[0]["tables"][name]["rows"]
-        print(f"| {name:<22} | {count:>12,} | {size / 2**20:>8,.1f} | {size / months:>19.1f} |")
+        print(
+            f"| {name:<22} | {count:>12,} | {size / 2**20:>8,.1f} | {size / months:>19.1f} |"
+            + before_of(name)
+        )
     total, floor = med("disk_bytes"), med("floor_bytes")
-    print(f"| {'EVERY TABLE':<22} | {'':>12} | {total / 2**20:>8,.1f} | {total / months:>19.1f} |")
+    print(
+        f"| {'EVERY TABLE':<22} | {'':>12} | {total / 2**20:>8,.1f} | {total / months:>19.1f} |"
+        + before_of(None)
+    )
     print(
         f"| {'FLOOR: plain MergeTree':<22} | {rows:>12,} | {floor / 2**20:>8,.1f} | "
         f"{floor / months:>19.1f} |"
