@@ -1,6 +1,7 @@
 """The inquiry log: every lookup becomes a row of the warehouse's ``inquiries`` table and part of
 an audit-chain entry, counts in the next answer at once, and reaches the lookups' read path only
-as merged counts (``inquiry_counts``, migration 0006), never as a tiny part per flush.
+as merged counts (``inquiry_counts``, migration 0006, and ``borrower_lookup``'s partition of
+counts, merged after each fold, 0013), never as a tiny part per flush or per fold.
 
 Why not one warehouse insert per lookup: an insert into a MergeTree costs 5–10 ms on chDB (a new
 part on disk each time), more than the whole lookup budget, and hundreds of tiny parts a second
@@ -18,8 +19,11 @@ would slow every read. So:
    :data:`FOLD_LAG` ago, from then on stamps new rows no earlier than ``to``, flushes, and counts
    every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` into
    ``inquiry_counts`` (named statement ``inquiry_counts_fold``; one insert, then one merge of that
-   table). Only then, under the lock the readers take, ``watermark`` becomes ``to`` and the rows
-   before it leave memory. A reader takes ``(watermark, its borrower's rows)`` under that lock
+   table; its view copies the counts into ``borrower_lookup``'s partition of counts, which the
+   fold then merges into one part: lookups read that part and the accounts' one, never a part
+   per fold, and the accounts' part is never rewritten for them — migration 0013). Only then,
+   under the lock the readers take, ``watermark`` becomes ``to`` and the rows before it leave
+   memory. A reader takes ``(watermark, its borrower's rows)`` under that lock
    *before* its query and counts the warehouse's single-lookup counts of minutes before
    ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
 4. :meth:`start` replays segments left by a crash (``inquiries`` is a ReplacingMergeTree keyed by
@@ -32,7 +36,8 @@ would slow every read. So:
 
 Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to ``inquiries`` in one insert,
 their counts to ``inquiry_counts`` in another (source ``batch:<job>``: the fold leaves batch rows
-alone), with one audit entry per job (``batch.lookup``), before the job is marked done.
+alone), with one audit entry per job (``batch.lookup``), before the job is marked done. Their
+part of counts in ``borrower_lookup`` is merged with the others by the next fold.
 
 Nothing raw is journalled: rows hold the borrower key (a keyed hash), never an id number or name.
 Against a ClickHouse server with several API processes, each folds the minutes it logged into
@@ -77,6 +82,8 @@ SCHEMA = pa.schema([(c, _TS if c == "queried_at" else pa.string()) for c in COLU
 #: A fold counts the whole minutes that ended at least this long ago.
 FOLD_LAG = dt.timedelta(seconds=5)
 EPOCH = dt.datetime(1970, 1, 1)
+#: ``borrower_lookup``'s partition of inquiry counts (``kind = 'C'``, migration 0013)
+COUNTS_PARTITION = "1"
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,10 @@ class InquiryLog:
                 version=int(now.replace(tzinfo=dt.UTC).timestamp() * 1000),
             )  # fmt: skip
             self._wh.optimize("inquiry_counts", final=False)
+            # the fold's counts reached borrower_lookup as a small part (its view): merge them
+            # with the table's other counts, in their own partition (migration 0013), so that a
+            # lookup reads one part of counts beside the accounts' and months'
+            self._wh.optimize("borrower_lookup", partition_id=COUNTS_PARTITION)
             (self._dir / "folded").write_text(to.isoformat() + "\n", encoding="utf-8")
             cut = to.replace(tzinfo=dt.UTC)
             dropped = 0

@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+from warehouse_data import loan_state, loan_states_table
 
 from exchange import audit
 from exchange.domain import InstitutionType
 from exchange.registry import db as registry_db
 from products.auth import Caller
-from products.inquiry_log import COLUMNS, InquiryLog, InquiryRow
+from products.inquiry_log import COLUMNS, InquiryLog, InquiryRow, rows_table
 from products.lookups.borrower import Labels, fetch, today_cst
 from products.lookups.multi_loan import inquiries_section, institutions_section
 from warehouse import Warehouse
@@ -26,6 +27,8 @@ EXTRA_QUERIES = {
     "WHERE borrower_key = {key:String}",
     "t_counts_of": "SELECT sum(inquiries) AS n FROM inquiry_counts FINAL "
     "WHERE borrower_key = {key:String}",
+    "t_lookup_parts": "SELECT partition_id, name FROM system.parts WHERE active "
+    "AND database = currentDatabase() AND table = 'borrower_lookup' ORDER BY partition_id, name",
 }
 
 
@@ -141,3 +144,50 @@ def test_a_fold_moves_lookups_from_memory_to_counts_once(
     assert seven_day(wh, key, again) == (4, 2, 2)
     assert wh.query("t_counts_of", key=key).one()["n"] == 3
     again.stop()
+
+
+def lookup_parts(wh: Warehouse) -> dict[str, list[str]]:
+    """borrower_lookup's active parts by partition: '0' accounts and months, '1' counts."""
+    out: dict[str, list[str]] = {}
+    for partition, name in wh.query("t_lookup_parts"):
+        out.setdefault(partition, []).append(name)
+    return out
+
+
+def test_a_fold_leaves_the_counts_in_one_part_beside_the_accounts(
+    wh: Warehouse, registry: str, tmp_path: Path
+) -> None:
+    """Lookups do not read small parts written by the inquiry log: after every fold the counts
+    in borrower_lookup are one part of their own partition (a batch job's part of counts is
+    merged in by the next fold), and the accounts' part is never rewritten for them
+    (migration 0013); every lookup is still counted once."""
+    key = "0d" * 32
+    wh.insert_arrow("loan_states", loan_states_table([loan_state(borrower_key=key)]))
+    wh.optimize("borrower_lookup")
+    accounts_part = lookup_parts(wh)["0"]
+    assert len(accounts_part) == 1
+    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
+    log.start()
+    # after the minutes the module's other tests folded (the watermark comes from the warehouse)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=10)
+    for i in range(3):
+        log.record(dataclasses.replace(row(key, i), queried_at=now,
+                                       inquiry_id=f"20000000-0000-4000-8000-{i:012d}"))  # fmt: skip
+    later = now.replace(tzinfo=None) + dt.timedelta(minutes=2)
+    assert log.fold(now=later) >= 3  # (and what the module's tests before left unfolded)
+    assert log.pending_for(key) == []
+    parts = lookup_parts(wh)
+    assert parts["0"] == accounts_part and len(parts["1"]) == 1
+    # a batch job's counts arrive as a part of their own; the next fold merges them in
+    batch = dataclasses.replace(row(key, 7), queried_at=now, batch_id="b1",
+                                inquiry_id="20000000-0000-4000-8000-000000000007")  # fmt: skip
+    log.record_batch(rows_table([batch]), batch_id="b1", member_code="TLOG", actor="t",
+                     digest="0" * 64)  # fmt: skip
+    assert len(lookup_parts(wh)["1"]) == 2
+    log.record(dataclasses.replace(row(key, 4), queried_at=now,
+                                   inquiry_id="20000000-0000-4000-8000-000000000004"))  # fmt: skip
+    assert log.fold(now=later + dt.timedelta(minutes=2)) == 1
+    parts = lookup_parts(wh)
+    assert parts["0"] == accounts_part and len(parts["1"]) == 1
+    assert seven_day(wh, key, log)[0] == 5  # 3 + 1 single lookups and 1 of the batch, once each
+    log.stop()

@@ -1,10 +1,12 @@
-"""Migrations 0006 and 0007 (lean lookups; the lookup in one read) upgrade a warehouse built by
-the schema before them: a real chDB warehouse migrated up to 0005, the golden population loaded
-through ``loan_states`` (and its views) and ``inquiries`` as the loader and the inquiry log write
-them, answered from 0005's ``lookup_rows`` (its JSON payloads, decoded as the lookup code before
-0006 did); then upgraded, and answered again by the lookup code from ``borrower_lookup`` alone
-(accounts, month-end states and, since 0007, the inquiry counts as kind C rows): every answer of
-every golden borrower is identical, and equal to the hand-worked golden answers."""
+"""Migrations 0006, 0007 and 0013 (lean lookups; the lookup in one read; the inquiry counts in a
+partition of their own) upgrade a warehouse built by the schema before them: a real chDB warehouse
+migrated up to 0005, the golden population loaded through ``loan_states`` (and its views) and
+``inquiries`` as the loader and the inquiry log write them, answered from 0005's ``lookup_rows``
+(its JSON payloads, decoded as the lookup code before 0006 did); then upgraded, and answered again
+by the lookup code from ``borrower_lookup`` alone (accounts, month-end states and, since 0007, the
+inquiry counts as kind C rows; since 0013 those in partition 1, the others in 0): every answer of
+every golden borrower is identical after 0011 and after 0013, and equal to the hand-worked golden
+answers."""
 
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ EXTRA_QUERIES = {
     "t_old_lookup_rows": "SELECT kind, version, is_deleted, payload FROM lookup_rows "
     "WHERE borrower_key = {key:String}",
     "t_tables": "SELECT name FROM system.tables WHERE database = currentDatabase()",
+    "t_lookup_partitions": "SELECT _partition_id AS partition, arraySort(groupUniqArray("
+    "toString(kind))) AS kinds FROM borrower_lookup GROUP BY partition ORDER BY partition",
     "t_part_types": "SELECT DISTINCT part_type FROM system.parts WHERE active "
     "AND database = currentDatabase() AND table = 'borrower_lookup'",
 }
@@ -143,3 +147,13 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     series = json.loads((CASES / "expected_time_series.json").read_text())
     grid = answers(fetch(old_wh, keys["A"], AS_OF, today=TODAY))["time_series"]
     assert [a["grid"] for a in grid["accounts"]] == [a["grid"] for a in series["accounts"]]
+
+    # 0013: the inquiry counts in a partition of their own; the same answers
+    assert migrate(old_wh, upto=13)[-1] == "0013_borrower_lookup_counts_partition"
+    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
+        ("0", ["A", "M"]),
+        ("1", ["C"]),
+    ]
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
+    for (ref, d), old in before.items():
+        assert answers(fetch(old_wh, keys[ref], d, today=TODAY)) == old, (ref, d)

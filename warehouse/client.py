@@ -458,13 +458,21 @@ class Warehouse:
             )
         self._run(lambda c: c.command(sql, parameters=params or None), "command")
 
-    def optimize(self, table: str, final: bool = True) -> None:
+    def optimize(self, table: str, final: bool = True, partition_id: str | None = None) -> None:
         """Merge a table's parts (``FINAL``: down to one per partition) after a bulk load.
 
+        ``partition_id`` (``system.parts.partition_id``): that partition only; with ``final``, a
+        partition already merged into one part is left alone (not rewritten).
         On a cluster this merges the ``<table>_local`` tables on every node.
         """
         check_identifier(table, "table")
         suffix = " FINAL" if final else ""
+        if partition_id is not None:
+            if not _PARTITION_ID.match(partition_id):
+                raise WarehouseQueryError(f"not a partition id: {partition_id!r}")
+            suffix = f" PARTITION ID '{partition_id}'{suffix}"
+            if final:
+                suffix += " SETTINGS optimize_skip_merged_partitions = 1"
         if self.cluster:
             # '{cluster}' is the server's macro; migrate() checked it names self.cluster.
             sql = "OPTIMIZE TABLE {t:Identifier} ON CLUSTER '{cluster}'" + suffix
@@ -506,6 +514,7 @@ DIRECT_MIN_ROWS = 10_000
 #: Bytes per piece of a stream file sent as a server insert's body.
 STREAM_PIECE_BYTES = 1 << 20
 _SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
 def _settings_clause(settings: Mapping[str, Any]) -> str | None:
