@@ -150,7 +150,7 @@ def main() -> None:
             sys.exit(f"server child failed (exit {child.wait()})")
         info = json.loads((Path(tmp) / "bench.json").read_text())
         try:
-            results = run(info, args)
+            results = run(info, args, child.pid)
             results.update(serving_memory(child.pid))
         finally:
             child.stdin.close()
@@ -158,18 +158,27 @@ def main() -> None:
     report(info, results, args)
 
 
-def run(info: dict, args: argparse.Namespace) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (Linux /proc; all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(info: dict, args: argparse.Namespace, server_pid: int) -> dict[str, float]:
     people, headers = info["people"], {"Authorization": f"Bearer {info['token']}"}
     out: dict[str, float] = {"load_start": os.getloadavg()[0]}
     with httpx.Client(base_url=info["url"], headers=headers, timeout=60) as c:
         for p in people[:50]:  # warm up
             c.post("/v1/multi-loan", json=lookup_body(p))
         times = []
+        cpu0 = cpu_seconds(server_pid)
         for p in people[: args.samples]:
             a = time.perf_counter()
             r = c.post("/v1/multi-loan", json=lookup_body(p))
             times.append((time.perf_counter() - a) * 1000)
             assert r.status_code == 200, r.text
+        # the server's CPU per lookup, one client at a time (all its threads)
+        out["cpu_ms_single"] = (cpu_seconds(server_pid) - cpu0) * 1000 / len(times)
         # the HTTP side alone, same client: GET /health (uvicorn + FastAPI, no key check) and a
         # lookup refused for its id number (key check, body parsing and validation, the error
         # answer; no query, not logged)
@@ -197,12 +206,18 @@ def run(info: dict, args: argparse.Namespace) -> dict[str, float]:
                 j += 8
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    cpu0 = cpu_seconds(server_pid)
     start = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    out["concurrent_per_s"] = sum(done) / (time.monotonic() - start)
+    elapsed = time.monotonic() - start
+    out["concurrent_per_s"] = sum(done) / elapsed
+    # the server's CPU per lookup under 8 clients, and the rate that much CPU allows on this
+    # machine's cores (what bounds the concurrent figure when the server is CPU-bound)
+    out["cpu_ms_concurrent"] = (cpu_seconds(server_pid) - cpu0) * 1000 / sum(done)
+    out["cpu_share"] = (cpu_seconds(server_pid) - cpu0) / elapsed / (os.cpu_count() or 1)
     batch = [
         {"id_type": p[0], "id_number": p[1], "consent_ref": "BENCH"} for p in people[: args.batch]
     ]
@@ -274,6 +289,11 @@ def report(info: dict, r: dict[str, float], args: argparse.Namespace) -> None:
         ("HTTP alone: GET /health p50", f"{r['health_p50']:.2f} ms", ""),
         ("HTTP alone: lookup refused (no query) p50", f"{r['refused_p50']:.2f} ms", ""),
         ("8 concurrent clients", f"{r['concurrent_per_s']:.0f} lookups/s", ">= 300/s"),
+        ("server CPU per lookup: 1 client / 8",
+         f"{r['cpu_ms_single']:.2f} / {r['cpu_ms_concurrent']:.2f} ms", ""),
+        ("8 clients: server CPU used / all cores", f"{100 * r['cpu_share']:.0f} %", ""),
+        ("ceiling of that CPU per lookup",
+         f"{1000 * (os.cpu_count() or 1) / r['cpu_ms_concurrent']:.0f} lookups/s", ""),
         ("batch, submit + run", f"{r['batch_per_s']:,.0f} borrowers/s", ">= 50k/s"),
         ("batch, run only (after upload)", f"{r['batch_run_per_s']:,.0f} borrowers/s", ""),
         ("batch upload + pseudonymise", f"{r['batch_submit_s']:.2f} s", ""),
