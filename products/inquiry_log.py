@@ -1,7 +1,7 @@
 """The inquiry log: every lookup becomes a row of the warehouse's ``inquiries`` table and part of
 an audit-chain entry, counts in the next answer at once, and reaches the lookups' read path only
-as merged counts (``inquiry_counts``, migration 0006, and ``borrower_lookup``'s partition of
-counts, merged after each fold, 0013), never as a tiny part per flush or per fold.
+as counts (``inquiry_counts``, migration 0006, and ``borrower_lookup``'s partition of counts,
+0013, merged as often as :data:`COUNTS_MERGE_SHARE` allows), never as a tiny part per flush.
 
 Why not one warehouse insert per lookup: an insert into a MergeTree costs 5–10 ms on chDB (a new
 part on disk each time), more than the whole lookup budget, and hundreds of tiny parts a second
@@ -18,12 +18,16 @@ would slow every read. So:
 3. Every ``inquiry_fold_seconds`` the writer *folds*: it picks ``to``, the start of the minute
    :data:`FOLD_LAG` ago, from then on stamps new rows no earlier than ``to``, flushes, and counts
    every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` into
-   ``inquiry_counts`` (named statement ``inquiry_counts_fold``; one insert, then one merge of that
-   table; its view copies the counts into ``borrower_lookup``'s partition of counts, which the
-   fold then merges into one part: lookups read that part and the accounts' one, never a part
-   per fold, and the accounts' part is never rewritten for them — migration 0013). Only then,
-   under the lock the readers take, ``watermark`` becomes ``to`` and the rows before it leave
-   memory. A reader takes ``(watermark, its borrower's rows)`` under that lock
+   ``inquiry_counts`` (named statement ``inquiry_counts_fold``, one insert; its view copies the
+   counts into ``borrower_lookup``'s partition of counts as a small part, migration 0013: the
+   accounts' part is never rewritten for them). Only then, under the lock the readers take,
+   ``watermark`` becomes ``to`` and the rows before it leave memory. Last, outside the lock, the
+   fold merges the partition of counts into one part — when the last such merge took at most
+   :data:`COUNTS_MERGE_SHARE` of the time since it ended: that merge rewrites every count kept
+   (2.5 s at 3M counts, bench/inquiry_fold.py), so it runs every fold while counts are few and
+   less often as they grow, and between merges the engine merges the folds' parts in the
+   background (a lookup reads a few parts of counts more, ~0.2 ms each — docs/benchmarks.md).
+   A reader takes ``(watermark, its borrower's rows)`` under that lock
    *before* its query and counts the warehouse's single-lookup counts of minutes before
    ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
 4. :meth:`start` replays segments left by a crash (``inquiries`` is a ReplacingMergeTree keyed by
@@ -37,7 +41,7 @@ would slow every read. So:
 Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to ``inquiries`` in one insert,
 their counts to ``inquiry_counts`` in another (source ``batch:<job>``: the fold leaves batch rows
 alone), with one audit entry per job (``batch.lookup``), before the job is marked done. Their
-part of counts in ``borrower_lookup`` is merged with the others by the next fold.
+part of counts in ``borrower_lookup`` is merged with the others by the next merge.
 
 Nothing raw is journalled: rows hold the borrower key (a keyed hash), never an id number or name.
 Against a ClickHouse server with several API processes, each folds the minutes it logged into
@@ -84,6 +88,13 @@ FOLD_LAG = dt.timedelta(seconds=5)
 EPOCH = dt.datetime(1970, 1, 1)
 #: ``borrower_lookup``'s partition of inquiry counts (``kind = 'C'``, migration 0013)
 COUNTS_PARTITION = "1"
+#: A fold merges the partition of counts into one part only when the last such merge took at most
+#: this share of the time since it ended: the merge rewrites every count kept, so it is run as
+#: often as that cost allows (every fold while it is cheap, less often as counts grow) and never
+#: uses more than this share of a core; between merges the engine merges the folds' small parts
+#: in the background (module invariant 3). Each part of counts more costs a lookup ~0.2 ms, i.e.
+#: ~2 % of a core at 100 lookups/s, so a merge pays off while it costs about as much: 5 %.
+COUNTS_MERGE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -168,12 +179,17 @@ class InquiryLog:
         journal_dir: Path,
         flush_seconds: float,
         fold_seconds: float = 60,
+        merge_share: float = COUNTS_MERGE_SHARE,
     ) -> None:
         self._wh = wh
         self._registry = registry_url
         self._dir = journal_dir
         self._interval = flush_seconds
         self._fold_interval = fold_seconds
+        self._merge_share = merge_share
+        #: when the last merge of the partition of counts ended (monotonic) and what it took
+        self._merged_at = -float("inf")
+        self._merge_took = 0.0
         #: single lookups of minutes before this (naive UTC) are in inquiry_counts
         self._watermark = EPOCH
         #: new rows are stamped no earlier than this (the ``to`` of a fold under way)
@@ -332,11 +348,6 @@ class InquiryLog:
                 "inquiry_counts_fold", start=_text(start), end=_text(to),
                 version=int(now.replace(tzinfo=dt.UTC).timestamp() * 1000),
             )  # fmt: skip
-            self._wh.optimize("inquiry_counts", final=False)
-            # the fold's counts reached borrower_lookup as a small part (its view): merge them
-            # with the table's other counts, in their own partition (migration 0013), so that a
-            # lookup reads one part of counts beside the accounts' and months'
-            self._wh.optimize("borrower_lookup", partition_id=COUNTS_PARTITION)
             (self._dir / "folded").write_text(to.isoformat() + "\n", encoding="utf-8")
             cut = to.replace(tzinfo=dt.UTC)
             dropped = 0
@@ -350,7 +361,19 @@ class InquiryLog:
                         self._pending[key] = left
                     else:
                         del self._pending[key]
-            return dropped
+        self._merge_counts()
+        return dropped
+
+    def _merge_counts(self) -> None:
+        """The fold's counts reached ``borrower_lookup`` as a small part (its view): merge the
+        partition of counts (migration 0013) into one part, so that a lookup reads one part of
+        counts beside the accounts' — when :data:`COUNTS_MERGE_SHARE` allows."""
+        if time.monotonic() - self._merged_at < self._merge_took / self._merge_share:
+            return
+        start = time.monotonic()
+        self._wh.optimize("borrower_lookup", partition_id=COUNTS_PARTITION)
+        self._merged_at = time.monotonic()
+        self._merge_took = self._merged_at - start
 
     def _load_unfolded(self) -> None:
         """At start: the lookups logged after the watermark (by this process before a restart,

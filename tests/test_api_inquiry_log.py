@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -154,19 +155,19 @@ def lookup_parts(wh: Warehouse) -> dict[str, list[str]]:
     return out
 
 
-def test_a_fold_leaves_the_counts_in_one_part_beside_the_accounts(
+def test_a_fold_merges_the_counts_into_one_part_beside_the_accounts(
     wh: Warehouse, registry: str, tmp_path: Path
 ) -> None:
-    """Lookups do not read small parts written by the inquiry log: after every fold the counts
-    in borrower_lookup are one part of their own partition (a batch job's part of counts is
-    merged in by the next fold), and the accounts' part is never rewritten for them
-    (migration 0013); every lookup is still counted once."""
+    """A fold whose merge the budget allows (here every fold) leaves the counts in
+    borrower_lookup as one part of their own partition (a batch job's part of counts is merged in
+    by the next merge), and the accounts' part is never rewritten for them (migration 0013);
+    every lookup is still counted once."""
     key = "0d" * 32
     wh.insert_arrow("loan_states", loan_states_table([loan_state(borrower_key=key)]))
     wh.optimize("borrower_lookup")
     accounts_part = lookup_parts(wh)["0"]
     assert len(accounts_part) == 1
-    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
+    log = InquiryLog(wh, registry, tmp_path / "j", 3600, 3600, merge_share=math.inf)
     log.start()
     # after the minutes the module's other tests folded (the watermark comes from the warehouse)
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=10)
@@ -191,3 +192,40 @@ def test_a_fold_leaves_the_counts_in_one_part_beside_the_accounts(
     assert parts["0"] == accounts_part and len(parts["1"]) == 1
     assert seven_day(wh, key, log)[0] == 5  # 3 + 1 single lookups and 1 of the batch, once each
     log.stop()
+
+
+def test_a_fold_merges_the_counts_only_as_often_as_the_budget_allows(
+    wh: Warehouse, registry: str, tmp_path: Path
+) -> None:
+    """The merge of the counts rewrites every count kept, so a fold runs it only when the last
+    one took at most ``merge_share`` of the time since (COUNTS_MERGE_SHARE in service): here a
+    share so small that only the first fold merges. The folds after it leave their small parts
+    to the engine's background merges (stopped here, so that a merge the fold tried would fail:
+    ``OPTIMIZE`` then raises ABORTED); the accounts' part is not rewritten, and every lookup is
+    counted once."""
+    key = "0e" * 32
+    wh.insert_arrow("loan_states", loan_states_table([loan_state(borrower_key=key)]))
+    wh.optimize("borrower_lookup")
+    accounts_part = lookup_parts(wh)["0"]
+    log = InquiryLog(wh, registry, tmp_path / "j", 3600, 3600, merge_share=1e-9)
+    log.start()
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=20)
+
+    def fold_one(n: int) -> None:
+        at = now + dt.timedelta(minutes=2 * n)
+        log.record(dataclasses.replace(row(key, n), queried_at=at,
+                                       inquiry_id=f"30000000-0000-4000-8000-{n:012d}"))  # fmt: skip
+        assert log.fold(now=at.replace(tzinfo=None) + dt.timedelta(minutes=1, seconds=6)) == 1
+
+    fold_one(0)  # the log's first merge: one part of counts
+    assert len(lookup_parts(wh)["1"]) == 1
+    wh.command("SYSTEM STOP MERGES borrower_lookup")
+    try:
+        for n in (1, 2, 3):
+            fold_one(n)
+        parts = lookup_parts(wh)
+        assert parts["0"] == accounts_part and len(parts["1"]) == 4, parts  # 1 + a part per fold
+        assert seven_day(wh, key, log)[0] == 4 and log.pending_for(key) == []
+    finally:
+        wh.command("SYSTEM START MERGES borrower_lookup")
+        log.stop()
