@@ -55,6 +55,7 @@ from ingest.loader import Loader, LoaderConfig  # noqa: E402
 from ingest.sealed import Keyring  # noqa: E402
 from ingest.worker import IsolatedValidator  # noqa: E402
 from warehouse import Warehouse, connect, migrate  # noqa: E402
+from warehouse.settings import WarehouseSettings  # noqa: E402
 
 MEMBER = "BENCH"
 TIMES: dict[str, float] = defaultdict(float)
@@ -224,7 +225,7 @@ def one_run(
     with registry_db.session(url) as db:
         registry.add_member(db, code=MEMBER, name="Bench", type="BANK", actor="bench")
     results = []
-    with connect(f"chdb://{wh_path}", database=f"bench_{run}") as wh:
+    with connect(f"chdb://{wh_path}", database=f"bench_{run}", engine=engine(args)) as wh:
         migrate(wh)
         root = base / f"members-{run}"
         pepper = os.urandom(32)
@@ -343,6 +344,12 @@ def csv_floor(path: Path, runs: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def engine(args: Any) -> dict[str, int]:
+    """The embedded engine's options as ``jdx serve`` gives them (``[warehouse]`` defaults, the
+    memory cap from ``--memory-limit-mb``); the first connection of the process starts it."""
+    return WarehouseSettings(memory_limit_mb=args.memory_limit_mb).engine_options()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_000_000)
@@ -353,6 +360,12 @@ def main() -> None:
         type=int,
         default=250_000,
         help="[ingest] insert_engine_block_rows: rows per engine block of the loan_states insert",
+    )
+    ap.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=WarehouseSettings().memory_limit_mb,
+        help="[warehouse] memory_limit_mb: the engine's memory cap (0: chDB's own)",
     )
     ap.add_argument(
         "--processes",
@@ -391,7 +404,7 @@ def main() -> None:
         csv_threads, csv_one = csv_floor(first, args.runs)
         inserts = None
         if not args.no_insert_only:
-            with connect(f"chdb://{wh_path}", database="bench_insert") as wh:
+            with connect(f"chdb://{wh_path}", database="bench_insert", engine=engine(args)) as wh:
                 migrate(wh)
                 table = _accepted_table(first, args.records)
                 spooled = base / "loan_states.arrows"
@@ -423,7 +436,8 @@ def main() -> None:
     )
     print(
         f"file: {n:,} records, {first.stat().st_size / 1e6:.0f} MB, block {args.block_rows:,} rows"
-        f", engine block {args.engine_block_rows:,} rows"
+        f", engine block {args.engine_block_rows:,} rows, engine memory cap "
+        f"{args.memory_limit_mb:,} MiB"
         f", validation in {args.processes} process(es)"
     )
     print()
