@@ -33,7 +33,6 @@ import math
 import os
 import platform
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -85,6 +84,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1_000)
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
+    from sqloverlay import serve_with
+
     # bench/ holds scripts named like the packages (bench/ingest.py): import the packages
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if p not in ("", here)]
@@ -94,15 +95,9 @@ def main() -> None:
 
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="jdx-bench-fold-") as tmp:
-        root = Path(tmp) / "sql"
-        shutil.copytree(Path(sqlfiles.sql_root()), root)  # type: ignore[arg-type]
-        lookup = (root / "queries" / "lookup_borrower.sql").read_text()
+        lookup = sqlfiles.read_text("queries", "lookup_borrower.sql")
         QUERIES["bench_lookup_snap"] = lookup.replace("FROM borrower_lookup", "FROM bench_snap")
-        for name, sql in QUERIES.items():
-            (root / "queries" / f"{name}.sql").write_text(f"-- {name}: bench\n{sql}\n")
-        sqlfiles.sql_root = lambda: root
-        sqlfiles.read_bytes.cache_clear()
-        sqlfiles.named_query.cache_clear()
+        serve_with(Path(tmp), QUERIES)
         registry = f"sqlite:///{tmp}/registry.db"
         registry_db.upgrade(registry)
         with connect(f"chdb://{tmp}/wh") as wh:

@@ -24,13 +24,14 @@ import hashlib
 import os
 import platform
 import random
-import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from warehouse import connect, sqlfiles
+from sqloverlay import serve_with
+
+from warehouse import connect
 
 DDL = {
     "rows": """
@@ -106,15 +107,7 @@ def main() -> None:
     args = ap.parse_args()
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="jdx-bench-layout-") as tmp:
-        root = Path(tmp) / "sql"
-        shutil.copytree(Path(sqlfiles.sql_root()), root)  # type: ignore[arg-type]
-        for name, sql in READ.items():
-            (root / "queries" / f"layout_{name}.sql").write_text(
-                f"-- layout_{name}: bench\n{sql}\n"
-            )
-        sqlfiles.sql_root = lambda: root  # type: ignore[assignment,return-value]
-        sqlfiles.read_bytes.cache_clear()
-        sqlfiles.named_query.cache_clear()
+        serve_with(Path(tmp), {f"layout_{name}": sql for name, sql in READ.items()})
         with connect(f"chdb://{tmp}/wh") as wh:
             built = {}
             for name in DDL:
