@@ -27,6 +27,7 @@ would slow every read. So:
    (2.5 s at 3M counts, bench/inquiry_fold.py), so it runs every fold while counts are few and
    less often as they grow, and between merges the engine merges the folds' parts in the
    background (a lookup reads a few parts of counts more, ~0.2 ms each — docs/benchmarks.md).
+   The folds of :meth:`start` and :meth:`stop` do not merge (serving does not wait for it).
    A reader takes ``(watermark, its borrower's rows)`` under that lock
    *before* its query and counts the warehouse's single-lookup counts of minutes before
    ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
@@ -216,7 +217,7 @@ class InquiryLog:
         self._watermark = self._folded()
         with self._lock:
             self._open_segment()
-        self.fold()
+        self.fold(merge=False)  # the writer's first fold merges
         self._load_unfolded()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="jdx-inquiry-log", daemon=True)
@@ -229,7 +230,7 @@ class InquiryLog:
             self._thread = None
         self.flush()
         try:
-            self.fold()
+            self.fold(merge=False)
         except Exception:  # the next start folds these minutes
             log.exception("inquiry log fold at stop failed; the next start folds again")
         with self._lock:
@@ -332,9 +333,11 @@ class InquiryLog:
                 written += len(rows)
             return written
 
-    def fold(self, now: dt.datetime | None = None) -> int:
+    def fold(self, now: dt.datetime | None = None, merge: bool = True) -> int:
         """Count the whole minutes since the watermark into ``inquiry_counts`` (module invariant
-        3); return the rows that left memory. ``now`` (naive UTC): the clock, for tests."""
+        3); return the rows that left memory. ``now`` (naive UTC): the clock, for tests.
+        ``merge=False``: no merge of counts, whatever the budget (:meth:`start` and :meth:`stop`
+        do not wait for one: it takes seconds per million counts kept)."""
         with self._flush_lock:
             now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
             to = (now - FOLD_LAG).replace(second=0, microsecond=0)
@@ -361,7 +364,8 @@ class InquiryLog:
                         self._pending[key] = left
                     else:
                         del self._pending[key]
-        self._merge_counts()
+        if merge:
+            self._merge_counts()
         return dropped
 
     def _merge_counts(self) -> None:

@@ -229,3 +229,23 @@ def test_a_fold_merges_the_counts_only_as_often_as_the_budget_allows(
     finally:
         wh.command("SYSTEM START MERGES borrower_lookup")
         log.stop()
+
+
+def test_start_does_not_wait_for_a_merge(wh: Warehouse, registry: str, tmp_path: Path) -> None:
+    """The merge of counts takes seconds per million counts kept: the fold of start() (before
+    the server serves) never runs it, whatever the budget — with merges stopped, a merge it tried
+    would raise ABORTED. (stop()'s fold does not merge either.)"""
+    journal = tmp_path / "j"
+    journal.mkdir()
+    # the last fold ended minutes ago: start() has whole minutes to fold
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    (journal / "folded").write_text((before - dt.timedelta(minutes=3)).isoformat() + "\n")
+    log = InquiryLog(wh, registry, journal, 3600, 3600, merge_share=math.inf)
+    wh.command("SYSTEM STOP MERGES borrower_lookup")
+    try:
+        log.start()
+        folded = dt.datetime.fromisoformat((journal / "folded").read_text().strip())
+        assert folded >= before - dt.timedelta(minutes=1)  # it folded, and did not merge
+    finally:
+        wh.command("SYSTEM START MERGES borrower_lookup")
+        log.stop()
