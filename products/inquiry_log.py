@@ -1,7 +1,7 @@
 """The inquiry log: every lookup becomes a row of the warehouse's ``inquiries`` table and part of
 an audit-chain entry, counts in the next answer at once, and reaches the lookups' read path only
-as counts (``inquiry_counts``, migration 0006, and ``borrower_lookup``'s partition of counts,
-0013, merged as often as :data:`COUNTS_MERGE_SHARE` allows), never as a tiny part per flush.
+as merged counts (``inquiry_counts``, migration 0006, and ``borrower_lookup``'s partitions of
+counts, 0014: today's and the archive's), never as a tiny part per flush or per fold.
 
 Why not one warehouse insert per lookup: an insert into a MergeTree costs 5–10 ms on chDB (a new
 part on disk each time), more than the whole lookup budget, and hundreds of tiny parts a second
@@ -19,15 +19,15 @@ would slow every read. So:
    :data:`FOLD_LAG` ago, from then on stamps new rows no earlier than ``to``, flushes, and counts
    every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` into
    ``inquiry_counts`` (named statement ``inquiry_counts_fold``, one insert; its view copies the
-   counts into ``borrower_lookup``'s partition of counts as a small part, migration 0013: the
+   counts into ``borrower_lookup`` as a small part of their day's partition, migration 0014: the
    accounts' part is never rewritten for them). Only then, under the lock the readers take,
    ``watermark`` becomes ``to`` and the rows before it leave memory. Last, outside the lock, the
-   fold merges the partition of counts into one part — when the last such merge took at most
-   :data:`COUNTS_MERGE_SHARE` of the time since it ended: that merge rewrites every count kept
-   (2.5 s at 3M counts, bench/inquiry_fold.py), so it runs every fold while counts are few and
-   less often as they grow, and between merges the engine merges the folds' parts in the
-   background (a lookup reads a few parts of counts more, ~0.2 ms each — docs/benchmarks.md).
-   The folds of :meth:`start` and :meth:`stop` do not merge (serving does not wait for it).
+   fold merges today's partition of counts into one part (a day's counts: cheap) and moves the
+   days before today into the archive partition, which it then merges — once a day, the one
+   merge that rewrites every count kept (2.3 s at 3M counts, bench/inquiry_fold.py). So a lookup
+   reads three parts whatever the counts kept: the accounts', the archive's and today's (each
+   part of counts more would cost it ~0.2 ms, docs/benchmarks.md). The folds of :meth:`start`
+   and :meth:`stop` neither merge nor move (serving does not wait for them).
    A reader takes ``(watermark, its borrower's rows)`` under that lock
    *before* its query and counts the warehouse's single-lookup counts of minutes before
    ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
@@ -42,7 +42,7 @@ would slow every read. So:
 Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to ``inquiries`` in one insert,
 their counts to ``inquiry_counts`` in another (source ``batch:<job>``: the fold leaves batch rows
 alone), with one audit entry per job (``batch.lookup``), before the job is marked done. Their
-part of counts in ``borrower_lookup`` is merged with the others by the next merge.
+part of counts in ``borrower_lookup`` (today's partition) is merged in by the next fold.
 
 Nothing raw is journalled: rows hold the borrower key (a keyed hash), never an id number or name.
 Against a ClickHouse server with several API processes, each folds the minutes it logged into
@@ -87,15 +87,9 @@ SCHEMA = pa.schema([(c, _TS if c == "queried_at" else pa.string()) for c in COLU
 #: A fold counts the whole minutes that ended at least this long ago.
 FOLD_LAG = dt.timedelta(seconds=5)
 EPOCH = dt.datetime(1970, 1, 1)
-#: ``borrower_lookup``'s partition of inquiry counts (``kind = 'C'``, migration 0013)
-COUNTS_PARTITION = "1"
-#: A fold merges the partition of counts into one part only when the last such merge took at most
-#: this share of the time since it ended: the merge rewrites every count kept, so it is run as
-#: often as that cost allows (every fold while it is cheap, less often as counts grow) and never
-#: uses more than this share of a core; between merges the engine merges the folds' small parts
-#: in the background (module invariant 3). Each part of counts more costs a lookup ~0.2 ms, i.e.
-#: ~2 % of a core at 100 lookups/s, so a merge pays off while it costs about as much: 5 %.
-COUNTS_MERGE_SHARE = 0.05
+#: ``borrower_lookup``'s archive of inquiry counts (kind C rows with ``as_of_date`` 1970-01-01,
+#: migration 0014); a day's counts are the partition ``YYYYMMDD`` of their day until moved there
+ARCHIVE_PARTITION = "19700101"
 
 
 @dataclass(frozen=True)
@@ -180,17 +174,12 @@ class InquiryLog:
         journal_dir: Path,
         flush_seconds: float,
         fold_seconds: float = 60,
-        merge_share: float = COUNTS_MERGE_SHARE,
     ) -> None:
         self._wh = wh
         self._registry = registry_url
         self._dir = journal_dir
         self._interval = flush_seconds
         self._fold_interval = fold_seconds
-        self._merge_share = merge_share
-        #: when the last merge of the partition of counts ended (monotonic) and what it took
-        self._merged_at = -float("inf")
-        self._merge_took = 0.0
         #: single lookups of minutes before this (naive UTC) are in inquiry_counts
         self._watermark = EPOCH
         #: new rows are stamped no earlier than this (the ``to`` of a fold under way)
@@ -217,7 +206,7 @@ class InquiryLog:
         self._watermark = self._folded()
         with self._lock:
             self._open_segment()
-        self.fold(merge=False)  # the writer's first fold merges
+        self.fold(merge=False)  # the writer's next fold merges and moves
         self._load_unfolded()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="jdx-inquiry-log", daemon=True)
@@ -336,8 +325,8 @@ class InquiryLog:
     def fold(self, now: dt.datetime | None = None, merge: bool = True) -> int:
         """Count the whole minutes since the watermark into ``inquiry_counts`` (module invariant
         3); return the rows that left memory. ``now`` (naive UTC): the clock, for tests.
-        ``merge=False``: no merge of counts, whatever the budget (:meth:`start` and :meth:`stop`
-        do not wait for one: it takes seconds per million counts kept)."""
+        ``merge=False``: no merge or move of counts (:meth:`start` and :meth:`stop` do not wait
+        for them: the archive's merge takes seconds per million counts kept)."""
         with self._flush_lock:
             now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
             to = (now - FOLD_LAG).replace(second=0, microsecond=0)
@@ -365,19 +354,26 @@ class InquiryLog:
                     else:
                         del self._pending[key]
         if merge:
-            self._merge_counts()
+            self._merge_counts(now.replace(tzinfo=dt.UTC).astimezone(CST).date())
         return dropped
 
-    def _merge_counts(self) -> None:
-        """The fold's counts reached ``borrower_lookup`` as a small part (its view): merge the
-        partition of counts (migration 0013) into one part, so that a lookup reads one part of
-        counts beside the accounts' — when :data:`COUNTS_MERGE_SHARE` allows."""
-        if time.monotonic() - self._merged_at < self._merge_took / self._merge_share:
-            return
-        start = time.monotonic()
-        self._wh.optimize("borrower_lookup", partition_id=COUNTS_PARTITION)
-        self._merged_at = time.monotonic()
-        self._merge_took = self._merged_at - start
+    def _merge_counts(self, today: dt.date) -> None:
+        """The fold's counts reached ``borrower_lookup`` as a small part of their day's partition
+        (its view; migration 0014): merge today's partition into one part (it holds one day's
+        counts), move each earlier day's into the archive (copy, then drop the day's partition)
+        and, when a day moved, merge the archive into one part — once a day. A lookup reads the
+        accounts' part, the archive's and today's."""
+        moved = False
+        for row in self._wh.query("lookup_count_days"):
+            day: dt.date = row[0]
+            if day < today:
+                self._wh.execute("lookup_counts_archive_day", day=day)
+                self._wh.drop_partition("borrower_lookup", f"{day:%Y%m%d}")
+                moved = True
+            else:
+                self._wh.optimize("borrower_lookup", partition_id=f"{day:%Y%m%d}")
+        if moved:
+            self._wh.optimize("borrower_lookup", partition_id=ARCHIVE_PARTITION)
 
     def _load_unfolded(self) -> None:
         """At start: the lookups logged after the watermark (by this process before a restart,

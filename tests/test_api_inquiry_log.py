@@ -6,17 +6,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import math
 from pathlib import Path
 
 import pytest
 from warehouse_data import loan_state, loan_states_table
 
 from exchange import audit
-from exchange.domain import InstitutionType
+from exchange.domain import CST, InstitutionType
 from exchange.registry import db as registry_db
 from products.auth import Caller
-from products.inquiry_log import COLUMNS, InquiryLog, InquiryRow, rows_table
+from products.inquiry_log import ARCHIVE_PARTITION, COLUMNS, InquiryLog, InquiryRow, rows_table
 from products.lookups.borrower import Labels, fetch, today_cst
 from products.lookups.multi_loan import inquiries_section, institutions_section
 from warehouse import Warehouse
@@ -30,6 +29,9 @@ EXTRA_QUERIES = {
     "WHERE borrower_key = {key:String}",
     "t_lookup_parts": "SELECT partition_id, name FROM system.parts WHERE active "
     "AND database = currentDatabase() AND table = 'borrower_lookup' ORDER BY partition_id, name",
+    "t_archived_of": "SELECT count() AS rows, uniqExact(kind, member_code, account_id, month) "
+    "AS identities FROM borrower_lookup WHERE borrower_key = {key:String} AND kind = 'C' "
+    "AND as_of_date = toDate(0)",
 }
 
 
@@ -107,9 +109,12 @@ def test_failed_insert_is_retried(
     log.stop()
 
 
-def seven_day(wh: Warehouse, key: str, log: InquiryLog) -> tuple[int, int, int]:
-    """(inquiries in 7 days, institutions, inquiries of TLOG2 in 12 months) of a real answer."""
-    data = fetch(wh, key, today_cst(), log)
+def seven_day(
+    wh: Warehouse, key: str, log: InquiryLog, as_of: dt.date | None = None
+) -> tuple[int, int, int]:
+    """(inquiries in 7 days, institutions, inquiries of TLOG2 in 12 months) of a real answer
+    (on ``as_of``, China time; today by default)."""
+    data = fetch(wh, key, as_of or today_cst(), log)
     caller = Caller("k", "TLOG", "Log Bank", InstitutionType.BANK, dt.date(2020, 1, 1), frozenset())
     section = inquiries_section(data)["windows"]["7d"]
     per_member = {
@@ -148,29 +153,41 @@ def test_a_fold_moves_lookups_from_memory_to_counts_once(
 
 
 def lookup_parts(wh: Warehouse) -> dict[str, list[str]]:
-    """borrower_lookup's active parts by partition: '0' accounts and months, '1' counts."""
+    """borrower_lookup's active parts by partition: '0' accounts and months, '19700101' the
+    archive of counts, 'YYYYMMDD' a day's counts (migration 0014)."""
     out: dict[str, list[str]] = {}
     for partition, name in wh.query("t_lookup_parts"):
         out.setdefault(partition, []).append(name)
     return out
 
 
-def test_a_fold_merges_the_counts_into_one_part_beside_the_accounts(
+def china_noon(days: int) -> dt.datetime:
+    """Noon China time ``days`` days from now, in UTC: whole days ahead of the minutes the
+    module's tests before folded, and far from a China-time midnight (when a day's counts move)."""
+    noon = (dt.datetime.now(CST) + dt.timedelta(days=days)).replace(hour=12, minute=0, second=0,
+                                                                     microsecond=0)  # fmt: skip
+    return noon.astimezone(dt.UTC)
+
+
+def day_partition(at: dt.datetime) -> str:
+    return f"{at.astimezone(CST):%Y%m%d}"
+
+
+def test_a_fold_merges_the_days_counts_into_one_part_beside_the_accounts(
     wh: Warehouse, registry: str, tmp_path: Path
 ) -> None:
-    """A fold whose merge the budget allows (here every fold) leaves the counts in
-    borrower_lookup as one part of their own partition (a batch job's part of counts is merged in
-    by the next merge), and the accounts' part is never rewritten for them (migration 0013);
-    every lookup is still counted once."""
+    """After every fold the day's counts in borrower_lookup are one part of their day's partition
+    (a batch job's part of counts is merged in by the next fold), and the accounts' part is never
+    rewritten for them (migration 0014); every lookup is still counted once."""
     key = "0d" * 32
     wh.insert_arrow("loan_states", loan_states_table([loan_state(borrower_key=key)]))
     wh.optimize("borrower_lookup")
     accounts_part = lookup_parts(wh)["0"]
     assert len(accounts_part) == 1
-    log = InquiryLog(wh, registry, tmp_path / "j", 3600, 3600, merge_share=math.inf)
+    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
     log.start()
-    # after the minutes the module's other tests folded (the watermark comes from the warehouse)
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=10)
+    now = china_noon(1)
+    day = day_partition(now)
     for i in range(3):
         log.record(dataclasses.replace(row(key, i), queried_at=now,
                                        inquiry_id=f"20000000-0000-4000-8000-{i:012d}"))  # fmt: skip
@@ -178,69 +195,76 @@ def test_a_fold_merges_the_counts_into_one_part_beside_the_accounts(
     assert log.fold(now=later) >= 3  # (and what the module's tests before left unfolded)
     assert log.pending_for(key) == []
     parts = lookup_parts(wh)
-    assert parts["0"] == accounts_part and len(parts["1"]) == 1
+    assert parts["0"] == accounts_part and len(parts[day]) == 1
     # a batch job's counts arrive as a part of their own; the next fold merges them in
     batch = dataclasses.replace(row(key, 7), queried_at=now, batch_id="b1",
                                 inquiry_id="20000000-0000-4000-8000-000000000007")  # fmt: skip
     log.record_batch(rows_table([batch]), batch_id="b1", member_code="TLOG", actor="t",
                      digest="0" * 64)  # fmt: skip
-    assert len(lookup_parts(wh)["1"]) == 2
+    assert len(lookup_parts(wh)[day]) == 2
     log.record(dataclasses.replace(row(key, 4), queried_at=now,
                                    inquiry_id="20000000-0000-4000-8000-000000000004"))  # fmt: skip
     assert log.fold(now=later + dt.timedelta(minutes=2)) == 1
     parts = lookup_parts(wh)
-    assert parts["0"] == accounts_part and len(parts["1"]) == 1
-    assert seven_day(wh, key, log)[0] == 5  # 3 + 1 single lookups and 1 of the batch, once each
+    assert parts["0"] == accounts_part and len(parts[day]) == 1
+    # 3 + 1 single lookups and 1 of the batch, once each
+    assert seven_day(wh, key, log, as_of=now.astimezone(CST).date())[0] == 5
     log.stop()
 
 
-def test_a_fold_merges_the_counts_only_as_often_as_the_budget_allows(
+def test_a_days_counts_move_into_the_archive_once_the_day_is_over(
     wh: Warehouse, registry: str, tmp_path: Path
 ) -> None:
-    """The merge of the counts rewrites every count kept, so a fold runs it only when the last
-    one took at most ``merge_share`` of the time since (COUNTS_MERGE_SHARE in service): here a
-    share so small that only the first fold merges. The folds after it leave their small parts
-    to the engine's background merges (stopped here, so that a merge the fold tried would fail:
-    ``OPTIMIZE`` then raises ABORTED); the accounts' part is not rewritten, and every lookup is
-    counted once."""
+    """The first fold of a new China-time day moves the days before it into the archive partition
+    (copy, drop the day's partition) and merges the archive into one part: a lookup reads the
+    accounts' part, the archive's and today's, however many days of counts are kept, and no fold
+    merges more than a day's counts except that once-a-day merge. A kill between the copy and the
+    drop leaves a day's counts in both partitions: they count once, and the next move keeps them
+    once. The accounts' part is never rewritten."""
     key = "0e" * 32
     wh.insert_arrow("loan_states", loan_states_table([loan_state(borrower_key=key)]))
     wh.optimize("borrower_lookup")
     accounts_part = lookup_parts(wh)["0"]
-    log = InquiryLog(wh, registry, tmp_path / "j", 3600, 3600, merge_share=1e-9)
+    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
     log.start()
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=20)
 
-    def fold_one(n: int) -> None:
-        at = now + dt.timedelta(minutes=2 * n)
+    def fold_at(at: dt.datetime, n: int) -> int:
         log.record(dataclasses.replace(row(key, n), queried_at=at,
                                        inquiry_id=f"30000000-0000-4000-8000-{n:012d}"))  # fmt: skip
-        assert log.fold(now=at.replace(tzinfo=None) + dt.timedelta(minutes=1, seconds=6)) == 1
+        assert log.fold(now=at.replace(tzinfo=None) + dt.timedelta(minutes=2)) >= 1
+        return seven_day(wh, key, log, as_of=at.astimezone(CST).date())[0]
 
-    fold_one(0)  # the log's first merge: one part of counts
-    assert len(lookup_parts(wh)["1"]) == 1
-    wh.command("SYSTEM STOP MERGES borrower_lookup")
-    try:
-        for n in (1, 2, 3):
-            fold_one(n)
-        parts = lookup_parts(wh)
-        assert parts["0"] == accounts_part and len(parts["1"]) == 4, parts  # 1 + a part per fold
-        assert seven_day(wh, key, log)[0] == 4 and log.pending_for(key) == []
-    finally:
-        wh.command("SYSTEM START MERGES borrower_lookup")
-        log.stop()
+    days = [china_noon(d) for d in (3, 4, 5)]
+    assert fold_at(days[0], 0) == 1
+    parts = lookup_parts(wh)
+    assert len(parts[day_partition(days[0])]) == 1
+    assert fold_at(days[1], 1) == 2  # the day before moved: counted from the archive
+    parts = lookup_parts(wh)
+    assert day_partition(days[0]) not in parts and len(parts[day_partition(days[1])]) == 1
+    assert len(parts[ARCHIVE_PARTITION]) == 1 and parts["0"] == accounts_part
+    assert [p for p in parts if p not in ("0", ARCHIVE_PARTITION)] == [day_partition(days[1])]
+    # a kill after the copy of days[1], before its drop: its counts are in both partitions
+    wh.execute("lookup_counts_archive_day", day=days[1].astimezone(CST).date())
+    assert seven_day(wh, key, log, as_of=days[1].astimezone(CST).date())[0] == 2
+    assert fold_at(days[2], 2) == 3  # moved again (copied twice), the archive merged: once each
+    parts = lookup_parts(wh)
+    assert len(parts[ARCHIVE_PARTITION]) == 1 and day_partition(days[1]) not in parts
+    assert parts["0"] == accounts_part
+    copies = wh.query("t_archived_of", key=key).one()
+    assert copies["rows"] == copies["identities"] == 2
+    log.stop()
 
 
 def test_start_does_not_wait_for_a_merge(wh: Warehouse, registry: str, tmp_path: Path) -> None:
-    """The merge of counts takes seconds per million counts kept: the fold of start() (before
-    the server serves) never runs it, whatever the budget — with merges stopped, a merge it tried
-    would raise ABORTED. (stop()'s fold does not merge either.)"""
+    """A merge of counts can take seconds (the archive's rewrites every count kept): the fold of
+    start() (before the server serves) neither merges nor moves — with merges stopped, a merge it
+    tried would raise ABORTED. (stop()'s fold does neither either.)"""
     journal = tmp_path / "j"
     journal.mkdir()
     # the last fold ended minutes ago: start() has whole minutes to fold
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
     (journal / "folded").write_text((before - dt.timedelta(minutes=3)).isoformat() + "\n")
-    log = InquiryLog(wh, registry, journal, 3600, 3600, merge_share=math.inf)
+    log = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
     wh.command("SYSTEM STOP MERGES borrower_lookup")
     try:
         log.start()
@@ -249,3 +273,32 @@ def test_start_does_not_wait_for_a_merge(wh: Warehouse, registry: str, tmp_path:
     finally:
         wh.command("SYSTEM START MERGES borrower_lookup")
         log.stop()
+
+
+def test_the_folds_after_a_long_stop_count_months_of_days_into_the_archive(
+    wh: Warehouse, registry: str, tmp_path: Path
+) -> None:
+    """After a long stop the first fold counts months of minutes at once: its counts land in a
+    partition per day, more days than the engine's default limit of 100 partitions per insert
+    (the fold lifts it), and the next fold moves every finished day into the archive."""
+    key = "0f" * 32
+    journal = tmp_path / "j"
+    journal.mkdir()
+    begin = dt.datetime(2025, 1, 1)
+    (journal / "folded").write_text(begin.isoformat() + "\n")
+    # what the stopped server had flushed to inquiries: a lookup a day for 150 days
+    days = [(begin + dt.timedelta(days=i, hours=4)).replace(tzinfo=dt.UTC) for i in range(150)]
+    wh.insert_arrow("inquiries", rows_table([
+        dataclasses.replace(row(key, 0), queried_at=at,
+                            inquiry_id=f"40000000-0000-4000-8000-{i:012d}")
+        for i, at in enumerate(days)
+    ]))  # fmt: skip
+    log = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
+    log.start()  # folds them all; start() neither merges nor moves
+    assert len([p for p in lookup_parts(wh) if p.startswith("2025")]) == 150
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=2)
+    log.fold(now=now)
+    assert not [p for p in lookup_parts(wh) if p.startswith("2025")]
+    copies = wh.query("t_archived_of", key=key).one()
+    assert copies["rows"] == copies["identities"] == 150
+    log.stop()

@@ -1,12 +1,12 @@
-"""Migrations 0006, 0007 and 0013 (lean lookups; the lookup in one read; the inquiry counts in a
-partition of their own) upgrade a warehouse built by the schema before them: a real chDB warehouse
+"""Migrations 0006, 0007, 0013 and 0014 (lean lookups; the lookup in one read; the inquiry counts in
+a partition of their own, then by day with an archive) upgrade a warehouse built by the schema before them: a real chDB warehouse
 migrated up to 0005, the golden population loaded through ``loan_states`` (and its views) and
 ``inquiries`` as the loader and the inquiry log write them, answered from 0005's ``lookup_rows``
 (its JSON payloads, decoded as the lookup code before 0006 did); then upgraded, and answered again
 by the lookup code from ``borrower_lookup`` alone (accounts, month-end states and, since 0007, the
-inquiry counts as kind C rows; since 0013 those in partition 1, the others in 0): every answer of
-every golden borrower is identical after 0011 and after 0013, and equal to the hand-worked golden
-answers."""
+inquiry counts as kind C rows; since 0013 those in partition 1, the others in 0; since 0014 in the
+archive partition 19700101): every answer of every golden borrower is identical after 0011, 0013
+and 0014, and equal to the hand-worked golden answers."""
 
 from __future__ import annotations
 
@@ -153,6 +153,16 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
         ("0", ["A", "M"]),
         ("1", ["C"]),
+    ]
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
+    for (ref, d), old in before.items():
+        assert answers(fetch(old_wh, keys[ref], d, today=TODAY)) == old, (ref, d)
+
+    # 0014: the counts by day, all of them in the archive after the upgrade; the same answers
+    assert migrate(old_wh, upto=14)[-1] == "0014_borrower_lookup_counts_by_day"
+    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
+        ("0", ["A", "M"]),
+        ("19700101", ["C"]),
     ]
     assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
     for (ref, d), old in before.items():

@@ -480,6 +480,19 @@ class Warehouse:
         else:
             self.command("OPTIMIZE TABLE {t:Identifier}" + suffix, t=table)
 
+    def drop_partition(self, table: str, partition_id: str) -> None:
+        """Drop one partition of a table (``system.parts.partition_id``); nothing when it is not
+        there. On a cluster this drops it from the ``<table>_local`` tables on every node."""
+        check_identifier(table, "table")
+        if not _PARTITION_ID.match(partition_id):
+            raise WarehouseQueryError(f"not a partition id: {partition_id!r}")
+        suffix = f" DROP PARTITION ID '{partition_id}'"
+        if self.cluster:
+            sql = "ALTER TABLE {t:Identifier} ON CLUSTER '{cluster}'" + suffix
+            self.command(sql, t=f"{table}_local")
+        else:
+            self.command("ALTER TABLE {t:Identifier}" + suffix, t=table)
+
     # -- health figures ------------------------------------------------------------------------
 
     def schema_version(self) -> int:

@@ -3,8 +3,11 @@
 -- has the table). Folding the same minutes again writes the same keys with a higher version.
 -- Parameters: {start:String}, {end:String} UTC times 'YYYY-MM-DD hh:mm:ss.fff' on whole minutes;
 --             {version:UInt64} the fold's time in ms (higher than any fold before it).
--- Result: none (INSERT … SELECT).
+-- Result: none (INSERT … SELECT). Its view writes the counts into borrower_lookup's partition of
+-- their day (migration 0014): a fold after a long stop spans more days than the engine's default
+-- of 100 partitions per insert, so that limit is lifted for it.
 INSERT INTO inquiry_counts
+SETTINGS max_partitions_per_insert_block = 0
 SELECT
     borrower_key, toDate(queried_at, 'Asia/Shanghai') AS day, member_code, member_type, product,
     purpose,
