@@ -7,8 +7,8 @@ with an account and three month-end states each in ``borrower_lookup`` (partitio
 month's share of them as rows of ``inquiries``, everything merged. Then runs the real
 :class:`products.inquiry_log.InquiryLog` as ``jdx serve`` does: ``--folds`` folds of
 ``--fold-rows`` logged lookups each, minute after minute — each fold merges today's partition of
-counts into one part (a day's counts) — then the first fold of the next China-time day, which
-moves today's counts into the archive and merges it (once a day: every count kept).
+counts into one part (a day's counts) — then the first fold an hour into the next China-time
+day, which moves the day's counts into the archive and merges it (once a day: every count kept).
 
 Reads: the named query ``lookup_borrower`` (one thread) from a copy of the table as the folds
 left it (the accounts' part, the archive's, today's) against the table after the day's move (the
@@ -157,9 +157,9 @@ def main() -> None:
                 wh.command(f"ALTER TABLE bench_snap ATTACH PARTITION ID '{partition}' "
                            "FROM borrower_lookup")  # fmt: skip
             snap_parts = dict(wh.query("bench_snap_parts").rows)
-            midnight = (noon + dt.timedelta(days=1)).replace(hour=0)
+            one_am = (noon + dt.timedelta(days=1)).replace(hour=1)  # MOVE_AFTER the day's end
             a = time.perf_counter()
-            log.fold(now=midnight.astimezone(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=6))
+            log.fold(now=one_am.astimezone(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=6))
             day_end = time.perf_counter() - a
             after_move = dict(wh.query("bench_count_parts").rows)
             p50s = []

@@ -23,11 +23,12 @@ would slow every read. So:
    accounts' part is never rewritten for them). Only then, under the lock the readers take,
    ``watermark`` becomes ``to`` and the rows before it leave memory. Last, outside the lock, the
    fold merges today's partition of counts into one part (a day's counts: cheap) and moves the
-   days before today into the archive partition, which it then merges — once a day, the one
-   merge that rewrites every count kept (2.3 s at 3M counts, bench/inquiry_fold.py). So a lookup
-   reads three parts whatever the counts kept: the accounts', the archive's and today's (each
-   part of counts more would cost it ~0.2 ms, docs/benchmarks.md). The folds of :meth:`start`
-   and :meth:`stop` neither merge nor move (serving does not wait for them).
+   days that ended :data:`MOVE_AFTER` ago into the archive partition, which it then merges —
+   once a day, the one merge that rewrites every count kept (2.3 s at 3M counts,
+   bench/inquiry_fold.py). So a lookup reads three parts whatever the counts kept: the
+   accounts', the archive's and today's (and yesterday's in the day's first hour; each part of
+   counts more costs it ~0.2 ms, docs/benchmarks.md). The folds of :meth:`start` and
+   :meth:`stop` neither merge nor move (serving does not wait for them).
    A reader takes ``(watermark, its borrower's rows)`` under that lock
    *before* its query and counts the warehouse's single-lookup counts of minutes before
    ``watermark`` only: every lookup is counted exactly once, from the warehouse or from memory.
@@ -90,6 +91,11 @@ EPOCH = dt.datetime(1970, 1, 1)
 #: ``borrower_lookup``'s archive of inquiry counts (kind C rows with ``as_of_date`` 1970-01-01,
 #: migration 0014); a day's counts are the partition ``YYYYMMDD`` of their day until moved there
 ARCHIVE_PARTITION = "19700101"
+#: A day's counts move into the archive this long after the day ended (China time): by then no
+#: fold of another API process (≤ its fold interval and a minute late) nor a batch job started
+#: before midnight writes to the day any more — a row written between the move's copy and its
+#: drop would be lost from the lookups.
+MOVE_AFTER = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -354,19 +360,20 @@ class InquiryLog:
                     else:
                         del self._pending[key]
         if merge:
-            self._merge_counts(now.replace(tzinfo=dt.UTC).astimezone(CST).date())
+            self._merge_counts((now - MOVE_AFTER).replace(tzinfo=dt.UTC).astimezone(CST).date())
         return dropped
 
-    def _merge_counts(self, today: dt.date) -> None:
+    def _merge_counts(self, current: dt.date) -> None:
         """The fold's counts reached ``borrower_lookup`` as a small part of their day's partition
-        (its view; migration 0014): merge today's partition into one part (it holds one day's
-        counts), move each earlier day's into the archive (copy, then drop the day's partition)
-        and, when a day moved, merge the archive into one part — once a day. A lookup reads the
-        accounts' part, the archive's and today's."""
+        (its view; migration 0014): merge the partitions of ``current`` (the China-time day
+        :data:`MOVE_AFTER` ago) and after it into one part each (a day's counts), move each
+        earlier day's into the archive (copy, then drop the day's partition) and, when a day
+        moved, merge the archive into one part — once a day. A lookup reads the accounts' part,
+        the archive's and today's (and yesterday's in the day's first hour)."""
         moved = False
         for row in self._wh.query("lookup_count_days"):
             day: dt.date = row[0]
-            if day < today:
+            if day < current:
                 self._wh.execute("lookup_counts_archive_day", day=day)
                 self._wh.drop_partition("borrower_lookup", f"{day:%Y%m%d}")
                 moved = True
