@@ -43,7 +43,8 @@ would slow every read. So:
 Batch jobs call :meth:`record_batch`: their rows (up to 100k) go to ``inquiries`` in one insert,
 their counts to ``inquiry_counts`` in another (source ``batch:<job>``: the fold leaves batch rows
 alone), with one audit entry per job (``batch.lookup``), before the job is marked done. Their
-part of counts in ``borrower_lookup`` (today's partition) is merged in by the next fold.
+part of counts in ``borrower_lookup`` (the partition of the job's day) is merged in by the next
+fold, or moved into the archive when that day is over.
 
 Nothing raw is journalled: rows hold the borrower key (a keyed hash), never an id number or name.
 Against a ClickHouse server with several API processes, each folds the minutes it logged into
@@ -91,10 +92,11 @@ EPOCH = dt.datetime(1970, 1, 1)
 #: ``borrower_lookup``'s archive of inquiry counts (kind C rows with ``as_of_date`` 1970-01-01,
 #: migration 0014); a day's counts are the partition ``YYYYMMDD`` of their day until moved there
 ARCHIVE_PARTITION = "19700101"
-#: A day's counts move into the archive this long after the day ended (China time): by then no
-#: fold of another API process (≤ its fold interval and a minute late) nor a batch job started
-#: before midnight writes to the day any more — a row written between the move's copy and its
-#: drop would be lost from the lookups.
+#: A day's counts move into the archive this long after the day ended (China time), when the
+#: folds of every API process (≤ their fold interval and a minute late) have counted it. A count
+#: written to the day later still (a batch job is stamped with its submission time and may wait
+#: in the queue, or run again after a restart) lands in the day's partition again, moved by the
+#: next fold; one written during a move is copied again from ``inquiry_counts``.
 MOVE_AFTER = dt.timedelta(hours=1)
 
 
@@ -360,22 +362,26 @@ class InquiryLog:
                     else:
                         del self._pending[key]
         if merge:
-            self._merge_counts((now - MOVE_AFTER).replace(tzinfo=dt.UTC).astimezone(CST).date())
+            with self._flush_lock:  # stop() waits for a merge under way (its flush takes the lock)
+                self._merge_counts((now - MOVE_AFTER).replace(tzinfo=dt.UTC).astimezone(CST).date())
         return dropped
 
     def _merge_counts(self, current: dt.date) -> None:
         """The fold's counts reached ``borrower_lookup`` as a small part of their day's partition
         (its view; migration 0014): merge the partitions of ``current`` (the China-time day
         :data:`MOVE_AFTER` ago) and after it into one part each (a day's counts), move each
-        earlier day's into the archive (copy, then drop the day's partition) and, when a day
-        moved, merge the archive into one part — once a day. A lookup reads the accounts' part,
-        the archive's and today's (and yesterday's in the day's first hour)."""
+        earlier day's into the archive and, when a day moved, merge the archive into one part —
+        once a day. A lookup reads the accounts' part, the archive's and today's (and yesterday's
+        in the day's first hour). A move copies the day's partition into the archive (no moment
+        without the day's counts), drops the partition, and copies the day again from
+        ``inquiry_counts``, which catches a count written to the day between copy and drop."""
         moved = False
         for row in self._wh.query("lookup_count_days"):
             day: dt.date = row[0]
             if day < current:
                 self._wh.execute("lookup_counts_archive_day", day=day)
                 self._wh.drop_partition("borrower_lookup", f"{day:%Y%m%d}")
+                self._wh.execute("lookup_counts_archive_counted", day=day)
                 moved = True
             else:
                 self._wh.optimize("borrower_lookup", partition_id=f"{day:%Y%m%d}")

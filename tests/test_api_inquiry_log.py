@@ -15,7 +15,14 @@ from exchange import audit
 from exchange.domain import CST, InstitutionType
 from exchange.registry import db as registry_db
 from products.auth import Caller
-from products.inquiry_log import ARCHIVE_PARTITION, COLUMNS, InquiryLog, InquiryRow, rows_table
+from products.inquiry_log import (
+    ARCHIVE_PARTITION,
+    COLUMNS,
+    InquiryLog,
+    InquiryRow,
+    batch_counts,
+    rows_table,
+)
 from products.lookups.borrower import Labels, fetch, today_cst
 from products.lookups.multi_loan import inquiries_section, institutions_section
 from warehouse import Warehouse
@@ -267,12 +274,21 @@ def test_start_does_not_wait_for_a_merge(wh: Warehouse, registry: str, tmp_path:
     # the last fold ended minutes ago: start() has whole minutes to fold
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
     (journal / "folded").write_text((before - dt.timedelta(minutes=3)).isoformat() + "\n")
+    # a day of counts in two parts, which a fold that merged or moved would merge: a day over
+    # (a move) and today (a merge of the day's partition)
+    for day in (dt.date(2024, 6, 1), dt.datetime.now(CST).date()):
+        for n in range(2):
+            wh.insert_arrow("inquiry_counts", batch_counts(rows_table([dataclasses.replace(
+                row("1b" * 32, n), queried_at=dt.datetime.combine(day, dt.time(4), dt.UTC),
+                batch_id="early", inquiry_id=f"50000000-0000-4000-8000-{n:012d}")]), "early"))  # fmt: skip
+    assert len(lookup_parts(wh)["20240601"]) == 2
     log = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
     wh.command("SYSTEM STOP MERGES borrower_lookup")
     try:
         log.start()
         folded = dt.datetime.fromisoformat((journal / "folded").read_text().strip())
         assert folded >= before - dt.timedelta(minutes=1)  # it folded, and did not merge
+        assert len(lookup_parts(wh)["20240601"]) == 2  # nor move
     finally:
         wh.command("SYSTEM START MERGES borrower_lookup")
         log.stop()
@@ -304,4 +320,37 @@ def test_the_folds_after_a_long_stop_count_months_of_days_into_the_archive(
     assert not [p for p in lookup_parts(wh) if p.startswith("2025")]
     copies = wh.query("t_archived_of", key=key).one()
     assert copies["rows"] == copies["identities"] == 150
+    log.stop()
+
+
+def test_a_count_written_to_a_day_while_it_moves_is_not_lost(
+    wh: Warehouse, registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch job is stamped with its submission time and may write its counts to a day long
+    over — also while that day moves into the archive, between the copy and the drop of the
+    day's partition (injected here: the job writes just before the drop). The move copies the
+    day again from inquiry_counts after the drop, so the count stays in the lookups."""
+    key = "1c" * 32
+    log = InquiryLog(wh, registry, tmp_path / "j", flush_seconds=3600, fold_seconds=3600)
+    log.start()
+    day0, day1 = china_noon(8), china_noon(9)
+    log.record(dataclasses.replace(row(key, 0), queried_at=day0,
+                                   inquiry_id="60000000-0000-4000-8000-000000000000"))  # fmt: skip
+    log.fold(now=day0.replace(tzinfo=None) + dt.timedelta(minutes=2))
+    real_drop = wh.drop_partition
+
+    def drop_after_a_late_job(table: str, partition_id: str) -> None:
+        if partition_id == day_partition(day0):
+            late = dataclasses.replace(row(key, 1), queried_at=day0, batch_id="late",
+                                       inquiry_id="60000000-0000-4000-8000-000000000001")  # fmt: skip
+            log.record_batch(rows_table([late]), batch_id="late", member_code="TLOG", actor="t",
+                             digest="0" * 64)  # fmt: skip
+        real_drop(table, partition_id)
+
+    monkeypatch.setattr(wh, "drop_partition", drop_after_a_late_job)
+    log.record(dataclasses.replace(row(key, 2), queried_at=day1,
+                                   inquiry_id="60000000-0000-4000-8000-000000000002"))  # fmt: skip
+    log.fold(now=day1.replace(tzinfo=None) + dt.timedelta(minutes=2))  # moves day0
+    assert day_partition(day0) not in lookup_parts(wh)
+    assert seven_day(wh, key, log, as_of=day1.astimezone(CST).date())[0] == 3
     log.stop()
