@@ -24,7 +24,7 @@ would slow every read. So:
    ``watermark`` becomes ``to`` and the rows before it leave memory. Last, outside the lock, the
    fold merges today's partition of counts into one part (a day's counts: cheap) and moves the
    days that ended :data:`MOVE_AFTER` ago into the archive partition, which it then merges —
-   once a day, the one merge that rewrites every count kept (2.3 s at 3M counts,
+   once a day, the one merge that rewrites every count kept (2.8 s at 3M counts,
    bench/inquiry_fold.py). So a lookup reads three parts whatever the counts kept: the
    accounts', the archive's and today's (and yesterday's in the day's first hour; each part of
    counts more costs it ~0.2 ms, docs/benchmarks.md). The folds of :meth:`start` and
