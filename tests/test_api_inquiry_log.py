@@ -265,33 +265,54 @@ def test_a_days_counts_move_into_the_archive_once_the_day_is_over(
     log.stop()
 
 
-def test_start_does_not_wait_for_a_merge(wh: Warehouse, registry: str, tmp_path: Path) -> None:
-    """A merge of counts can take seconds (the archive's rewrites every count kept): the fold of
-    start() (before the server serves) neither merges nor moves — with merges stopped, a merge it
-    tried would raise ABORTED. (stop()'s fold does neither either.)"""
+def test_start_merges_todays_counts_but_neither_moves_nor_merges_the_archive(
+    wh: Warehouse, registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart leaves today's partition of counts in parts (the last folds', batch jobs'), which
+    every lookup would read so until the writer's first fold: start() merges the recent days'
+    partitions. It does not move a day over into the archive nor merge the archive (seconds per
+    million counts kept; the writer's folds do). With merges stopped, its merge raises ABORTED:
+    start() goes on, and the next fold merges."""
     journal = tmp_path / "j"
     journal.mkdir()
     # the last fold ended minutes ago: start() has whole minutes to fold
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
     (journal / "folded").write_text((before - dt.timedelta(minutes=3)).isoformat() + "\n")
-    # a day of counts in two parts, which a fold that merged or moved would merge: a day over
-    # (a move) and today (a merge of the day's partition)
-    for day in (dt.date(2024, 6, 1), dt.datetime.now(CST).date()):
+    # counts in two parts: of a day over (a fold would move it) and of today (start merges it)
+    today = dt.datetime.now(CST).date()
+    for day in (dt.date(2024, 6, 1), today):
         for n in range(2):
             wh.insert_arrow("inquiry_counts", batch_counts(rows_table([dataclasses.replace(
                 row("1b" * 32, n), queried_at=dt.datetime.combine(day, dt.time(4), dt.UTC),
                 batch_id="early", inquiry_id=f"50000000-0000-4000-8000-{n:012d}")]), "early"))  # fmt: skip
     assert len(lookup_parts(wh)["20240601"]) == 2
+    merged: list[str | None] = []
+    optimize = wh.optimize
+
+    def spy(table: str, final: bool = True, partition_id: str | None = None) -> None:
+        merged.append(partition_id)  # the real merge runs
+        optimize(table, final, partition_id)
+
+    monkeypatch.setattr(wh, "optimize", spy)
     log = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
     wh.command("SYSTEM STOP MERGES borrower_lookup")
     try:
-        log.start()
+        log.start()  # its merge raised ABORTED
         folded = dt.datetime.fromisoformat((journal / "folded").read_text().strip())
-        assert folded >= before - dt.timedelta(minutes=1)  # it folded, and did not merge
-        assert len(lookup_parts(wh)["20240601"]) == 2  # nor move
+        assert folded >= before - dt.timedelta(minutes=1)  # it folded
+        assert f"{today:%Y%m%d}" in merged  # it tried today's merge
+        assert "20240601" not in merged and ARCHIVE_PARTITION not in merged
+        assert len(lookup_parts(wh)["20240601"]) == 2  # not moved
     finally:
         wh.command("SYSTEM START MERGES borrower_lookup")
         log.stop()
+    again = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
+    again.start()
+    try:
+        assert len(lookup_parts(wh)[f"{today:%Y%m%d}"]) == 1
+        assert len(lookup_parts(wh)["20240601"]) >= 1  # still its own partition
+    finally:
+        again.stop()
 
 
 def test_the_folds_after_a_long_stop_count_months_of_days_into_the_archive(
@@ -313,7 +334,7 @@ def test_the_folds_after_a_long_stop_count_months_of_days_into_the_archive(
         for i, at in enumerate(days)
     ]))  # fmt: skip
     log = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
-    log.start()  # folds them all; start() neither merges nor moves
+    log.start()  # folds them all; start() moves none (it merges recent days only)
     assert len([p for p in lookup_parts(wh) if p.startswith("2025")]) == 150
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=2)
     log.fold(now=now)
