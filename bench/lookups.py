@@ -65,7 +65,8 @@ else:
     t0 = time.perf_counter(); rows = load_stream_into(wh, stream, pseud); t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     present = wh.table_rows()
-    for table in ("loan_states", "accounts_current", "account_months", "inquiries", *LOOKUP_TABLES):
+    # merged as after the night's compaction (products.compaction), the other tables as well
+    for table in ("loan_states", "accounts_current", "account_months", "inquiries", "borrower_accounts", *LOOKUP_TABLES):
         if table in present:
             wh.optimize(table)
     t_opt = time.perf_counter() - t0
@@ -84,7 +85,7 @@ else:
 facts["accounts"] = wh.table_rows()["accounts_current"]
 facts["migrated"] = applied; facts["migrate_s"] = t_migrate
 facts["tables"] = {r["table"]: [r["rows"], r["active_parts"], r["bytes_on_disk"]]
-                   for r in wh.table_stats() if r["table"] in LOOKUP_TABLES + ("accounts_current",)}
+                   for r in wh.table_stats() if r["table"] in LOOKUP_TABLES + ("accounts_current", "borrower_accounts")}
 people = facts["people"]
 # raw warehouse query: the named query the API runs, in this process, one thread; beside it the
 # floor (lookup_floor: a point aggregate of the same borrower over one merged table), alternating

@@ -1,9 +1,10 @@
-"""``jdx warehouse migrate`` and ``jdx warehouse status``: the warehouse's schema and health.
+"""``jdx warehouse migrate``, ``status`` and ``compact``: the warehouse's schema and health.
 
-Thin wrappers over :mod:`warehouse`. Both open the warehouse named by the settings
-(``JDX_WAREHOUSE_DSN``, ``JDX_WAREHOUSE_DATABASE``, ``JDX_WAREHOUSE_CLUSTER``); with the embedded
-default they fail with a clear "owned by another process" error while a server process owns the
-directory. Output shows the DSN with its password masked.
+Thin wrappers. ``migrate`` opens the warehouse named by the settings (``JDX_WAREHOUSE_DSN``,
+``JDX_WAREHOUSE_DATABASE``, ``JDX_WAREHOUSE_CLUSTER``); with the embedded default it fails with a
+clear "owned by another process" error while a server process owns the directory. ``status`` and
+``compact`` run in ``jdx serve`` when it runs (admin channel), in this process otherwise. Output
+shows the DSN with its password masked.
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ def status_cmd(ctx: Context, as_json: bool, actor: str) -> None:
     Runs in jdx serve when it runs (admin channel).
     """
     admin_command(ctx, "warehouse.status", {}, actor, as_json=as_json)
+
+
+@warehouse_group.command("compact")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@actor_option
+@pass_ctx
+def compact_cmd(ctx: Context, as_json: bool, actor: str) -> None:
+    """Merge the tables lookups and batch jobs read (borrower_lookup's accounts and month-end
+    states, borrower_accounts) into one part each, as jdx serve does every night at
+    [warehouse] compact_time; prints the parts before and after and the time each took.
+
+    Lookups go on meanwhile. Minutes at millions of accounts (46 s for 10M on 2 cores). Audited;
+    runs in jdx serve when it runs (admin channel).
+    """
+    admin_command(ctx, "warehouse.compact", {}, actor, as_json=as_json)
 
 
 COMMANDS = [warehouse_group]

@@ -396,6 +396,22 @@ def consent_trace(
                                      "lookups": lookups}}  # fmt: skip
 
 
+def warehouse_compact(
+    settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
+) -> Result:
+    """Merge the lookups' and batch jobs' tables into one part each (products.compaction): the
+    scheduler runs it nightly at ``[warehouse] compact_time``; staff may run it at any time."""
+    from products.compaction import compact
+
+    done = compact(wh, progress)
+    lines = [
+        f"{c.table} ({c.holds}): {c.parts_before} → {c.parts_after} parts, {c.rows_before:,} → "
+        f"{c.rows_after:,} rows, {c.seconds:.1f} s"
+        for c in done
+    ]
+    return {"lines": lines, "data": _jsonable([dataclasses.asdict(c) for c in done])}
+
+
 def retention_run(
     settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
 ) -> Result:
@@ -506,6 +522,7 @@ COMMANDS: dict[str, Command] = {
     for c in (
         Command("dq.show", dq_show),
         Command("warehouse.status", warehouse_status, reads_only=True),
+        Command("warehouse.compact", warehouse_compact),
         Command("report.build", report_build, check=_check_release_month),
         Command("report.audit", report_audit, check=_check_audit_month),
         Command("billing.statement", billing_statement, check=_check_statement_month),

@@ -1,4 +1,4 @@
-"""Scheduled work inside ``jdx serve``: the monthly delinquency release.
+"""Scheduled work inside ``jdx serve``: the monthly delinquency release, the nightly compaction.
 
 On ``[reports] release_day`` of each month, from ``release_time`` (China Standard Time) on, the
 scheduler builds the previous month's release if that month has none yet — once; a failure is
@@ -7,6 +7,11 @@ expected member's month has arrived (every active member that had joined by the 
 has a loaded file whose ``as_of`` reaches that day), even before ``release_day``. With
 ``release_day = 0`` and ``release_when_complete`` off (the defaults) releases are left to
 ``jdx report build``, which reaches the running server through the admin channel.
+
+Once a day at ``[warehouse] compact_time`` (China time; within the hour after it, so a server
+started at noon does not merge during the day) it merges the tables lookups and batch jobs read
+into one part each (``warehouse.compact``, :mod:`products.compaction`); a failure is logged and
+tried the next night.
 
 Every minute it also runs the disputes' clock (:func:`exchange.registry.disputes.run_clock`): a
 case open 15 days gets a reminder, one open 20 days is escalated to the association's staff
@@ -25,15 +30,31 @@ from typing import Any
 from exchange.domain import CST
 from exchange.settings import Settings
 from reports.settings import ReportSettings
+from warehouse.settings import WarehouseSettings
 
 log = logging.getLogger("jdx.scheduler")
 ACTOR = "scheduler"
+#: how long after ``[warehouse] compact_time`` the night's compaction may still start
+COMPACT_WINDOW = dt.timedelta(hours=1)
 
 
 def previous_month(now: dt.datetime) -> dt.date:
     """The first day of the month before ``now``'s month on the China calendar."""
     first = now.astimezone(CST).date().replace(day=1)
     return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def compaction_due(now: dt.datetime, at: str, last: dt.date | None) -> dt.date | None:
+    """The China-time day whose compaction is due at ``now``: from ``at`` (HH:MM; empty: never)
+    for :data:`COMPACT_WINDOW`, unless ``last`` (the day of the last one) is that day."""
+    if not at:
+        return None
+    local = now.astimezone(CST)
+    hour, minute = (int(x) for x in at.split(":"))
+    start = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if not start <= local < start + COMPACT_WINDOW or last == local.date():
+        return None
+    return local.date()
 
 
 def due(now: dt.datetime, day: int, at: str) -> dt.date | None:
@@ -61,6 +82,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._retry_after: dt.datetime | None = None
+        self._compacted: dt.date | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
@@ -79,7 +101,9 @@ class Scheduler:
         if cfg.release_day:
             when.append(f"on day {cfg.release_day} at {cfg.release_time} CST")
         release = f"the previous month's release {' or '.join(when)}" if when else "no releases"
-        return [f"scheduler: {release}; the disputes' 15- and 20-day clock"]
+        at = self.settings.section(WarehouseSettings).compact_time
+        compaction = f"the lookups' tables merged daily at {at} CST" if at else "no compaction"
+        return [f"scheduler: {release}; {compaction}; the disputes' 15- and 20-day clock"]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
@@ -89,6 +113,26 @@ class Scheduler:
             except Exception as exc:  # logged; the next minute tries again
                 log.error("the disputes' clock failed (%s)", type(exc).__name__)
             self.tick(now)
+            self.compact(now)
+
+    def compact(self, now: dt.datetime) -> bool:
+        """Run the night's compaction if it is due at ``now``; whether it ran (and succeeded).
+        Once a day: a failure is logged and waits for the next night."""
+        from runtime.commands import execute
+
+        day = compaction_due(now, self.settings.section(WarehouseSettings).compact_time,
+                             self._compacted)  # fmt: skip
+        if day is None:
+            return False
+        self._compacted = day
+        try:
+            execute(self.settings, self.wh, "warehouse.compact", {}, ACTOR,
+                    lambda text: log.info("compaction: %s", text))  # fmt: skip
+        except Exception as exc:
+            log.error("the night's compaction failed (%s); tried again the next night",
+                      type(exc).__name__)  # fmt: skip
+            return False
+        return True
 
     def dispute_clock(self, now: dt.datetime) -> tuple[list[str], list[str]]:
         """Reminders (day 15) and escalations (day 20) due at ``now``, with their outbox

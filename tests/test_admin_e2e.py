@@ -4,8 +4,8 @@ embedded warehouse reach the running server over its admin channel instead of fa
 
 The warehouse is seeded (by a subprocess: one chDB path per process) with the small industry of
 ``release_data.disclosure_records`` so that a real release can be built; then ``jdx serve`` runs
-and, from other processes, ``jdx dq show``, ``jdx warehouse status``, ``jdx report build`` and
-``jdx billing statement`` succeed. The admin channel refuses a wrong staff token and another
+and, from other processes, ``jdx dq show``, ``jdx warehouse status``, ``jdx warehouse compact``,
+``jdx report build`` and ``jdx billing statement`` succeed. The admin channel refuses a wrong staff token and another
 OS user (``setpriv`` to ``nobody``, with the socket opened up by the test so that the server's
 own check is what refuses), and records both refusals in the audit chain.
 """
@@ -103,6 +103,11 @@ def test_staff_commands_run_in_the_serving_process_while_lookups_go_on(
     dq = jdx(ex.home, "dq", "show", "CALLER", "--days", "30")
     assert dq.returncode == 0, dq.stderr
     assert "DQ of member CALLER" in dq.stdout
+
+    compact = jdx(ex.home, "warehouse", "compact", "--actor", "ops.chen")
+    assert compact.returncode == 0, compact.stderr
+    assert "borrower_lookup (the lookups' accounts and month-end states):" in compact.stdout
+    assert compact.stdout.count(" → 1 parts, ") == 2, compact.stdout
 
     lookups = Lookups(ex)
     lookups.thread.start()

@@ -10,7 +10,7 @@ from exchange import registry as reg
 from exchange.registry import db as registry_db
 from exchange.registry import submissions
 from runtime.config import load as load_settings
-from runtime.scheduler import Scheduler, due
+from runtime.scheduler import Scheduler, compaction_due, due
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -31,6 +31,22 @@ def test_the_day_is_read_on_the_china_calendar_and_zero_is_off() -> None:
     utc = dt.datetime(2026, 12, 5, 1, 30, tzinfo=dt.UTC)  # 09:30 in Beijing
     assert due(utc, 5, "09:00") == dt.date(2026, 11, 1)
     assert due(at("2026-12-28 12:00"), 0, "09:00") is None
+
+
+def test_the_compaction_is_due_once_a_night_in_the_hour_after_its_time() -> None:
+    """``[warehouse] compact_time``: from that time (China time) for an hour, once a day; a
+    server started at noon does not merge then; empty is off. (tests/test_compaction.py runs it.)"""
+    night = dt.date(2026, 12, 5)
+    assert compaction_due(at("2026-12-05 03:29"), "03:30", None) is None
+    assert compaction_due(at("2026-12-05 03:30"), "03:30", None) == night
+    assert compaction_due(at("2026-12-05 04:29"), "03:30", None) == night
+    assert compaction_due(at("2026-12-05 04:30"), "03:30", None) is None
+    assert compaction_due(at("2026-12-05 12:00"), "03:30", None) is None
+    assert compaction_due(at("2026-12-05 03:45"), "03:30", night) is None  # done this night
+    assert compaction_due(at("2026-12-06 03:31"), "03:30", night) == dt.date(2026, 12, 6)
+    utc = dt.datetime(2026, 12, 4, 19, 40, tzinfo=dt.UTC)  # 03:40 on 5 December in Beijing
+    assert compaction_due(utc, "03:30", None) == night
+    assert compaction_due(at("2026-12-05 03:30"), "", None) is None
 
 
 def test_the_release_is_due_once_every_active_member_has_reported_the_month(
