@@ -297,7 +297,10 @@ class Warehouse:
         more) instead of clickhouse-connect's path, which serialises the table to Arrow IPC in a
         temporary file and has the engine read it back — for 500k ``loan_states`` rows that
         path cost about as much as the insert itself and held the GIL for ~0.3 s at a time.
-        Both paths store the same values (``tests/test_loader.py`` compares them).
+        Both paths store the same values for the loader's column types
+        (``tests/test_loader_insert.py`` compares them); not for a ``UUID`` column sent as
+        ``FixedSizeBinary(16)`` (the inquiry ids), which the in-memory path stores in another
+        byte order (seen on chDB 4.4).
         """
         check_identifier(table, "table")
         if in_memory and self._target.path is not None and data.num_rows >= DIRECT_MIN_ROWS:
