@@ -10,11 +10,12 @@ tables never come back to one part by themselves (the bench's own build left
 ``borrower_accounts`` in 7).
 
 So the scheduler of ``jdx serve`` merges them once a day, at ``[warehouse] compact_time`` (China
-time, when members do not look up), and staff can run it at any time (``jdx warehouse compact``,
-through the admin channel): :data:`READ_PATH`'s partitions into one part each. A partition
-already in one part is not rewritten. Measured at 10.2M accounts on 2 cores: the accounts'
-partition of ``borrower_lookup`` (35M rows) 46 s, ``borrower_accounts`` 5–10 s. Lookups go on
-meanwhile, from the parts the merge replaces. The inquiry counts' partitions of
+time, at night when lookups are fewest), and staff can run it at any time (``jdx warehouse
+compact``, through the admin channel): :data:`READ_PATH`'s partitions into one part each. A
+partition already in one part is not rewritten. Measured at 10.2M accounts on 2 cores
+(bench/compaction.py): the accounts' partition of ``borrower_lookup`` (35–42M rows) 46–54 s,
+``borrower_accounts`` 5–10 s; it grows with the accounts kept, not with the day's loads. Lookups
+go on meanwhile, from the parts the merge replaces. The inquiry counts' partitions of
 ``borrower_lookup`` are not touched: the inquiry log merges and archives them
 (:mod:`products.inquiry_log`).
 """
