@@ -6,8 +6,8 @@ one more granule per part (~0.15–0.2 ms each), and a batch job's ``FINAL`` mer
 versions across the parts (a 100k job's account figures took 3.0–3.3 s over ``borrower_accounts``
 in 7 parts, 24.7M rows, against 0.8–1.0 s merged into 10.2M: docs/benchmarks.md). The engine's
 background merges merge the small parts among themselves but seldom rewrite the big one, so the
-tables never come back to one part by themselves (the bench's own build left
-``borrower_accounts`` in 7).
+tables do not come back to one part by themselves (bench/lookups.py's build of three monthly
+loads left ``borrower_accounts`` in 7 until the bench merged it too).
 
 So the scheduler of ``jdx serve`` merges them once a day, at ``[warehouse] compact_time`` (China
 time, at night when lookups are fewest), and staff can run it at any time (``jdx warehouse
@@ -26,8 +26,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from warehouse import Warehouse
+from warehouse import Warehouse, WarehouseError
 
+#: ClickHouse's ABORTED: a merge cancelled because a partition of the table was dropped meanwhile
+#: (the inquiry log's move of a day drops one) or merges are stopped; the merge is tried again
+ABORTED = 236
+#: seconds between the attempts at a cancelled merge
+RETRY_PAUSE = 10.0
 #: (table, partition id, what it holds): merged into one part each
 READ_PATH: tuple[tuple[str, str, str], ...] = (
     ("borrower_lookup", "0", "the lookups' accounts and month-end states"),
@@ -50,14 +55,29 @@ class Compacted:
     seconds: float
 
 
-def compact(wh: Warehouse, progress: Callable[[str], None] = lambda _: None) -> list[Compacted]:
-    """Merge :data:`READ_PATH`'s partitions into one part each, one table after the other."""
+def compact(
+    wh: Warehouse,
+    progress: Callable[[str], None] = lambda _: None,
+    *,
+    attempts: int = 3,
+) -> list[Compacted]:
+    """Merge :data:`READ_PATH`'s partitions into one part each, one table after the other. A merge
+    the engine cancelled (:data:`ABORTED`: a partition of the table dropped meanwhile) is tried
+    again :data:`RETRY_PAUSE` seconds later, up to ``attempts`` times; other errors are raised."""
     done = []
     for table, partition, holds in READ_PATH:
         parts_before, rows_before = _parts(wh, table, partition)
         progress(f"merging {table} ({holds}): {parts_before} parts")
         start = time.monotonic()
-        wh.optimize(table, partition_id=partition)
+        for attempt in range(1, attempts + 1):
+            try:
+                wh.optimize(table, partition_id=partition)
+                break
+            except WarehouseError as exc:
+                if exc.server_code != ABORTED or attempt == attempts:
+                    raise
+                progress(f"{table}: the merge was cancelled (ABORTED); again in {RETRY_PAUSE:g} s")
+                time.sleep(RETRY_PAUSE)
         seconds = time.monotonic() - start
         parts_after, rows_after = _parts(wh, table, partition)
         done.append(Compacted(table, partition, holds, parts_before, parts_after, rows_before,

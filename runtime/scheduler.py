@@ -11,7 +11,7 @@ has a loaded file whose ``as_of`` reaches that day), even before ``release_day``
 Once a day at ``[warehouse] compact_time`` (China time; within the hour after it, so a server
 started at noon does not merge during the day) it merges the tables lookups and batch jobs read
 into one part each (``warehouse.compact``, :mod:`products.compaction`); a failure is logged and
-tried the next night.
+tried again ten minutes later within that hour, else the next night.
 
 Every minute it also runs the disputes' clock (:func:`exchange.registry.disputes.run_clock`): a
 case open 15 days gets a reminder, one open 20 days is escalated to the association's staff
@@ -36,6 +36,8 @@ log = logging.getLogger("jdx.scheduler")
 ACTOR = "scheduler"
 #: how long after ``[warehouse] compact_time`` the night's compaction may still start
 COMPACT_WINDOW = dt.timedelta(hours=1)
+#: a failed compaction is tried again this much later, within the window
+COMPACT_RETRY = dt.timedelta(minutes=10)
 
 
 def previous_month(now: dt.datetime) -> dt.date:
@@ -83,6 +85,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._retry_after: dt.datetime | None = None
         self._compacted: dt.date | None = None
+        self._compact_retry: dt.datetime | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
@@ -108,30 +111,33 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             now = dt.datetime.now(dt.UTC)
-            try:
-                self.dispute_clock(now)
-            except Exception as exc:  # logged; the next minute tries again
-                log.error("the disputes' clock failed (%s)", type(exc).__name__)
-            self.tick(now)
-            self.compact(now)
+            for job, name in ((self.dispute_clock, "the disputes' clock"),
+                              (self.tick, "the release check"), (self.compact, "the compaction")):  # fmt: skip
+                try:
+                    job(now)
+                except Exception as exc:  # logged; the next minute tries again
+                    log.error("%s failed (%s)", name, type(exc).__name__)
 
     def compact(self, now: dt.datetime) -> bool:
-        """Run the night's compaction if it is due at ``now``; whether it ran (and succeeded).
-        Once a day: a failure is logged and waits for the next night."""
+        """Run the night's compaction if it is due at ``now``; whether it ran and succeeded.
+        Once a day; a failure is logged and tried again :data:`COMPACT_RETRY` later while the
+        window lasts, else the next night."""
         from runtime.commands import execute
 
         day = compaction_due(now, self.settings.section(WarehouseSettings).compact_time,
                              self._compacted)  # fmt: skip
-        if day is None:
+        if day is None or (self._compact_retry is not None and now < self._compact_retry):
             return False
-        self._compacted = day
         try:
             execute(self.settings, self.wh, "warehouse.compact", {}, ACTOR,
                     lambda text: log.info("compaction: %s", text))  # fmt: skip
         except Exception as exc:
-            log.error("the night's compaction failed (%s); tried again the next night",
-                      type(exc).__name__)  # fmt: skip
+            self._compact_retry = now + COMPACT_RETRY
+            log.error("the night's compaction failed (%s); tried again at %s CST if still within "
+                      "the hour after compact_time", type(exc).__name__,
+                      f"{self._compact_retry.astimezone(CST):%H:%M}")  # fmt: skip
             return False
+        self._compacted, self._compact_retry = day, None
         return True
 
     def dispute_clock(self, now: dt.datetime) -> tuple[list[str], list[str]]:

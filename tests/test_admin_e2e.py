@@ -104,10 +104,10 @@ def test_staff_commands_run_in_the_serving_process_while_lookups_go_on(
     assert dq.returncode == 0, dq.stderr
     assert "DQ of member CALLER" in dq.stdout
 
-    compact = jdx(ex.home, "warehouse", "compact", "--actor", "ops.chen")
+    compact = jdx(ex.home, "warehouse", "compact", "--json", "--actor", "ops.chen")
     assert compact.returncode == 0, compact.stderr
-    assert "borrower_lookup (the lookups' accounts and month-end states):" in compact.stdout
-    assert compact.stdout.count(" → 1 parts, ") == 2, compact.stdout
+    merged = {c["table"]: (c["partition"], c["parts_after"]) for c in json.loads(compact.stdout)}
+    assert merged == {"borrower_lookup": ("0", 1), "borrower_accounts": ("all", 1)}
 
     lookups = Lookups(ex)
     lookups.thread.start()

@@ -307,8 +307,10 @@ def test_start_merges_todays_counts_but_neither_moves_nor_merges_the_archive(
         wh.command("SYSTEM START MERGES borrower_lookup")
         log.stop()
     again = InquiryLog(wh, registry, journal, flush_seconds=3600, fold_seconds=3600)
+    merged.clear()
     again.start()
     try:
+        assert f"{today:%Y%m%d}" in merged  # merged at start, merges running
         assert len(lookup_parts(wh)[f"{today:%Y%m%d}"]) == 1
         assert len(lookup_parts(wh)["20240601"]) >= 1  # still its own partition
     finally:

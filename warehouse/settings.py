@@ -52,8 +52,8 @@ class WarehouseSettings(Section):
         pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$",
         description="Time of day (HH:MM, China Standard Time) at which jdx serve merges the "
         "tables lookups and batch jobs read into one part each, once a day, within the hour "
-        "that follows (products.compaction: 46 s at 10M accounts on 2 cores); empty: never "
-        "(jdx warehouse compact runs it by hand).",
+        "that follows (products.compaction: about a minute at 10M accounts on 2 cores); "
+        "empty: never (jdx warehouse compact runs it by hand).",
     )
 
     def engine_options(self) -> dict[str, int]:
