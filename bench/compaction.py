@@ -12,7 +12,9 @@ before and after ``products.compaction.compact`` (the night's work), times in th
 * the raw lookup (named query ``lookup_borrower``, one thread) against its floor
   (``lookup_floor``), ``--samples`` borrowers, each in alternating order;
 * a batch job's account figures (named query ``batch_accounts``) for ``--batch`` borrowers,
-  ``--runs`` times.
+  ``--runs`` times;
+
+and raw lookups one after the other while the compaction runs (the night's lookups).
 
 Prints the parts of each table, the medians and the compaction's own seconds per table.
 The loads stay in the home's warehouse (the tables end merged).
@@ -30,6 +32,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -128,7 +131,24 @@ def main() -> None:
         loaded.append(time.perf_counter() - a)
     wh.optimize("accounts_current")  # the floor's table: a floor is one merged part
     before = measure()
-    done = compact(wh)
+    during: list[float] = []  # raw lookups, one after the other, while the compaction runs
+    merging = threading.Event()
+
+    def lookups() -> None:
+        i = 0
+        while not merging.is_set():
+            a = time.perf_counter()
+            wh.query("lookup_borrower", key=sample[i % len(sample)])
+            during.append(time.perf_counter() - a)
+            i += 1
+
+    looker = threading.Thread(target=lookups)
+    looker.start()
+    try:
+        done = compact(wh)
+    finally:
+        merging.set()
+        looker.join()
     after = measure()
     wh.command("ALTER TABLE batch_keys DROP PARTITION {job:String}", job=job)
     wh.close()
@@ -157,6 +177,10 @@ def main() -> None:
     for c in done:
         print(f"compaction: {c.table} ({c.holds}) {c.parts_before} -> {c.parts_after} parts, "
               f"{c.rows_before:,} -> {c.rows_after:,} rows, in {c.seconds:.1f} s")  # fmt: skip
+    ordered = sorted(during)
+    print(f"raw lookups during the compaction (one thread): {len(during):,}, p50 "
+          f"{1000 * statistics.median(during):.2f} ms, p99 "
+          f"{1000 * ordered[int(0.99 * (len(ordered) - 1))]:.2f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
