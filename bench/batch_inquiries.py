@@ -7,8 +7,10 @@ the whole year. This bench builds a warehouse by the real migrations in a tempor
 ``--borrowers`` borrowers' keys (hex digests, as the product's), then adds inquiries of the past
 365 days at random borrowers, members and times in steps up to ``--inquiries``, merges them, and
 times the named query for a job of ``--batch`` borrowers (``batch_keys``), median of ``--runs``,
-at each size; beside it, alternating, the same aggregates over a copy of the rows with binary
-keys (``FixedString(32)``, the lever of issue 16), checked to answer the same.
+at each size; beside it, alternating and checked to answer the same: what a job runs once the
+nightly compaction has built the inquiry summary (``batch_inquiries_summary``: the summary up to
+the as-of day's midnight, ``inquiries`` after it; :mod:`products.inquiry_summary`, the build
+timed), and the same aggregates over a copy of the rows with binary keys (``FixedString(32)``).
 
     .venv/bin/python bench/batch_inquiries.py [--inquiries 1000000,5000000,10000000,20000000]
 """
@@ -88,6 +90,9 @@ def main() -> None:
                     help="sizes of the year of inquiries, comma-separated, growing")  # fmt: skip
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--as-of", default="2026-11-30",
+                    help="the job's as-of day; a month's last (the default) is the summary's worst "
+                         "case: the inquiries after it are read from that month's whole partition")  # fmt: skip
     args = ap.parse_args()
     sizes = [int(x) for x in args.inquiries.split(",")]
     from sqloverlay import serve_with
@@ -95,6 +100,9 @@ def main() -> None:
     # bench/ holds scripts named like the packages (bench/ingest.py): import the packages
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if p not in ("", here)]
+    from exchange.domain import CST
+    from products import inquiry_summary
+    from products.lookups.borrower import day_end_utc
     from warehouse import connect, migrate
 
     root = Path(tempfile.mkdtemp(prefix="jdx-bench-inq-"))
@@ -106,10 +114,15 @@ def main() -> None:
             "bench_binary_table": BINARY_TABLE,
             "bench_binary_fill": BINARY_FILL,
             "bench_binary_query": BINARY_QUERY,
+            "bench_summary_reset": "TRUNCATE TABLE inquiry_summary",
+            "bench_summary_builds_reset": "TRUNCATE TABLE inquiry_summary_builds",
         },
     )
-    as_of = dt.date(2026, 12, 4)
-    end = dt.datetime(2026, 12, 4, 16, 0)  # the as-of day's end, China time, in UTC
+    as_of = dt.date.fromisoformat(args.as_of)
+    end = day_end_utc(as_of)  # the as-of day's end, China time, in UTC
+    # the summary a job of the as-of day reads: built that night (through the midnight that began
+    # the day before), so the job counts two days from inquiries, as in service
+    night = dt.datetime.combine(as_of, dt.time(3, 30), CST)
     starts = {f"d{n}": f"{end - dt.timedelta(days=n):%Y-%m-%d %H:%M:%S}" for n in (7, 30, 90, 365)}
     load0 = os.getloadavg()[0]
     rows = []
@@ -125,30 +138,43 @@ def main() -> None:
             wh.optimize("inquiries")
             wh.execute("bench_binary_fill")
             wh.optimize("inquiries_binary")
-            times: dict[str, list[float]] = {"batch_inquiries": [], "bench_binary_query": []}
+            wh.execute("bench_summary_reset")  # each size's own generation of the same night
+            wh.execute("bench_summary_builds_reset")
+            built = inquiry_summary.build(wh, night)
+            assert built.holds(as_of)
+            summary = {"through": built.text(), "as_of": as_of,
+                       **{f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}}  # fmt: skip
+            forms = {"batch_inquiries": {}, "batch_inquiries_summary": summary,
+                     "bench_binary_query": {}}  # fmt: skip
+            times: dict[str, list[float]] = {name: [] for name in forms}
             answers = {}
-            for _ in range(args.runs):  # the two forms alternating
-                for name in times:
+            for _ in range(args.runs):  # the forms alternating
+                for name, extra in forms.items():
                     start = time.perf_counter()
                     answers[name] = wh.query_arrow(name, job="bench",
-                                                   until=f"{end:%Y-%m-%d %H:%M:%S}", **starts)  # fmt: skip
+                                                   until=f"{end:%Y-%m-%d %H:%M:%S}", **starts,
+                                                   **extra)  # fmt: skip
                     times[name].append(time.perf_counter() - start)
-            found = answers["batch_inquiries"]
-            assert found.sort_by("borrower_key").equals(
-                answers["bench_binary_query"].sort_by("borrower_key")
-            ), "binary keys answered otherwise"
+            found = answers["batch_inquiries"].sort_by("borrower_key")
+            for name in forms:
+                assert found.equals(answers[name].sort_by("borrower_key")), (
+                    f"{name} answered otherwise"
+                )
             rows.append((size, found.num_rows, statistics.median(times["batch_inquiries"]),
-                         times["batch_inquiries"], statistics.median(times["bench_binary_query"])))  # fmt: skip
+                         times["batch_inquiries"], statistics.median(times["bench_binary_query"]),
+                         statistics.median(times["batch_inquiries_summary"]), built))  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(f"data: {args.borrowers:,} borrowers; a batch job of {args.batch:,} of them, as of "
           f"{as_of}; inquiries of the year before, merged; median of {args.runs}")  # fmt: skip
     print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'batch_inquiries':>16} "
-          f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12}")  # fmt: skip
-    for size, found, median, runs, binary in rows:
+          f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'with summary':>13} "
+          f"{'summary rows':>13} {'its build':>10}")  # fmt: skip
+    for size, found, median, runs, binary, summed, built in rows:
         print(f"{size:>16,} {found:>20,} {1000 * median:>13.0f} ms {1e9 * median / size:>9.0f} ms "
-              f"{', '.join(f'{1000 * t:.0f}' for t in runs):>20} {1000 * binary:>9.0f} ms")  # fmt: skip
+              f"{', '.join(f'{1000 * t:.0f}' for t in runs):>20} {1000 * binary:>9.0f} ms "
+              f"{1000 * summed:>10.0f} ms {built.borrowers:>13,} {built.seconds:>8.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -399,8 +399,10 @@ def consent_trace(
 def warehouse_compact(
     settings: Settings, wh: Any, params: dict[str, Any], actor: str, progress: Progress
 ) -> Result:
-    """Merge the lookups' and batch jobs' tables into one part each (products.compaction): the
-    scheduler runs it nightly at ``[warehouse] compact_time``; staff may run it at any time."""
+    """Merge the lookups' and batch jobs' tables into one part each (products.compaction), then
+    build the day's inquiry summary for batch jobs (products.inquiry_summary): the scheduler runs
+    it nightly at ``[warehouse] compact_time``; staff may run it at any time."""
+    from products import inquiry_summary
     from products.compaction import compact
 
     done = compact(wh, progress)
@@ -409,7 +411,16 @@ def warehouse_compact(
         f"{c.rows_after:,} rows, {c.seconds:.1f} s"
         for c in done
     ]
-    return {"lines": lines, "data": _jsonable([dataclasses.asdict(c) for c in done])}
+    progress("building the inquiry summary")
+    summary = inquiry_summary.build(wh)
+    lines.append(
+        f"inquiry summary through {summary.through:%Y-%m-%d %H:%M} UTC (from {summary.first_day}): "
+        f"{summary.borrowers:,} borrowers, "
+        + (f"{summary.seconds:.1f} s" if summary.seconds else "already built today")
+    )
+    data = {"merged": [dataclasses.asdict(c) for c in done],
+            "inquiry_summary": dataclasses.asdict(summary)}  # fmt: skip
+    return {"lines": lines, "data": _jsonable(data)}
 
 
 def retention_run(

@@ -106,8 +106,14 @@ def test_staff_commands_run_in_the_serving_process_while_lookups_go_on(
 
     compact = jdx(ex.home, "warehouse", "compact", "--json", "--actor", "ops.chen")
     assert compact.returncode == 0, compact.stderr
-    merged = {c["table"]: (c["partition"], c["parts_after"]) for c in json.loads(compact.stdout)}
+    night = json.loads(compact.stdout)
+    merged = {c["table"]: (c["partition"], c["parts_after"]) for c in night["merged"]}
     assert merged == {"borrower_lookup": ("0", 1), "borrower_accounts": ("all", 1)}
+    # the batch jobs' inquiry summary, up to the midnight that began yesterday (China time):
+    # this test's lookups, made now, are after it
+    summary = night["inquiry_summary"]
+    through = dt.datetime.fromisoformat(summary["through"]).replace(tzinfo=dt.UTC)
+    assert through.astimezone(CST).time() == dt.time(0) and summary["borrowers"] == 0
 
     lookups = Lookups(ex)
     lookups.thread.start()

@@ -45,8 +45,11 @@ EXTRA_QUERIES = {
 
 #: Tables read by borrower: sharded by borrower_key so a borrower lives on one shard.
 BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiries", "lookup_rows",
-                   "borrower_lookup", "inquiry_counts", "borrower_accounts"}  # fmt: skip
+                   "borrower_lookup", "inquiry_counts", "borrower_accounts",
+                   "inquiry_summary"}  # fmt: skip
 
+#: Tables neither read by borrower nor by member: their sharding key.
+OTHER_KEYS = {"inquiry_summary_builds": "cityHash64(through)"}  # one row a night, read whole
 _CREATE = re.compile(
     r"^CREATE TABLE IF NOT EXISTS \{database:Identifier\}\.(\w+) ON CLUSTER `\{cluster\}`\n"
     r".*?\nENGINE = (\w+)\(([^\n]*)\)(?:\n|$)",
@@ -137,7 +140,8 @@ def test_each_table_has_a_replicated_local_table_and_a_distributed_one(
             f"'/clickhouse/tables/{{shard}}/{{database}}/{table}', '{{replica}}'"
         ), (table, local_args)
         dist_engine, dist_args = created[table]
-        key = "cityHash64(borrower_key)" if table in BORROWER_TABLES else "cityHash64(member_code"
+        key = ("cityHash64(borrower_key)" if table in BORROWER_TABLES
+               else OTHER_KEYS.get(table, "cityHash64(member_code"))  # fmt: skip
         assert dist_engine == "Distributed", table
         assert dist_args.startswith(
             f"'{{cluster}}', {{database:String}}, '{table}_local', {key}"

@@ -14,7 +14,7 @@ from warehouse_data import key, loan_state, loan_states_table
 from exchange import audit
 from exchange.registry import db as registry_db
 from exchange.settings import Settings
-from products import compaction
+from products import compaction, inquiry_summary
 from products.lookups.borrower import fetch
 from runtime.scheduler import Scheduler
 from warehouse import Warehouse
@@ -80,6 +80,7 @@ def test_the_nights_compaction_merges_what_lookups_and_batch_jobs_read(
     assert scheduler.compact(dt.datetime(2026, 12, 4, 19, 35, tzinfo=dt.UTC))  # 03:35 in Beijing
     assert parts(wh) == {("borrower_lookup", "0"): 1, ("borrower_accounts", "all"): 1}
     assert answers(wh) == expected
+    assert inquiry_summary.current(wh) is not None  # and the batch jobs' inquiry summary built
     assert not scheduler.compact(dt.datetime(2026, 12, 5, 3, 50, tzinfo=CST))  # once a night
     with registry_db.session(registry, readonly=True) as db:
         entries = [e for e in audit.entries(db) if e.action == "admin.warehouse_compact"]

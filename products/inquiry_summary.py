@@ -1,0 +1,125 @@
+"""The inquiry summary: a batch job's inquiry figures without reading the year of inquiries (issue 16).
+
+A batch job counts its borrowers' applications of the 7, 30, 90 and 365 days before its as-of
+day. Counted from ``inquiries`` (ordered by borrower), a job of 100k borrowers among millions
+finds one in every granule and reads the whole year: ~70 ms per million inquiries kept
+(bench/batch_inquiries.py), and every batch row is one more. ``inquiry_summary`` (migration
+0015) holds one row per borrower instead: the borrower's applications per China-time day and
+member, for the :data:`DAYS_KEPT` days before a China-time midnight, its generation (``through``).
+
+Invariants:
+
+* :func:`build` writes a generation as one partition of ``inquiry_summary``, then records it in
+  ``inquiry_summary_builds``; readers (:func:`current`) take the newest recorded generation, so a
+  build killed half way is never read. The next build drops what is not recorded, and every
+  generation but the newest two (a batch job that chose the one before may still be reading it).
+* A generation ends at the midnight that *began yesterday* (China time), not today's: an inquiry
+  is logged up to seconds after its time (the inquiry log's flush; a batch job logs its rows with
+  its submission time, after it ran), so the day before is whole when the night's compaction
+  builds. Each generation is built from ``inquiries`` afresh, so one logged later still (the
+  journal of a server that crashed, replayed at its next start after a staff ``jdx warehouse
+  compact``) is missed until the next night's generation, not for good.
+* One generation a China-time day: a build that finds today's generation recorded does nothing
+  (readers of it are never disturbed).
+* A batch job uses the newest generation when it holds the job's 365-day window (as-of days from
+  ``first_day + 365`` on), and ``inquiries`` alone otherwise (products.batch): both answer the
+  same figures (tests/test_inquiry_summary.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from exchange.domain import CST
+from products.lookups.borrower import day_end_utc
+from warehouse import Warehouse
+
+#: days a generation holds: the 365-day window of as-of days from 35 days before its build on
+DAYS_KEPT = 400
+#: the generations kept: the newest and the one before (batch jobs that chose it may be reading)
+KEEP = 2
+#: the longest window a batch job counts
+YEAR = 365
+_BUILDING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One recorded generation of ``inquiry_summary``."""
+
+    through: dt.datetime  # naive UTC: a China-time midnight; inquiries before it are summarised
+    first_day: dt.date  # the oldest China-time day it holds
+    borrowers: int
+    seconds: float = 0.0  # the build's time (0: read back, not built now)
+
+    @property
+    def partition(self) -> str:
+        """Its partition id in ``inquiry_summary`` (``toUnixTimestamp(through)``)."""
+        return str(int(self.through.replace(tzinfo=dt.UTC).timestamp()))
+
+    def holds(self, as_of: dt.date) -> bool:
+        """Whether it holds every day of ``as_of``'s 365-day window before ``through``."""
+        return as_of - dt.timedelta(days=YEAR - 1) >= self.first_day
+
+    def text(self) -> str:
+        return self.through.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def through_for(now: dt.datetime) -> dt.datetime:
+    """The generation built at ``now`` (aware): the China-time midnight that began yesterday, as
+    naive UTC."""
+    today = now.astimezone(CST).date()
+    return day_end_utc(today - dt.timedelta(days=2))
+
+
+def current(wh: Warehouse) -> Generation | None:
+    """The newest recorded generation; None before the first build."""
+    rows = wh.query("inquiry_summary_builds").dicts()
+    return _generation(rows[0]) if rows else None
+
+
+def build(wh: Warehouse, now: dt.datetime | None = None) -> Generation:
+    """Build the generation of ``now`` (aware; default: now) unless it is recorded already, then
+    drop the generations no longer needed. Returns the newest generation."""
+    with _BUILDING:  # the scheduler's night and a staff command at once: one after the other
+        return _build(wh, through_for(now or dt.datetime.now(dt.UTC)))
+
+
+def _build(wh: Warehouse, through: dt.datetime) -> Generation:
+    newest = current(wh)
+    if newest is not None and newest.through >= through:
+        _prune(wh)
+        return newest
+    first_day = through.replace(tzinfo=dt.UTC).astimezone(CST).date() - dt.timedelta(days=DAYS_KEPT)
+    made = Generation(through, first_day, 0)
+    start = time.monotonic()
+    wh.drop_partition("inquiry_summary", made.partition)  # a killed build's rows of it
+    since = day_end_utc(first_day - dt.timedelta(days=1))
+    wh.execute("inquiry_summary_build", through=made.text(), since=f"{since:%Y-%m-%d %H:%M:%S}")
+    wh.execute("inquiry_summary_record", through=made.text(), first_day=first_day)
+    seconds = time.monotonic() - start
+    _prune(wh)
+    built = current(wh)
+    if built is None or built.through != through:
+        raise RuntimeError(f"the inquiry summary through {made.text()} was not recorded")
+    return Generation(built.through, built.first_day, built.borrowers, seconds)
+
+
+def _prune(wh: Warehouse) -> None:
+    """Drop every partition of ``inquiry_summary`` but the newest :data:`KEEP` recorded ones."""
+    kept = {_generation(r).partition for r in wh.query("inquiry_summary_builds").dicts()[:KEEP]}
+    table = "inquiry_summary_local" if wh.cluster else "inquiry_summary"
+    for (partition,) in wh.query("table_partitions", database=wh.database, table=table):
+        if partition not in kept:
+            wh.drop_partition("inquiry_summary", partition)
+
+
+def _generation(row: dict[str, Any]) -> Generation:
+    through = row["through"]
+    if through.tzinfo is not None:
+        through = through.astimezone(dt.UTC).replace(tzinfo=None)
+    return Generation(through, row["first_day"], int(row["borrowers"]))
