@@ -69,7 +69,8 @@ def compact_cmd(ctx: Context, as_json: bool, actor: str) -> None:
     [warehouse] compact_time; prints the parts before and after and the time each took. Then
     builds the day's inquiry summary for batch jobs (once a day: run again, it says it is built).
 
-    Lookups go on meanwhile. About a minute at 10M accounts on 2 cores (46–54 s and 5–10 s);
+    Lookups go on meanwhile. About a minute at 10M accounts on 2 cores (46–54 s and 5–10 s),
+    and the summary ~1.1 s per million inquiries kept (44 s at 40M);
     a table already in one part is left as it is. Audited; runs in jdx serve when it runs
     (admin channel).
     """

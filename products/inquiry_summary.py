@@ -22,8 +22,14 @@ Invariants:
 * One generation a China-time day: a build that finds today's generation recorded does nothing
   (readers of it are never disturbed).
 * A batch job uses the newest generation when it holds the job's 365-day window (as-of days from
-  ``first_day + 365`` on), and ``inquiries`` alone otherwise (products.batch): both answer the
-  same figures (tests/test_inquiry_summary.py).
+  ``first_day + 364`` on), and ``inquiries`` alone otherwise (products.batch): both answer the
+  same figures for the inquiries logged by the time the generation was built
+  (tests/test_inquiry_summary.py).
+* The generation just written is never dropped by its own build, even when the record read back
+  lags (a replica of a cluster not yet caught up); a build that does not read its record back
+  fails, and the scheduler's retry finds it recorded. One build at a time per process
+  (``jdx serve``'s scheduler and its admin channel); two processes building against one server
+  at once are not guarded.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from exchange.domain import CST
 from products.lookups.borrower import day_end_utc
 from warehouse import Warehouse
 
-#: days a generation holds: the 365-day window of as-of days from 35 days before its build on
+#: days a generation holds: the 365-day window of as-of days from 37 days before its build on
 DAYS_KEPT = 400
 #: the generations kept: the newest and the one before (batch jobs that chose it may be reading)
 KEEP = 2
@@ -102,16 +108,18 @@ def _build(wh: Warehouse, through: dt.datetime) -> Generation:
     wh.execute("inquiry_summary_build", through=made.text(), since=f"{since:%Y-%m-%d %H:%M:%S}")
     wh.execute("inquiry_summary_record", through=made.text(), first_day=first_day)
     seconds = time.monotonic() - start
-    _prune(wh)
+    _prune(wh, made.partition)
     built = current(wh)
     if built is None or built.through != through:
         raise RuntimeError(f"the inquiry summary through {made.text()} was not recorded")
     return Generation(built.through, built.first_day, built.borrowers, seconds)
 
 
-def _prune(wh: Warehouse) -> None:
-    """Drop every partition of ``inquiry_summary`` but the newest :data:`KEEP` recorded ones."""
+def _prune(wh: Warehouse, made: str | None = None) -> None:
+    """Drop every partition of ``inquiry_summary`` but the newest :data:`KEEP` recorded ones and
+    ``made`` (the one just built)."""
     kept = {_generation(r).partition for r in wh.query("inquiry_summary_builds").dicts()[:KEEP]}
+    kept.add(made or "")
     table = "inquiry_summary_local" if wh.cluster else "inquiry_summary"
     for (partition,) in wh.query("table_partitions", database=wh.database, table=table):
         if partition not in kept:
