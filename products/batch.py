@@ -9,12 +9,13 @@ Invariants:
 * A job belongs to the member that submitted it; another member's key is refused (403
   ``NOT_OWNER``) on every job route.
 * One worker thread runs the jobs in submission order. A job: its keys go into ``batch_keys``
-  in one insert, two grouped queries (``batch_accounts``, and ``batch_inquiries_summary`` when the
-  inquiry summary holds the job's year, ``batch_inquiries`` otherwise: :mod:`products.inquiry_summary`)
-  read the figures of all its borrowers at once, the answer is joined to the rows in Arrow, every looked-up row is
-  logged as an inquiry (product ``BATCH``, one audit entry per job), and ``result.parquet`` is
-  written; then the keys' partition is dropped. A job interrupted by a stop is run again at the
-  next start (logging is the last step before ``done``, and inquiries are keyed by id).
+  in one insert, two grouped queries (``batch_accounts``, and ``batch_inquiries_summary`` when
+  the inquiry summary holds the job's year, ``batch_inquiries`` otherwise:
+  :mod:`products.inquiry_summary`) read the figures of all its borrowers at once, the answer is
+  joined to the rows in Arrow, every looked-up row is logged as an inquiry (product ``BATCH``, one
+  audit entry per job), and ``result.parquet`` is written; then the keys' partition is dropped.
+  A job interrupted by a stop is run again at the next start (logging is the last step before
+  ``done``, and inquiries are keyed by id).
 * POST_LOAN rows for borrowers the caller reports no account for get ``POST_LOAN_NOT_ALLOWED``.
 * A job comes from the API (``source = "api"``) or from a batch file a member uploaded over SFTP
   (``source = "sftp"``, :mod:`products.sftp_batch`); both run, log and bill the same way. A job

@@ -1,4 +1,4 @@
-"""The inquiry summary: a batch job's inquiry figures without reading the year of inquiries (issue 16).
+"""The inquiry summary: a batch job's inquiry figures without reading the year of inquiries.
 
 A batch job counts its borrowers' applications of the 7, 30, 90 and 365 days before its as-of
 day. Counted from ``inquiries`` (ordered by borrower), a job of 100k borrowers among millions
