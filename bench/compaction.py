@@ -53,8 +53,8 @@ QUERIES = {
     "bench_parts": "SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts "
     "WHERE active AND database = currentDatabase() AND table IN ('borrower_lookup', "
     "'borrower_accounts') AND partition_id IN ('0', 'all') GROUP BY table ORDER BY table",
-    "bench_sample_keys": "SELECT DISTINCT borrower_key FROM borrower_accounts "
-    "WHERE cityHash64(borrower_key) % 50 = 7 LIMIT {n:UInt64}",
+    "bench_sample_keys": "SELECT DISTINCT lower(hex(borrower_key)) AS key FROM borrower_accounts "
+    "WHERE cityHash64(key) % 50 = 7 LIMIT {n:UInt64}",  # binary keys since 0016: hex here
 }
 
 

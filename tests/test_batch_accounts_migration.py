@@ -1,11 +1,12 @@
-"""Migration 0010 (borrower_accounts) upgrades a warehouse built by the schema before it, and the
-batch figures stay the same: a real chDB warehouse migrated up to 0009, the golden population
-loaded through ``loan_states`` (and its views) as the loader writes it, the figures of a batch job
-of every golden borrower (and a key with no account) read by the query before 0010 (from
-``accounts_current FINAL``); then upgraded and read by today's ``batch_accounts`` (from
-``borrower_accounts``): identical. Later writes reach ``borrower_accounts`` in the load's own
-insert — a new state, a new account and a D record (the loader's tombstone under another key
-too) — and the two queries still agree."""
+"""Migrations 0010 (borrower_accounts) and 0016 (its binary key) upgrade a warehouse built by the
+schema before them, and the batch figures stay the same: a real chDB warehouse migrated up to
+0009, the golden population loaded through ``loan_states`` (and its views) as the loader writes it,
+the figures of a batch job of every golden borrower (a key whose digest ends in a zero byte, and a
+key with no account) read by the query before 0010 (from ``accounts_current FINAL``); then
+upgraded — 0010 copies the accounts' states, 0016 rewrites them with binary keys — and read by
+today's ``batch_accounts`` (from ``borrower_accounts``): identical. Later writes reach
+``borrower_accounts`` in the load's own insert — a new state, a new account and a D record (the
+loader's tombstone under another key too) — and the two queries still agree."""
 
 from __future__ import annotations
 
@@ -27,13 +28,24 @@ PSEUD = Pseudonymiser(bytes(range(32)))
 JOB = "upgrade-job"
 MEMBER = "BANK01"
 AS_OF = dt.date(2026, 10, 31)
+#: A digest ending in a zero byte: binary keys compared with a String set would miss it (0016).
+ZERO_END = "7f" * 31 + "00"
 
 
 def _old_query() -> str:
-    """``batch_accounts`` as it read before 0010: the same figures from accounts_current FINAL."""
+    """``batch_accounts`` as it read before 0010: the same figures from accounts_current FINAL,
+    keyed by the hex digest (a copy, not today's file, which reads binary keys since 0016)."""
     text = read_text("queries", "batch_accounts.sql")
-    assert "FROM borrower_accounts FINAL" in text
-    return text.replace("FROM borrower_accounts FINAL", "FROM accounts_current FINAL")
+    figures = text[text.index("countIf(status IN ('NORMAL', 'OVERDUE')) AS open_accounts") :]
+    figures = figures[: figures.index("FROM borrower_accounts FINAL")]
+    return f"""
+        SELECT toString(borrower_key) AS borrower_key, {figures}
+        FROM accounts_current FINAL
+        WHERE borrower_key GLOBAL IN (
+            SELECT borrower_key FROM batch_keys WHERE job_id = {{job:String}}
+        )
+          AND opened_date <= {{as_of:Date}}
+        GROUP BY borrower_key"""
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +55,18 @@ def old_wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     with using_sql_dir(overlay), connect(f"chdb://{base / 'data'}") as wh:
         assert migrate(wh, upto=9)[-1] == "0009_storage_codecs"
         seed(wh, PSEUD, population())
+        wh.insert_arrow(
+            "loan_states",
+            loan_states_table([
+                loan_state(member_code="BANK02", account_id="ZERO-END", borrower_key=ZERO_END,
+                           as_of_date=dt.date(2026, 9, 30), opened_date=dt.date(2026, 8, 1),
+                           status="NORMAL", load_id="ZERO", load_seq=900),
+            ]),
+        )  # fmt: skip
         keys = [
             PSEUD.borrower_key(b["id_type"], b["id_number"])
             for b in population()["borrowers"].values()
-        ] + ["0" * 64]  # fmt: skip
+        ] + [ZERO_END, "0" * 64]  # fmt: skip
         wh.insert_arrow(
             "batch_keys",
             pa.table({
@@ -70,7 +90,11 @@ def test_upgrade_and_later_loads_give_the_same_batch_figures(old_wh: Warehouse) 
     assert len(before[AS_OF]) >= 2  # borrowers with an account, once each
     assert any(r["open_accounts"] > 1 for r in before[AS_OF])
 
-    assert migrate(old_wh, upto=10) == ["0010_borrower_accounts"]
+    assert ZERO_END in {r["borrower_key"] for r in before[AS_OF]}
+
+    applied = migrate(old_wh)
+    assert applied[0] == "0010_borrower_accounts"
+    assert "0016_borrower_accounts_binary_key" in applied
     for d in days:
         assert figures(old_wh, "batch_accounts", d) == before[d], d
 
