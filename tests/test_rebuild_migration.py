@@ -1,5 +1,6 @@
 """Migration 0012 (loan_states rebuilt in yearly partitions) on a warehouse with data, and a
-``kill -9`` of the migrate at every statement boundary of the rebuild.
+``kill -9`` of the migrate at every statement boundary of the rebuild; the same kills for 0016
+(borrower_accounts rebuilt with binary keys).
 
 A real chDB warehouse is built as jdx built it before 0012 (migrations up to 0011): the golden
 population and a small simulated industry (two years, so several partitions) loaded through
@@ -53,7 +54,7 @@ def raw(wh, sql):
     return wh._run(lambda c: c.query(sql).result_rows, "test query")
 
 
-def dump(wh):
+def dump(wh, rebuilt="loan_states"):
     tables = raw(wh, "SELECT name, engine, partition_key, sorting_key, as_select "
                      "FROM system.tables WHERE database = currentDatabase() ORDER BY name")
     out = {"tables": [list(map(str, t)) for t in tables], "rows": {}, "final": {}}
@@ -66,8 +67,8 @@ def dump(wh):
             out["rows"][name] = [list(map(str, r)) for r in rows]
             continue
         kinds = [("final", " FINAL" if "Replacing" in engine else "")]
-        if name == "loan_states" or "Replacing" not in engine:
-            # stored rows as they are: the rebuild merges loan_states; the others' background
+        if name == rebuilt or "Replacing" not in engine:
+            # stored rows as they are: the rebuild merges its table; the others' background
             # merges of a Replacing table may or may not have run, so those compare FINAL
             kinds.append(("rows", ""))
         for kind, final in kinds:
@@ -96,7 +97,8 @@ if mode == "build":
 elif mode == "migrate":
     kill_at = int(sys.argv[3])  # 0: never stop
     track_from = int(sys.argv[4])  # count the calls from the start of this version on
-    upto = 12  # the rebuilds tested here; later migrations are not this test's
+    upto = int(sys.argv[5])  # the last migration applied: the rebuild tested, no later one
+    rebuilt = sys.argv[6]  # its table, compared as stored (no FINAL)
     calls = 0
     log = []  # what each counted call was: the statement's start or the table inserted into
     started = False
@@ -126,8 +128,8 @@ elif mode == "migrate":
     with connect(f"chdb://{path}") as wh:
         applied = migrate(wh, upto=upto)
         started = False  # the dump's calls are not the migration's
-        print(json.dumps({"applied": applied, "calls": calls, "log": log, "dump": dump(wh)}),
-              flush=True)
+        print(json.dumps({"applied": applied, "calls": calls, "log": log,
+                          "dump": dump(wh, rebuilt)}), flush=True)
 elif mode == "dump":
     with connect(f"chdb://{path}") as wh:
         print(json.dumps(dump(wh)), flush=True)
@@ -158,11 +160,14 @@ def child(*args: str, timeout: float = 300) -> Any:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def migrate_killed(path: Path, kill_at: int, track_from: int) -> None:
-    """Migrate ``path`` in a child that stops before its ``kill_at``-th call counted from the
-    start of migration ``track_from``; SIGKILL it there."""
+def migrate_killed(
+    path: Path, kill_at: int, track_from: int, upto: int = 12, rebuilt: str = "loan_states"
+) -> None:
+    """Migrate ``path`` up to ``upto`` in a child that stops before its ``kill_at``-th call
+    counted from the start of migration ``track_from``; SIGKILL it there."""
+    args = ["migrate", str(path), str(kill_at), str(track_from), str(upto), rebuilt]
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "migrate", str(path), str(kill_at), str(track_from)],
+        [sys.executable, "-c", CHILD, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -195,7 +200,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def uninterrupted(base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("rebuild") / "clean"
     shutil.copytree(base, path, symlinks=True)
-    result = child("migrate", str(path), "0", "12")
+    result = child("migrate", str(path), "0", "12", "12", "loan_states")
     assert result["applied"] == ["0012_loan_states_yearly"]
     return {"calls": result["calls"], "dump": result["dump"], "path": path}
 
@@ -240,7 +245,8 @@ def test_a_kill_at_every_boundary_then_a_rerun_ends_as_an_uninterrupted_run(
         path = tmp_path / f"k{kill_at}"
         shutil.copytree(base, path, symlinks=True)
         migrate_killed(path, kill_at, 12)
-        result = child("migrate", str(path), "0", "12")  # the re-run, then its dump
+        # the re-run, then its dump
+        result = child("migrate", str(path), "0", "12", "12", "loan_states")
         assert result["applied"] in (["0012_loan_states_yearly"], []), kill_at
         assert result["dump"] == uninterrupted["dump"], f"killed before call {kill_at}"
         shutil.rmtree(path)
@@ -257,7 +263,7 @@ def test_a_kill_around_the_rename_of_0011_no_longer_strands_the_warehouse(
     child("build", str(base), str(TESTS), "10")
     clean = root / "clean"
     shutil.copytree(base, clean, symlinks=True)
-    reference = child("migrate", str(clean), "0", "11")
+    reference = child("migrate", str(clean), "0", "11", "12", "loan_states")
     assert reference["applied"] == ["0011_borrower_lookup_compact", "0012_loan_states_yearly"]
     log = reference["log"]
     rename = next(i for i, call in enumerate(log, 1) if call.startswith("RENAME TABLE"))
@@ -267,6 +273,37 @@ def test_a_kill_around_the_rename_of_0011_no_longer_strands_the_warehouse(
         path = root / f"k{kill_at}"
         shutil.copytree(base, path, symlinks=True)
         migrate_killed(path, kill_at, 11)
-        result = child("migrate", str(path), "0", "11")
+        result = child("migrate", str(path), "0", "11", "12", "loan_states")
         assert result["dump"] == reference["dump"], f"killed before {log[kill_at - 1]!r}"
+        shutil.rmtree(path)
+
+
+@pytest.fixture(scope="module")
+def base_0015(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse at 0015 with data (closed: its child has exited)."""
+    path = tmp_path_factory.mktemp("rebuild0016") / "wh0015"
+    child("build", str(path), str(TESTS), "15")
+    return path
+
+
+def test_a_kill_at_every_boundary_of_0016_then_a_rerun_ends_as_an_uninterrupted_run(
+    base_0015: Path, tmp_path: Path
+) -> None:
+    """0016 rewrites borrower_accounts with binary keys (copy, EXCHANGE, drop, view, merge):
+    killed before any of its calls, a re-run ends with the same rows in every table — the
+    rebuilt one as stored, so a copy repeated after a kill leaves no duplicate — as one run."""
+    clean = tmp_path / "clean"
+    shutil.copytree(base_0015, clean, symlinks=True)
+    reference = child("migrate", str(clean), "0", "16", "16", "borrower_accounts")
+    assert reference["applied"] == ["0016_borrower_accounts_binary_key"]
+    assert reference["dump"]["rows"]["borrower_accounts"][0] > 300  # golden + simulated
+    log = reference["log"]
+    assert any(call.startswith("EXCHANGE TABLES borrower_accounts") for call in log), log
+    for kill_at in range(1, reference["calls"] + 1):
+        path = tmp_path / f"k{kill_at}"
+        shutil.copytree(base_0015, path, symlinks=True)
+        migrate_killed(path, kill_at, 16, upto=16, rebuilt="borrower_accounts")
+        result = child("migrate", str(path), "0", "16", "16", "borrower_accounts")
+        assert result["applied"] in (["0016_borrower_accounts_binary_key"], []), kill_at
+        assert result["dump"] == reference["dump"], f"killed before call {kill_at}: {log}"
         shutil.rmtree(path)
