@@ -188,6 +188,10 @@ def instrument() -> None:
     IsolatedValidator.validate = timed("validate", IsolatedValidator.validate)  # type: ignore[method-assign]
     # per chunk of accounts (ingest.reference.check_reference calls them once per chunk)
     ingest.reference.fetch_reference = timed("reference", ingest.reference.fetch_reference)
+    ingest.reference.fetch_history = timed("history read", ingest.reference.fetch_history)
+    ingest.reference.fetch_other_members = timed(
+        "others read", ingest.reference.fetch_other_members
+    )
     ingest.reference.apply_reference = timed("history rules", ingest.reference.apply_reference)
     ingest.store.write_load = timed("warehouse load", ingest.store.write_load)
     ingest.rows.loan_states = timed("loan_states rows", ingest.rows.loan_states)
@@ -450,6 +454,8 @@ def main() -> None:
         "validate",
         "reference stage",
         "reference",
+        "history read",
+        "others read",
         "history rules",
         "warehouse load",
         "loan_states stream",
@@ -463,6 +469,8 @@ def main() -> None:
         "validate": "validate (child: parse, rules, HMAC)",
         "reference stage": "reference data + rules, of which:",
         "reference": "  reference data from the warehouse",
+        "history read": "    of which the accounts' history",
+        "others read": "    of which other members' names",
         "history rules": "  history + across-member rules",
         "warehouse load": "warehouse writes, of which:",
         "loan_states stream": "  loan_states rows → stream file (claim)",

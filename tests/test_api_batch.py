@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
 import subprocess
@@ -11,14 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from api_support import Api
 
+import products.batch as batch
+from exchange.domain import InstitutionType, Purpose
 from ingest.settings import IngestSettings
+from products import inquiry_summary
+from products.auth import Caller
+from products.lookups.borrower import today_cst
 
 pytest_plugins = ["warehouse_fixtures", "api_fixtures"]
+
+EXTRA_QUERIES = {
+    "t_job_inquiries": "SELECT uniqExact(inquiry_id) AS ids, count() AS n FROM inquiries "
+    "WHERE batch_id = {job:String}",
+}
 
 
 def wait_done(c: httpx.Client, job_id: str) -> dict[str, Any]:
@@ -197,3 +209,72 @@ def test_sftp_batch_file_seen_again_is_not_run_twice(api: Api) -> None:
         result = (area.outbox / "ML001_20261101_201.result.csv").read_text()
         assert b["id_number"] not in result and '"ok"' in result
         assert units(c)["BATCH"] == before.get("BATCH", 0) + 1
+
+
+class _Killed(BaseException):
+    """The worker's death (not an ``Exception``: the job is not marked failed)."""
+
+
+@pytest.mark.parametrize("counted_from", ["inquiries", "summary"])
+def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted_from: str
+) -> None:
+    """A job that died after logging its inquiries and before writing its result is run again at
+    the next start, and answers the figures its first run computed: its own inquiries — logged by
+    the first run, with ids and times the second run logs again — are not applications before it.
+
+    The death is simulated in this process (the worker stops with an exception that is not an
+    ``Exception`` right where the result would be written): a SIGKILL of ``jdx serve`` cannot be
+    timed between those two steps from outside. The warehouse, the inquiry log and the worker's
+    restart are the real ones. Counted from ``inquiries`` alone, then with last night's inquiry
+    summary built (batch_inquiries_summary: the job's rows are after its generation)."""
+    caller = Caller(key_id="crash-test", member_code="ML001", member_name="ML001",
+                    member_type=InstitutionType.MICROLOAN, joined=dt.date(2020, 1, 1),
+                    products=frozenset())  # fmt: skip
+    if counted_from == "summary":
+        assert inquiry_summary.build(api.wh).holds(today_cst())
+    else:
+        assert inquiry_summary.current(api.wh) is None
+    table = batch.parse_rows(rows_of(api, "A", "C"), api.pseud)
+    service = api.service
+    jobs = batch.BatchJobs(api.wh, service.inquiries, service.cfg, tmp_path / "batch")
+    (tmp_path / "batch").mkdir(mode=0o700)  # as start() does, without its worker: run_job below
+    job = jobs.submit(caller, Purpose.LOAN_APPROVAL, today_cst(), table)
+    computed: list[pa.Table] = []
+    finish, write = batch.BatchJobs._finish, batch.pq.write_table
+
+    def finish_once(self: batch.BatchJobs, job: batch.Job, t: pa.Table) -> pa.Table:
+        computed.append(out := finish(self, job, t))
+        return out
+
+    def die_at_result(data: pa.Table, where: Any, *a: Any, **k: Any) -> None:
+        if Path(where).name == "result.parquet":
+            raise _Killed
+        write(data, where, *a, **k)
+
+    monkeypatch.setattr(batch.BatchJobs, "_finish", finish_once)
+    monkeypatch.setattr(batch.pq, "write_table", die_at_result)
+    with pytest.raises(_Killed):
+        jobs.run_job(job)
+    monkeypatch.setattr(batch.pq, "write_table", write)
+    assert api.wh.query("t_job_inquiries", job=job.id).one()["ids"] == 2  # the first run's log
+
+    again = batch.BatchJobs(api.wh, service.inquiries, service.cfg, tmp_path / "batch")
+    again.start()  # finds the job queued, as jdx serve's start does, and runs it
+    try:
+        deadline = time.monotonic() + 60
+        while (found := again.find(job.id)) is None or found.status not in ("done", "failed"):
+            assert time.monotonic() < deadline, "the job was not run again"
+            time.sleep(0.05)
+    finally:
+        again.stop()
+    assert found.status == "done", found
+    first, second = computed[0], computed[1]
+    figures = [c for c in first.column_names if c not in ("borrower_key", "consent_ref")]
+    assert second.select(figures).to_pylist() == first.select(figures).to_pylist()
+    result = pq.read_table(tmp_path / "batch" / job.id / "result.parquet")
+    assert result.select(figures).to_pylist() == first.select(figures).to_pylist()
+    a = first.to_pylist()[0]
+    assert a["inquiries_12m"] > 0  # borrower A's earlier applications count, this job's do not
+    logged = api.wh.query("t_job_inquiries", job=job.id).one()
+    assert logged["ids"] == 2 and logged["n"] in (2, 4)  # logged again (until a merge), same ids

@@ -1,7 +1,9 @@
 -- batch_inquiries: inquiry figures of every borrower of one batch job (products.batch).
 -- Parameters: {job:String} job id; {until:String} end of the as-of day (China
 --   time); {d7:String}, {d30:String}, {d90:String}, {d365:String} starts of the 7/30/90/365-day
---   windows. Self-inquiries and dispute lookups are not applications and are left out.
+--   windows. Self-inquiries and dispute lookups are not applications and are left out, and so
+--   are the job's own inquiries: a job run again after a crash finds the rows its first run
+--   logged (the same ids and time), and must answer what the first run computed.
 --   Instants are UTC text 'YYYY-MM-DD HH:MM:SS' (a DateTime64 parameter would be read in the
 --   server's time zone).
 -- Result: one row per borrower of the job with any inquiry in 365 days:
@@ -19,4 +21,5 @@ WHERE borrower_key GLOBAL IN (SELECT borrower_key FROM batch_keys WHERE job_id =
   AND queried_at >= toDateTime64({d365:String}, 3, 'UTC')
   AND queried_at < toDateTime64({until:String}, 3, 'UTC')
   AND product NOT IN ('SELF', 'DISPUTE')
+  AND batch_id != {job:String}
 GROUP BY borrower_key

@@ -2,7 +2,8 @@
 -- products.inquiry_summary): the days before the generation {through} from inquiry_summary (one
 -- row per borrower), the inquiries from {through} on from inquiries; the two never overlap, so
 -- the counts add up and each inquiry id is counted once, as in batch_inquiries. Used when the
--- generation holds the 365-day window's first day (products.batch).
+-- generation holds the 365-day window's first day (products.batch). The job's own inquiries are
+-- left out, as in batch_inquiries.
 -- Parameters: {job:String} job id; {through:String} the generation (UTC text
 --   'YYYY-MM-DD hh:mm:ss', a China-time midnight); {as_of:Date} the as-of day; {day7:Date},
 --   {day30:Date}, {day90:Date}, {day365:Date} the as-of day minus 7/30/90/365 days (a day d is in
@@ -46,6 +47,7 @@ FROM (
                                  toDateTime64({through:String}, 3, 'UTC'))
       AND queried_at < toDateTime64({until:String}, 3, 'UTC')
       AND product NOT IN ('SELF', 'DISPUTE')
+      AND batch_id != {job:String}
     GROUP BY borrower_key
 )
 GROUP BY borrower_key
