@@ -22,6 +22,10 @@ watches it:
 * a child is reused for the next file, and replaced after a file that grew it beyond a quarter
   of ``memory_mb`` (so an idle exchange does not keep a big child's memory); the pepper reaches
   it over the pipe, never through its command line or environment;
+* a child imports the validation and builds its region table as it starts, before it is asked
+  anything, and the replacement of a big child is started at once: it gets ready while the
+  parent loads the file just validated, so the next file does not wait for a new interpreter
+  (≈ 0.36 s: a 2,000-record file took 375 ms in a new child, 16 ms in a ready one);
 * a stop request (``stopping``) kills the child and raises :class:`ingest.store.Abandoned`: the
   claim is resumed at the next start, as for any interrupted load.
 
@@ -324,6 +328,7 @@ class IsolatedValidator:
         if kind == "ok":
             if rss_bytes(child.proc.pid) > limit // 4:
                 self._drop(child)  # give a big child's memory back
+                self._child()  # and start the next file's: it gets ready meanwhile
             return take_back(request, payload)
         code = child.proc.poll()
         self._drop(child)
@@ -349,6 +354,10 @@ def main(argv: list[str]) -> None:
     """The child: validate requests from the parent until its pipe closes."""
     incoming = Connection(int(argv[0]), writable=False)
     outgoing = Connection(int(argv[1]), readable=False)
+    import ingest.validate  # noqa: F401  ready before the first file, not while it waits
+    from exchange.regions import listed_codes
+
+    listed_codes()
     pseudonymiser: Pseudonymiser | None = None
     while True:
         try:

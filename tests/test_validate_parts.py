@@ -3,7 +3,8 @@
 * mutated files (random faults in any field, shuffled columns, CRLF, gzip, duplicates across the
   parts' boundaries, history and other members' data) validated in 1 and in 3 processes: the
   same rows, issues in the same order, the same masks;
-* through the loader's real validation child (``python -m ingest.worker``) with 2 processes;
+* through the loader's real validation child (``python -m ingest.worker``) with 2 processes, and
+  a big child's replacement started at once for the next file;
 * a part's process that fails or runs out of memory fails the validation; one whose parent is
   killed dies with it; the memory watch counts a forked part's own pages.
 """
@@ -110,6 +111,31 @@ def test_the_validation_child_splits_a_file_into_processes(tmp_path: Path) -> No
     assert "W401" in one.counts and one.rejected >= 3  # the faults were found
     # the parts' files were unnamed, in the claim: nothing is left beside the data file
     assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]
+
+
+def test_a_big_childs_replacement_starts_at_once_and_takes_the_next_file(tmp_path: Path) -> None:
+    """A child that a file grew beyond a quarter of ``memory_mb`` is replaced as soon as the file
+    is answered, not when the next file comes: the new child gets ready while the loader loads
+    the file just validated, and validates the next one. (Every child counts as big here: 400
+    MiB / 4 is less than a child's resident memory after a file.)"""
+    request = big_file(tmp_path)
+    validator = IsolatedValidator(PEPPER, memory_mb=400, processes=1)
+
+    def alive() -> list[int]:
+        return [c.proc.pid for c in validator._children if c.proc.poll() is None]
+
+    try:
+        first = validator.validate(request, threading.Event())
+        [waiting] = alive()  # the replacement, started before any next file
+        again = validator.validate(request, threading.Event())
+        [after] = alive()
+        assert after != waiting  # ``waiting`` validated the second file, then was replaced too
+        with pytest.raises(ProcessLookupError):
+            os.kill(waiting, 0)
+    finally:
+        validator.close()
+    same(first, again)
+    assert alive() == []
 
 
 def test_a_failed_part_fails_the_validation() -> None:
