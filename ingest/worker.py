@@ -328,7 +328,8 @@ class IsolatedValidator:
         if kind == "ok":
             if rss_bytes(child.proc.pid) > limit // 4:
                 self._drop(child)  # give a big child's memory back
-                self._child()  # and start the next file's: it gets ready meanwhile
+                with contextlib.suppress(OSError):  # else the next file starts one
+                    self._child()  # and start the next file's: it gets ready meanwhile
             return take_back(request, payload)
         code = child.proc.poll()
         self._drop(child)
