@@ -1,16 +1,19 @@
 """A batch job's inquiry figures as the year of inquiries grows (issue 16).
 
 ``batch_inquiries`` counts every borrower's inquiries of the 7/30/90/365 days before the job's
-as-of day from ``inquiries`` (every single lookup and every batch row is one). With a job's 100k
-borrowers among millions, every granule of ``inquiries`` holds one of them, so the query reads
-the whole year. This bench builds a warehouse by the real migrations in a temporary directory,
-``--borrowers`` borrowers' keys (hex digests, as the product's), then adds inquiries of the past
-365 days at random borrowers, members and times in steps up to ``--inquiries``, merges them, and
-times the named query for a job of ``--batch`` borrowers (``batch_keys``), median of ``--runs``,
-at each size; beside it, alternating and checked to answer the same: what a job runs once the
-nightly compaction has built the inquiry summary (``batch_inquiries_summary``: the summary up to
-the as-of day's midnight, ``inquiries`` after it; :mod:`products.inquiry_summary`, the build
-timed), and the same aggregates over a copy of the rows with binary keys (``FixedString(32)``).
+as-of day. Without the inquiry summary it counts them from ``inquiries`` alone (every single
+lookup and every batch row is one): with a job's 100k borrowers among millions, every granule of
+``inquiries`` holds one of them, so it reads the whole year. This bench builds a warehouse by the
+real migrations in a temporary directory, ``--borrowers`` borrowers' keys (hex digests, as the
+product's), then adds inquiries of the past 365 days at random borrowers, members and times in
+steps up to ``--inquiries``, merges them, and times the named query for a job of ``--batch``
+borrowers (``batch_keys``), median of ``--runs``, at each size, from ``inquiries`` alone (its
+``through`` the year's first instant, as a job runs before the first nightly build); beside it,
+alternating and checked to answer the same: what a job runs once the nightly compaction has built
+the inquiry summary (the summary up to the as-of day's midnight, ``inquiries`` after it;
+:mod:`products.inquiry_summary`, the build timed), and the same aggregates over a copy of the
+rows with binary keys (``FixedString(32)``). (Before 2026-12-05 the first form was a query of its
+own, ``inquiries`` only; docs/benchmarks.md has both.)
 
     .venv/bin/python bench/batch_inquiries.py [--inquiries 1000000,5000000,10000000,20000000]
 """
@@ -53,7 +56,7 @@ BINARY_FILL = """
 INSERT INTO inquiries_binary SELECT * REPLACE (unhex(borrower_key) AS borrower_key)
 FROM inquiries WHERE inquiry_id NOT IN (SELECT inquiry_id FROM inquiries_binary)
 """
-#: batch_inquiries' aggregates over inquiries_binary, the job's keys as bytes
+#: the inquiries-alone aggregates over inquiries_binary, the job's keys as bytes
 BINARY_QUERY = """
 SELECT lower(hex(key)) AS borrower_key, * EXCEPT key
 FROM (  -- the hex key named borrower_key in this SELECT would shadow the column in its WHERE;
@@ -144,31 +147,33 @@ def main() -> None:
             assert built.holds(as_of)
             summary = {"through": built.text(), "as_of": as_of,
                        **{f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}}  # fmt: skip
-            forms = {"batch_inquiries": {}, "batch_inquiries_summary": summary,
-                     "bench_binary_query": {}}  # fmt: skip
-            times: dict[str, list[float]] = {name: [] for name in forms}
+            alone = {**summary, "through": starts["d365"]}  # no generation: inquiries alone
+            forms = {"inquiries": ("batch_inquiries", alone),
+                     "summary": ("batch_inquiries", summary),
+                     "binary": ("bench_binary_query", {})}  # fmt: skip
+            times: dict[str, list[float]] = {form: [] for form in forms}
             answers = {}
             for _ in range(args.runs):  # the forms alternating
-                for name, extra in forms.items():
+                for form, (name, extra) in forms.items():
                     start = time.perf_counter()
-                    answers[name] = wh.query_arrow(name, job="bench",
+                    answers[form] = wh.query_arrow(name, job="bench",
                                                    until=f"{end:%Y-%m-%d %H:%M:%S}", **starts,
                                                    **extra)  # fmt: skip
-                    times[name].append(time.perf_counter() - start)
-            found = answers["batch_inquiries"].sort_by("borrower_key")
-            for name in forms:
-                assert found.equals(answers[name].sort_by("borrower_key")), (
-                    f"{name} answered otherwise"
+                    times[form].append(time.perf_counter() - start)
+            found = answers["inquiries"].sort_by("borrower_key")
+            for form in forms:
+                assert found.equals(answers[form].sort_by("borrower_key")), (
+                    f"{form} answered otherwise"
                 )
-            rows.append((size, found.num_rows, statistics.median(times["batch_inquiries"]),
-                         times["batch_inquiries"], statistics.median(times["bench_binary_query"]),
-                         statistics.median(times["batch_inquiries_summary"]), built))  # fmt: skip
+            rows.append((size, found.num_rows, statistics.median(times["inquiries"]),
+                         times["inquiries"], statistics.median(times["binary"]),
+                         statistics.median(times["summary"]), built))  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(f"data: {args.borrowers:,} borrowers; a batch job of {args.batch:,} of them, as of "
           f"{as_of}; inquiries of the year before, merged; median of {args.runs}")  # fmt: skip
-    print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'batch_inquiries':>16} "
+    print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'inquiries alone':>16} "
           f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'with summary':>13} "
           f"{'summary rows':>13} {'its build':>10}")  # fmt: skip
     for size, found, median, runs, binary, summed, built in rows:

@@ -9,9 +9,9 @@ Invariants:
 * A job belongs to the member that submitted it; another member's key is refused (403
   ``NOT_OWNER``) on every job route.
 * One worker thread runs the jobs in submission order. A job: its keys go into ``batch_keys``
-  in one insert, two grouped queries (``batch_accounts``, and ``batch_inquiries_summary`` when
-  the inquiry summary holds the job's year, ``batch_inquiries`` otherwise:
-  :mod:`products.inquiry_summary`) read the figures of all its borrowers at once, the answer is
+  in one insert, two grouped queries (``batch_accounts``, and ``batch_inquiries``: from the
+  inquiry summary where it holds the job's year, :mod:`products.inquiry_summary`, and from
+  ``inquiries`` after it) read the figures of all its borrowers at once, the answer is
   joined to the rows in Arrow, every looked-up row is logged as an inquiry (product ``BATCH``, one
   audit entry per job), and ``result.parquet`` is written; then the keys' partition is dropped.
   A job interrupted by a stop is run again at the next start (logging is the last step before
@@ -439,15 +439,17 @@ class BatchJobs:
         starts = {
             f"d{n}": _utc_text(day_end_utc(as_of - dt.timedelta(days=n))) for n in (7, 30, 90, 365)
         }
+        days = {f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}
         summary = inquiry_summary.current(self._wh)
+        # the summary when it holds the job's year; else the year's first instant (every
+        # inquiry from ``inquiries``; see sql/queries/batch_inquiries.sql)
+        through = starts["d365"]
         if summary is not None and summary.holds(as_of):
-            days = {f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}
-            inquiries = self._wh.query_arrow(
-                "batch_inquiries_summary", job=job.id, through=summary.text(), as_of=as_of,
-                until=until, **starts, **days,
-            )  # fmt: skip
-        else:
-            inquiries = self._wh.query_arrow("batch_inquiries", job=job.id, until=until, **starts)
+            through = summary.text()
+        inquiries = self._wh.query_arrow(
+            "batch_inquiries", job=job.id, through=through, as_of=as_of, until=until,
+            **starts, **days,
+        )  # fmt: skip
         if inquiries.num_rows == 0:
             return accounts.join(inquiries, "borrower_key", join_type="left outer")
         return accounts.join(inquiries, "borrower_key", join_type="full outer")

@@ -227,7 +227,7 @@ def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     ``Exception`` right where the result would be written): a SIGKILL of ``jdx serve`` cannot be
     timed between those two steps from outside. The warehouse, the inquiry log and the worker's
     restart are the real ones. Counted from ``inquiries`` alone, then with last night's inquiry
-    summary built (batch_inquiries_summary: the job's rows are after its generation)."""
+    summary built (the job's rows are after its generation)."""
     caller = Caller(key_id="crash-test", member_code="ML001", member_name="ML001",
                     member_type=InstitutionType.MICROLOAN, joined=dt.date(2020, 1, 1),
                     products=frozenset())  # fmt: skip
