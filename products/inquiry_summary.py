@@ -27,16 +27,23 @@ Invariants:
   (tests/test_inquiry_summary.py).
 * The generation just written is never dropped by its own build, even when the record read back
   lags (a replica of a cluster not yet caught up); a build that does not read its record back
-  fails, and the scheduler's retry finds it recorded. One build at a time per process
-  (``jdx serve``'s scheduler and its admin channel); two processes building against one server
-  at once are not guarded.
+  fails, and the scheduler's retry finds it recorded.
+* One build of a generation at a time: within a process (``jdx serve``'s scheduler and its admin
+  channel) by a lock, and across processes (several ``jdx serve`` against one ClickHouse server,
+  each with its nightly scheduler) by a claim (``inquiry_summary_claims``, migration 0017)
+  written before the build drops and writes the partition: the earliest claim of the last
+  :data:`CLAIM_SECONDS` builds, the others wait for its record (up to ``wait`` seconds, then
+  raise :class:`SummaryBusy`; the scheduler tries again). A build that died leaves a claim that
+  lapses, and the next build after that takes the generation over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +57,18 @@ DAYS_KEPT = 400
 KEEP = 2
 #: the longest window a batch job counts
 YEAR = 365
+#: how long a build's claim on its generation holds: far longer than a build takes (~1.1 s per
+#: million inquiries kept, bench/batch_inquiries.py), so only a build that died lets it lapse
+CLAIM_SECONDS = 3600
+#: how long a build waits for another process's build of the same generation
+WAIT_SECONDS = 600.0
+_POLL_SECONDS = 1.0
 _BUILDING = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+class SummaryBusy(RuntimeError):
+    """Another process holds the claim on the generation and has not recorded it in time."""
 
 
 @dataclass(frozen=True)
@@ -88,18 +106,52 @@ def current(wh: Warehouse) -> Generation | None:
     return _generation(rows[0]) if rows else None
 
 
-def build(wh: Warehouse, now: dt.datetime | None = None) -> Generation:
+def build(wh: Warehouse, now: dt.datetime | None = None, wait: float = WAIT_SECONDS) -> Generation:
     """Build the generation of ``now`` (aware; default: now) unless it is recorded already, then
-    drop the generations no longer needed. Returns the newest generation."""
+    drop the generations no longer needed. Returns the newest generation: built here
+    (``seconds`` > 0), or found recorded — by an earlier build or by another process's, whose
+    record this one waits for up to ``wait`` seconds (:class:`SummaryBusy` after that)."""
     with _BUILDING:  # the scheduler's night and a staff command at once: one after the other
-        return _build(wh, through_for(now or dt.datetime.now(dt.UTC)))
+        through = through_for(now or dt.datetime.now(dt.UTC))
+        newest = _claimed(wh, through, wait)
+        if newest is not None:
+            _prune(wh)
+            return newest
+        return _build(wh, through)
+
+
+def _claimed(wh: Warehouse, through: dt.datetime, wait: float) -> Generation | None:
+    """None once this build holds the claim on ``through``'s generation; the newest generation
+    if it is (or becomes, while another process builds it) recorded."""
+    text = f"{through:%Y-%m-%d %H:%M:%S}"
+    mine = uuid.uuid4().hex
+    claimed = waited = False
+    deadline = time.monotonic() + wait
+    while True:
+        newest = current(wh)
+        if newest is not None and newest.through >= through:
+            return newest
+        if not claimed:
+            wh.execute("inquiry_summary_claim", through=text, build=mine)
+            claimed = True
+        holder = wh.query("inquiry_summary_claimant", through=text, valid=CLAIM_SECONDS).dicts()
+        if holder and holder[0]["build"] == mine:
+            return None
+        if time.monotonic() >= deadline:
+            since = f" since {holder[0]['claimed_at']:%Y-%m-%d %H:%M:%S} UTC" if holder else ""
+            raise SummaryBusy(
+                f"another process is building the inquiry summary through {text} UTC{since} and "
+                f"has not recorded it within {wait:.0f} s; the next attempt waits for it again, "
+                f"or builds it once that claim lapses ({CLAIM_SECONDS // 60} minutes after it)"
+            )
+        if holder and not waited:
+            log.info("the inquiry summary through %s UTC is being built by another process; "
+                     "waiting for its record", text)  # fmt: skip
+            waited = True
+        time.sleep(_POLL_SECONDS)
 
 
 def _build(wh: Warehouse, through: dt.datetime) -> Generation:
-    newest = current(wh)
-    if newest is not None and newest.through >= through:
-        _prune(wh)
-        return newest
     first_day = through.replace(tzinfo=dt.UTC).astimezone(CST).date() - dt.timedelta(days=DAYS_KEPT)
     made = Generation(through, first_day, 0)
     start = time.monotonic()

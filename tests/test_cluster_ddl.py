@@ -52,7 +52,10 @@ BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiri
 #: borrower's rows land on the shard of its rows in the hex-keyed tables.
 BINARY_KEYED = {"borrower_accounts"}
 #: Tables neither read by borrower nor by member: their sharding key.
-OTHER_KEYS = {"inquiry_summary_builds": "cityHash64(through)"}  # one row a night, read whole
+OTHER_KEYS = {
+    "inquiry_summary_builds": "cityHash64(through)",  # one row a night, read whole
+    "inquiry_summary_claims": "cityHash64(through)",
+}  # a generation's claims together
 _CREATE = re.compile(
     r"^CREATE TABLE IF NOT EXISTS \{database:Identifier\}\.(\w+) ON CLUSTER `\{cluster\}`\n"
     r".*?\nENGINE = (\w+)\(([^\n]*)\)(?:\n|$)",

@@ -2,12 +2,16 @@
 they count from ``inquiries`` alone or from the nightly summary plus the inquiries after it, with
 the summary's generation splitting the 7-day window, an inquiry replayed, a member on both sides
 of the split and the 365-day window's edges; a half-built generation is never read; old
-generations are dropped (real uvicorn server, real chDB warehouse, golden population)."""
+generations are dropped; a generation another process has claimed is built once, and a claim
+left by a build that died lapses (real uvicorn server, real chDB warehouse, golden
+population)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,3 +164,46 @@ def test_a_year_the_summary_does_not_hold_is_counted_from_inquiries(summary_api:
     # B: 2025-10-31 23:59 and 2025-11-01 00:00, both in 90 days; A: I8 (2025-06-01) in the year
     assert figures["B"] == (0, 0, 0, 2, 2) and figures["A"] == (0, 0, 0, 0, 1)
     assert ran == ["inquiries"]
+
+
+def test_a_generation_another_process_claims_is_built_once(summary_api: Api) -> None:
+    """Two processes building the night's generation against one server (several jdx serve,
+    each with its scheduler): the one holding the claim builds it, the other neither drops nor
+    writes its partition — it waits for the record and answers that generation. The other
+    process is simulated by its claim, then by the build code itself on another thread (one
+    process here: chDB)."""
+    api = summary_api
+    night = at_cst("2026-11-06T03:30")
+    through = inquiry_summary.through_for(night)
+    text = f"{through:%Y-%m-%d %H:%M:%S}"
+    api.wh.execute("inquiry_summary_claim", through=text, build="another-process")
+    before, recorded = partitions(api), builds(api)
+    with pytest.raises(inquiry_summary.SummaryBusy, match="another process is building"):
+        inquiry_summary.build(api.wh, night, wait=0.5)
+    assert (partitions(api), builds(api)) == (before, recorded)  # nothing dropped or written
+
+    other = threading.Thread(
+        target=lambda: (time.sleep(1.5), inquiry_summary._build(api.wh, through))
+    )
+    other.start()
+    try:
+        waited = inquiry_summary.build(api.wh, night, wait=60)
+    finally:
+        other.join()
+    assert (waited.through, waited.seconds) == (through, 0.0)  # recorded by the other, not here
+    assert builds(api)[0] == (through, 2)
+    figures, ran = batch(api)  # its counts once, not twice
+    assert (figures, ran) == (EXPECTED, ["summary"])
+
+
+def test_a_claim_left_by_a_build_that_died_lapses(summary_api: Api) -> None:
+    api = summary_api
+    night = at_cst("2026-11-07T03:30")
+    through = inquiry_summary.through_for(night)
+    died = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=inquiry_summary.CLAIM_SECONDS + 60)
+    api.wh.insert_rows("inquiry_summary_claims", [(through, "a-build-that-died", died)],
+                       ["through", "build", "claimed_at"])  # fmt: skip
+    made = inquiry_summary.build(api.wh, night, wait=0.5)
+    assert made.through == through and made.seconds > 0  # built here
+    figures, ran = batch(api)
+    assert (figures, ran) == (EXPECTED, ["summary"])
