@@ -15,7 +15,10 @@ Invariants:
   joined to the rows in Arrow, every looked-up row is logged as an inquiry (product ``BATCH``, one
   audit entry per job), and ``result.parquet`` is written; then the keys' partition is dropped.
   A job interrupted by a stop is run again at the next start (logging is the last step before
-  ``done``, and inquiries are keyed by id).
+  ``done``, and inquiries are keyed by id) and answers what its first run did: its own
+  inquiries are not among the applications it counts, and it splits its counts between the
+  inquiry summary and ``inquiries`` where its first run did (``Job.counted_through``), so a
+  generation built meanwhile, which may hold the rows that first run logged, is not read.
 * POST_LOAN rows for borrowers the caller reports no account for get ``POST_LOAN_NOT_ALLOWED``.
 * A job comes from the API (``source = "api"``) or from a batch file a member uploaded over SFTP
   (``source = "sftp"``, :mod:`products.sftp_batch`); both run, log and bill the same way. A job
@@ -95,10 +98,13 @@ class Job:
     source: str = "api"  # api | sftp
     #: SFTP jobs: the member's file ({"base", "file", "sha256", "received_at"})
     origin: dict[str, Any] | None = None
+    #: where its inquiry counts split between the inquiry summary and ``inquiries`` (UTC text: a
+    #: generation, or the 365-day window's first instant), chosen by its first run
+    counted_through: str | None = None
 
     def public(self) -> dict[str, Any]:
         out = asdict(self)
-        for private in ("key_id", "member", "member_type"):
+        for private in ("key_id", "member", "member_type", "counted_through"):
             out.pop(private)
         return out
 
@@ -440,19 +446,33 @@ class BatchJobs:
             f"d{n}": _utc_text(day_end_utc(as_of - dt.timedelta(days=n))) for n in (7, 30, 90, 365)
         }
         days = {f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}
-        summary = inquiry_summary.current(self._wh)
-        # the summary when it holds the job's year; else the year's first instant (every
-        # inquiry from ``inquiries``; see sql/queries/batch_inquiries.sql)
-        through = starts["d365"]
-        if summary is not None and summary.holds(as_of):
-            through = summary.text()
         inquiries = self._wh.query_arrow(
-            "batch_inquiries", job=job.id, through=through, as_of=as_of, until=until,
-            **starts, **days,
+            "batch_inquiries", job=job.id, through=self._through(job, as_of, starts["d365"]),
+            as_of=as_of, until=until, **starts, **days,
         )  # fmt: skip
         if inquiries.num_rows == 0:
             return accounts.join(inquiries, "borrower_key", join_type="left outer")
         return accounts.join(inquiries, "borrower_key", join_type="full outer")
+
+    def _through(self, job: Job, as_of: dt.date, year_start: str) -> str:
+        """Where the job's inquiry counts split (sql/queries/batch_inquiries.sql): the newest
+        generation of the inquiry summary when it holds the job's year, else ``year_start``
+        (every inquiry from ``inquiries``). Chosen once and saved with the job: run again after a
+        crash — when a newer generation may hold the inquiries its first run logged, which the
+        query leaves out of ``inquiries`` only — the job counts as its first run did, while that
+        generation is kept."""
+        generations = inquiry_summary.kept(self._wh)
+        chosen = job.counted_through
+        if chosen is not None and (
+            chosen == year_start or chosen in {g.text() for g in generations}
+        ):
+            return chosen
+        newest = generations[0] if generations else None
+        job.counted_through = (
+            newest.text() if newest is not None and newest.holds(as_of) else year_start
+        )
+        self._save(job)
+        return job.counted_through
 
     def _finish(self, job: Job, t: pa.Table) -> pa.Table:
         """Zeros for borrowers without rows, the POST_LOAN rule, alerts, a status per row."""

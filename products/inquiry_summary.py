@@ -106,6 +106,11 @@ def current(wh: Warehouse) -> Generation | None:
     return _generation(rows[0]) if rows else None
 
 
+def kept(wh: Warehouse) -> list[Generation]:
+    """The recorded generations a build keeps (the newest :data:`KEEP`), newest first."""
+    return [_generation(r) for r in wh.query("inquiry_summary_builds").dicts()[:KEEP]]
+
+
 def build(wh: Warehouse, now: dt.datetime | None = None, wait: float = WAIT_SECONDS) -> Generation:
     """Build the generation of ``now`` (aware; default: now) unless it is recorded already, then
     drop the generations no longer needed. Returns the newest generation: built here

@@ -215,7 +215,7 @@ class _Killed(BaseException):
     """The worker's death (not an ``Exception``: the job is not marked failed)."""
 
 
-@pytest.mark.parametrize("counted_from", ["inquiries", "summary"])
+@pytest.mark.parametrize("counted_from", ["inquiries", "summary", "summary built meanwhile"])
 def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted_from: str
 ) -> None:
@@ -227,13 +227,15 @@ def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     ``Exception`` right where the result would be written): a SIGKILL of ``jdx serve`` cannot be
     timed between those two steps from outside. The warehouse, the inquiry log and the worker's
     restart are the real ones. Counted from ``inquiries`` alone, then with last night's inquiry
-    summary built (the job's rows are after its generation)."""
+    summary built (the job's rows are after its generation), then with a generation built
+    between the two runs that holds the rows the first run logged (a crash across the night's
+    build): the run again counts where its first run did."""
     caller = Caller(key_id="crash-test", member_code="ML001", member_name="ML001",
                     member_type=InstitutionType.MICROLOAN, joined=dt.date(2020, 1, 1),
                     products=frozenset())  # fmt: skip
     if counted_from == "summary":
         assert inquiry_summary.build(api.wh).holds(today_cst())
-    else:
+    elif counted_from == "inquiries":
         assert inquiry_summary.current(api.wh) is None
     table = batch.parse_rows(rows_of(api, "A", "C"), api.pseud)
     service = api.service
@@ -258,6 +260,9 @@ def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
         jobs.run_job(job)
     monkeypatch.setattr(batch.pq, "write_table", write)
     assert api.wh.query("t_job_inquiries", job=job.id).one()["ids"] == 2  # the first run's log
+    if counted_from == "summary built meanwhile":  # through the end of today: the job's rows in
+        made = inquiry_summary.build(api.wh, dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+        assert made.seconds > 0 and made.holds(today_cst())
 
     again = batch.BatchJobs(api.wh, service.inquiries, service.cfg, tmp_path / "batch")
     again.start()  # finds the job queued, as jdx serve's start does, and runs it
