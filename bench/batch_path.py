@@ -7,7 +7,8 @@ uvicorn server of the service), polling until each is done. Timers wrap the real
 warehouse calls by named query or table (``query_arrow``, ``insert_arrow``, ``execute``,
 ``command``), ``BatchJobs``' stages and the Parquet reads and writes. Prints, per job, the upload
 (until the 202), the run and each stage's seconds. ``--optimize`` merges ``borrower_accounts``
-first (as the night's compaction does).
+first (as the night's compaction does); ``--wait`` idles between the service's start and the
+first job.
 
     .venv/bin/python bench/batch_path.py --home DIR [--runs 2 --batch 100000 --optimize]
 """
@@ -34,6 +35,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--optimize", action="store_true", help="merge borrower_accounts first")
+    ap.add_argument("--wait", type=float, default=0.0,
+                    help="seconds between the service's start and the first job")  # fmt: skip
     args = ap.parse_args()
     home = args.home.absolute()
     facts = json.loads((home / "built.json").read_text())
@@ -90,6 +93,7 @@ def main() -> None:
           f"{accounts['active_parts']} parts")  # fmt: skip
     service = ProductService(settings, warehouse=wh)
     service.start()
+    time.sleep(args.wait)
     rows = [{"id_type": t, "id_number": n, "consent_ref": "BENCH"}
             for t, n in facts["people"][: args.batch]]  # fmt: skip
     headers = {"Authorization": f"Bearer {facts['token']}"}
