@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange.domain import CST
+from exchange.errors import TransientError
 from products.lookups.borrower import day_end_utc
 from warehouse import Warehouse
 
@@ -67,8 +68,10 @@ _BUILDING = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-class SummaryBusy(RuntimeError):
+class SummaryBusy(TransientError):
     """Another process holds the claim on the generation and has not recorded it in time."""
+
+    code = "SUMMARY_BUSY"
 
 
 @dataclass(frozen=True)
