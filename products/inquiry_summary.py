@@ -33,8 +33,9 @@ Invariants:
   each with its nightly scheduler) by a claim (``inquiry_summary_claims``, migration 0017)
   written before the build drops and writes the partition: the earliest claim of the last
   :data:`CLAIM_SECONDS` builds, the others wait for its record (up to ``wait`` seconds, then
-  raise :class:`SummaryBusy`; the scheduler tries again). A build that died leaves a claim that
-  lapses, and the next build after that takes the generation over.
+  raise :class:`SummaryBusy`; the scheduler tries again, as the same claimant: one name per
+  process). A build that died leaves a claim that lapses, and the next attempt after that takes
+  the generation over.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ CLAIM_SECONDS = 3600
 WAIT_SECONDS = 600.0
 _POLL_SECONDS = 1.0
 _BUILDING = threading.Lock()
+#: this process's claims: one name for all its attempts, so a retry keeps its first claim's place
+#: (a fresh name each time would queue behind the claims of its own earlier attempts)
+_CLAIMANT = uuid.uuid4().hex
 log = logging.getLogger(__name__)
 
 
@@ -132,7 +136,7 @@ def _claimed(wh: Warehouse, through: dt.datetime, wait: float) -> Generation | N
     """None once this build holds the claim on ``through``'s generation; the newest generation
     if it is (or becomes, while another process builds it) recorded."""
     text = f"{through:%Y-%m-%d %H:%M:%S}"
-    mine = uuid.uuid4().hex
+    mine = _CLAIMANT
     claimed = waited = False
     deadline = time.monotonic() + wait
     while True:

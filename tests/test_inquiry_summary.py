@@ -207,3 +207,20 @@ def test_a_claim_left_by_a_build_that_died_lapses(summary_api: Api) -> None:
     assert made.through == through and made.seconds > 0  # built here
     figures, ran = batch(api)
     assert (figures, ran) == (EXPECTED, ["summary"])
+
+
+def test_a_retry_keeps_its_place_behind_a_claim_that_lapses(summary_api: Api) -> None:
+    """The scheduler's retry after ``SUMMARY_BUSY`` is the same claimant as its first attempt:
+    once the claim ahead of it (a build that died) lapses, the retry builds — it does not queue
+    behind the claim its own first attempt left."""
+    api = summary_api
+    night = at_cst("2026-11-08T03:30")
+    through = inquiry_summary.through_for(night)
+    lapses = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=inquiry_summary.CLAIM_SECONDS - 2)
+    api.wh.insert_rows("inquiry_summary_claims", [(through, "a-build-that-died", lapses)],
+                       ["through", "build", "claimed_at"])  # fmt: skip
+    with pytest.raises(inquiry_summary.SummaryBusy):
+        inquiry_summary.build(api.wh, night, wait=0.2)
+    time.sleep(3)  # the claim ahead lapses
+    made = inquiry_summary.build(api.wh, night, wait=0.2)
+    assert made.through == through and made.seconds > 0
