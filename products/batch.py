@@ -17,8 +17,9 @@ Invariants:
   A job interrupted by a stop is run again at the next start (logging is the last step before
   ``done``, and inquiries are keyed by id) and answers what its first run did: its own
   inquiries are not among the applications it counts, and it splits its counts between the
-  inquiry summary and ``inquiries`` where its first run did (``Job.counted_through``), so a
-  generation built meanwhile, which may hold the rows that first run logged, is not read.
+  inquiry summary and ``inquiries`` where its first run did (``Job.counted_through``; from
+  ``inquiries`` alone once that generation is dropped), so a generation built meanwhile, which
+  may hold the rows that first run logged, is not read.
 * POST_LOAN rows for borrowers the caller reports no account for get ``POST_LOAN_NOT_ALLOWED``.
 * A job comes from the API (``source = "api"``) or from a batch file a member uploaded over SFTP
   (``source = "sftp"``, :mod:`products.sftp_batch`); both run, log and bill the same way. A job
@@ -459,8 +460,8 @@ class BatchJobs:
         generation of the inquiry summary when it holds the job's year, else ``year_start``
         (every inquiry from ``inquiries``). Chosen once and saved with the job: run again after a
         crash — when a newer generation may hold the inquiries its first run logged, which the
-        query leaves out of ``inquiries`` only — the job counts as its first run did, while that
-        generation is kept."""
+        query leaves out of ``inquiries`` only — the job counts as its first run did while that
+        generation is kept, and from ``inquiries`` alone once it is dropped."""
         generations = inquiry_summary.kept(self._wh)
         chosen = job.counted_through
         if chosen is not None and (
@@ -468,9 +469,10 @@ class BatchJobs:
         ):
             return chosen
         newest = generations[0] if generations else None
-        job.counted_through = (
-            newest.text() if newest is not None and newest.holds(as_of) else year_start
-        )
+        if chosen is None and newest is not None and newest.holds(as_of):
+            job.counted_through = newest.text()
+        else:  # none holds its year, or its first run's was dropped since: ``inquiries`` alone
+            job.counted_through = year_start
         self._save(job)
         return job.counted_through
 

@@ -215,7 +215,10 @@ class _Killed(BaseException):
     """The worker's death (not an ``Exception``: the job is not marked failed)."""
 
 
-@pytest.mark.parametrize("counted_from", ["inquiries", "summary", "summary built meanwhile"])
+@pytest.mark.parametrize(
+    "counted_from",
+    ["inquiries", "summary", "summary built meanwhile", "its summary dropped meanwhile"],
+)
 def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted_from: str
 ) -> None:
@@ -229,12 +232,16 @@ def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     restart are the real ones. Counted from ``inquiries`` alone, then with last night's inquiry
     summary built (the job's rows are after its generation), then with a generation built
     between the two runs that holds the rows the first run logged (a crash across the night's
-    build): the run again counts where its first run did."""
+    build): the run again counts where its first run did; and with two built between the runs,
+    which drop the first run's generation: from ``inquiries`` alone."""
     caller = Caller(key_id="crash-test", member_code="ML001", member_name="ML001",
                     member_type=InstitutionType.MICROLOAN, joined=dt.date(2020, 1, 1),
                     products=frozenset())  # fmt: skip
+    later = [dt.datetime.now(dt.UTC) + dt.timedelta(days=d) for d in (2, 3, 4)]
     if counted_from == "summary":
         assert inquiry_summary.build(api.wh).holds(today_cst())
+    elif counted_from == "its summary dropped meanwhile":  # the first run reads a generation
+        assert inquiry_summary.build(api.wh, later[0]).holds(today_cst())
     elif counted_from == "inquiries":
         assert inquiry_summary.current(api.wh) is None
     table = batch.parse_rows(rows_of(api, "A", "C"), api.pseud)
@@ -261,8 +268,13 @@ def test_a_job_run_again_after_a_crash_does_not_count_its_own_inquiries(
     monkeypatch.setattr(batch.pq, "write_table", write)
     assert api.wh.query("t_job_inquiries", job=job.id).one()["ids"] == 2  # the first run's log
     if counted_from == "summary built meanwhile":  # through the end of today: the job's rows in
-        made = inquiry_summary.build(api.wh, dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+        made = inquiry_summary.build(api.wh, later[0])
         assert made.seconds > 0 and made.holds(today_cst())
+    if counted_from == "its summary dropped meanwhile":  # two nights: the first run's is dropped
+        assert job.counted_through == inquiry_summary.current(api.wh).text()  # type: ignore[union-attr]
+        for night in later[1:]:
+            assert inquiry_summary.build(api.wh, night).seconds > 0
+        assert job.counted_through not in {g.text() for g in inquiry_summary.kept(api.wh)}
 
     again = batch.BatchJobs(api.wh, service.inquiries, service.cfg, tmp_path / "batch")
     again.start()  # finds the job queued, as jdx serve's start does, and runs it
