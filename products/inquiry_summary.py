@@ -73,9 +73,9 @@ log = logging.getLogger(__name__)
 
 
 class SummaryBusy(TransientError):
-    """Another process holds the claim on the generation and has not recorded it in time."""
-
-    code = "SUMMARY_BUSY"
+    """Another process holds the claim on the generation and has not recorded it in time (a
+    staff command's transient error: its message reaches ``jdx warehouse compact``; the codes of
+    products/ are the API's, products.errors)."""
 
 
 @dataclass(frozen=True)

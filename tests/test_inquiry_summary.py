@@ -210,7 +210,7 @@ def test_a_claim_left_by_a_build_that_died_lapses(summary_api: Api) -> None:
 
 
 def test_a_retry_keeps_its_place_behind_a_claim_that_lapses(summary_api: Api) -> None:
-    """The scheduler's retry after ``SUMMARY_BUSY`` is the same claimant as its first attempt:
+    """The scheduler's retry after :class:`SummaryBusy` is the same claimant as its first attempt:
     once the claim ahead of it (a build that died) lapses, the retry builds — it does not queue
     behind the claim its own first attempt left."""
     api = summary_api
