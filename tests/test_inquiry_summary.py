@@ -216,11 +216,14 @@ def test_a_retry_keeps_its_place_behind_a_claim_that_lapses(summary_api: Api) ->
     api = summary_api
     night = at_cst("2026-11-08T03:30")
     through = inquiry_summary.through_for(night)
-    lapses = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=inquiry_summary.CLAIM_SECONDS - 2)
-    api.wh.insert_rows("inquiry_summary_claims", [(through, "a-build-that-died", lapses)],
+    # a claim that lapses 6 s from now: the first attempt gives up after ~1 s (one poll)
+    claim = dt.timedelta(seconds=inquiry_summary.CLAIM_SECONDS)
+    claimed = dt.datetime.now(dt.UTC) - claim + dt.timedelta(seconds=6)
+    api.wh.insert_rows("inquiry_summary_claims", [(through, "a-build-that-died", claimed)],
                        ["through", "build", "claimed_at"])  # fmt: skip
     with pytest.raises(inquiry_summary.SummaryBusy):
         inquiry_summary.build(api.wh, night, wait=0.2)
-    time.sleep(3)  # the claim ahead lapses
+    lapsed = claimed + claim + dt.timedelta(seconds=0.5)
+    time.sleep(max(0.0, (lapsed - dt.datetime.now(dt.UTC)).total_seconds()))
     made = inquiry_summary.build(api.wh, night, wait=0.2)
     assert made.through == through and made.seconds > 0
