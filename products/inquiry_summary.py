@@ -109,8 +109,8 @@ def through_for(now: dt.datetime) -> dt.datetime:
 
 def current(wh: Warehouse) -> Generation | None:
     """The newest recorded generation; None before the first build."""
-    rows = wh.query("inquiry_summary_builds").dicts()
-    return _generation(rows[0]) if rows else None
+    generations = kept(wh)
+    return generations[0] if generations else None
 
 
 def kept(wh: Warehouse) -> list[Generation]:
@@ -182,11 +182,10 @@ def _build(wh: Warehouse, through: dt.datetime) -> Generation:
 def _prune(wh: Warehouse, made: str | None = None) -> None:
     """Drop every partition of ``inquiry_summary`` but the newest :data:`KEEP` recorded ones and
     ``made`` (the one just built)."""
-    kept = {_generation(r).partition for r in wh.query("inquiry_summary_builds").dicts()[:KEEP]}
-    kept.add(made or "")
+    keep = {g.partition for g in kept(wh)} | {made or ""}
     table = "inquiry_summary_local" if wh.cluster else "inquiry_summary"
     for (partition,) in wh.query("table_partitions", database=wh.database, table=table):
-        if partition not in kept:
+        if partition not in keep:
             wh.drop_partition("inquiry_summary", partition)
 
 
