@@ -36,11 +36,13 @@ from pathlib import Path
 
 FILL_ACCOUNTS = """
 INSERT INTO borrower_lookup (borrower_key, kind, member_code, account_id, month, version,
-    is_deleted, member_type, product, opened_date, credit_amount, balance, dpd, as_of_date)
+    is_deleted, as_of_date, payload)
 SELECT lower(hex(SHA256(toString(intDiv(number, 4))))), if(number % 4 = 0, 'A', 'M'),
     concat('M', toString(number % 37)), toString(intDiv(number, 4)),
     if(number % 4 = 0, toDate(0), toDate('2026-08-31') + toIntervalMonth(number % 4)), 1, 0,
-    'CONSUMER_FINANCE', 'CASH', toDate('2025-01-01'), 10000, 5000, 0, toDate('2026-11-30')
+    toDate('2026-11-30'),
+    if(number % 4 = 0, 'CONSUMER_FINANCE|CASH||2025-01-01||10000|5000|0|0|NORMAL|2026-11-30',
+       '5000|0|0|0|NORMAL')
 FROM numbers({n:UInt64})
 """
 #: a year of counts in inquiry_counts (its view writes them into their days' partitions)

@@ -1,12 +1,15 @@
-"""Migrations 0006, 0007, 0013 and 0014 (lean lookups; the lookup in one read; the inquiry counts in
-a partition of their own, then by day with an archive) upgrade a warehouse built by the schema before them: a real chDB warehouse
-migrated up to 0005, the golden population loaded through ``loan_states`` (and its views) and
-``inquiries`` as the loader and the inquiry log write them, answered from 0005's ``lookup_rows``
-(its JSON payloads, decoded as the lookup code before 0006 did); then upgraded, and answered again
-by the lookup code from ``borrower_lookup`` alone (accounts, month-end states and, since 0007, the
-inquiry counts as kind C rows; since 0013 those in partition 1, the others in 0; since 0014 in the
-archive partition 19700101): every answer of every golden borrower is identical after 0011, 0013
-and 0014, and equal to the hand-worked golden answers."""
+"""Migrations 0006, 0007, 0013, 0014 and 0018 (lean lookups; the lookup in one read; the inquiry
+counts in a partition of their own, then by day with an archive; the figures packed in one column)
+upgrade a warehouse built by the schema before them: a real chDB warehouse migrated up to 0005, the
+golden population loaded through ``loan_states`` (and its views) and ``inquiries`` as the loader
+and the inquiry log write them, answered from 0005's ``lookup_rows`` (its JSON payloads, decoded
+as the lookup code before 0006 did); then upgraded step by step, each step's layout checked
+(accounts and month-end states in partition 0; the inquiry counts as kind C rows since 0007, in
+partition 1 since 0013, since 0014 in the archive partition 19700101 or their day's), and at 0018
+every stored row of ``borrower_lookup`` holds the same figures as at 0017, a day's counts included,
+and every answer of every golden borrower is identical to the answer before 0006 and equal to the
+hand-worked golden answers. (The lookup code reads 0018's layout: each earlier step's answers were
+checked with the code of its time.)"""
 
 from __future__ import annotations
 
@@ -48,6 +51,15 @@ EXTRA_QUERIES = {
     "toString(kind))) AS kinds FROM borrower_lookup GROUP BY partition ORDER BY partition",
     "t_part_types": "SELECT DISTINCT part_type FROM system.parts WHERE active "
     "AND database = currentDatabase() AND table = 'borrower_lookup'",
+    "t_lookup_typed": "SELECT borrower_key, kind, member_code, account_id, month, version, "
+    "is_deleted, as_of_date, member_type, product, name_hash, opened_date, closed_date, "
+    "credit_amount, balance, overdue_amount, scheduled_amount, paid_amount, dpd, status, "
+    "inquiries, first_at FROM borrower_lookup FINAL ORDER BY ALL",
+    "t_lookup_packed": "SELECT borrower_key, kind, member_code, account_id, month, version, "
+    "is_deleted, as_of_date, payload FROM borrower_lookup FINAL ORDER BY ALL",
+    "t_count_day": "INSERT INTO inquiry_counts VALUES ({key:String}, '2026-11-14', 'CF001', "
+    "'CONSUMER_FINANCE', 'MULTI_LOAN', 'LOAN_APPROVAL', 1, '', '2026-11-13 17:05:00', 3, "
+    "'2026-11-13 17:05:06.789', 7)",
 }
 PSEUD = Pseudonymiser(bytes(range(32)))
 
@@ -136,9 +148,39 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     tables = {r[0] for r in old_wh.query("t_tables")}
     assert {"borrower_lookup", "inquiry_counts"} <= tables and "lookup_rows" not in tables
 
+    # 0013: the inquiry counts in a partition of their own
+    assert migrate(old_wh, upto=13)[-1] == "0013_borrower_lookup_counts_partition"
+    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
+        ("0", ["A", "M"]),
+        ("1", ["C"]),
+    ]
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
+
+    # 0014: the counts by day, all of them in the archive after the upgrade
+    assert migrate(old_wh, upto=14)[-1] == "0014_borrower_lookup_counts_by_day"
+    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
+        ("0", ["A", "M"]),
+        ("19700101", ["C"]),
+    ]
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
+
+    # 0018: every row's figures packed; a day's counts not yet archived (another borrower's, so
+    # the golden answers stay as they were) are copied into their day's partition too
+    assert migrate(old_wh, upto=17)[-1] == "0017_inquiry_summary_claims"
+    old_wh.execute("t_count_day", key=PSEUD.borrower_key("RIC", "11010519491231002X"))
+    typed = old_wh.query("t_lookup_typed").rows
+    assert migrate(old_wh, upto=18) == ["0018_borrower_lookup_packed"]
+    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
+        ("0", ["A", "M"]),
+        ("19700101", ["C"]),
+        ("20261114", ["C"]),
+    ]
+    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
+    packed = old_wh.query("t_lookup_packed").rows
+    assert {r[1] for r in typed} == {"A", "M", "C"}
+    assert [unpacked(r) for r in packed] == [figures(r) for r in typed]
     for (ref, d), old in before.items():
-        new = answers(fetch(old_wh, keys[ref], d, today=TODAY))
-        assert new == old, (ref, d)
+        assert answers(fetch(old_wh, keys[ref], d, today=TODAY)) == old, (ref, d)
 
     expected = json.loads((CASES / "expected_multi_loan.json").read_text())
     got = answers(fetch(old_wh, keys["A"], AS_OF, today=TODAY))["multi_loan"]
@@ -148,22 +190,36 @@ def test_upgrade_answers_the_golden_lookups_identically(old_wh: Warehouse) -> No
     grid = answers(fetch(old_wh, keys["A"], AS_OF, today=TODAY))["time_series"]
     assert [a["grid"] for a in grid["accounts"]] == [a["grid"] for a in series["accounts"]]
 
-    # 0013: the inquiry counts in a partition of their own; the same answers
-    assert migrate(old_wh, upto=13)[-1] == "0013_borrower_lookup_counts_partition"
-    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
-        ("0", ["A", "M"]),
-        ("1", ["C"]),
-    ]
-    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
-    for (ref, d), old in before.items():
-        assert answers(fetch(old_wh, keys[ref], d, today=TODAY)) == old, (ref, d)
 
-    # 0014: the counts by day, all of them in the archive after the upgrade; the same answers
-    assert migrate(old_wh, upto=14)[-1] == "0014_borrower_lookup_counts_by_day"
-    assert [tuple(r) for r in old_wh.query("t_lookup_partitions")] == [
-        ("0", ["A", "M"]),
-        ("19700101", ["C"]),
-    ]
-    assert {r[0] for r in old_wh.query("t_part_types")} == {"Compact"}
-    for (ref, d), old in before.items():
-        assert answers(fetch(old_wh, keys[ref], d, today=TODAY)) == old, (ref, d)
+def figures(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of ``borrower_lookup`` before 0018 (typed columns): its identity, partition day and
+    the figures its kind uses."""
+    ident, kind = tuple(row[:8]), row[1]
+    (mtype, product, name_hash, opened, closed, credit, balance, overdue, scheduled, paid, dpd,
+     status, inquiries, first_at) = row[8:]  # fmt: skip
+    if kind == "A":
+        closed = None if closed == dt.date(1970, 1, 1) else closed
+        return (*ident, mtype, product, name_hash, opened, closed, credit, balance, overdue, dpd,
+                status, row[7])  # fmt: skip
+    if kind == "M":
+        return (*ident, balance, scheduled, paid, dpd, status)
+    return (*ident, inquiries, first_at.replace(tzinfo=None))
+
+
+def unpacked(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of ``borrower_lookup`` after 0018, its payload read as the lookup code reads it."""
+    ident, kind, fields = tuple(row[:8]), row[1], row[8].split("|")
+    day = dt.date.fromisoformat
+    if kind == "A":
+        mtype, product, name_hash, opened, closed, credit, balance, overdue, dpd, status, as_of = (
+            fields
+        )
+        return (*ident, mtype, product, name_hash, day(opened), day(closed) if closed else None,
+                Decimal(credit), Decimal(balance), Decimal(overdue), int(dpd), status,
+                day(as_of))  # fmt: skip
+    if kind == "M":
+        balance, scheduled, paid, dpd, status = fields
+        return (*ident, Decimal(balance), Decimal(scheduled), Decimal(paid), int(dpd), status)
+    count, first_ms = fields
+    first = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(first_ms))
+    return (*ident, int(count), first)

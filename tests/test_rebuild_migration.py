@@ -1,6 +1,7 @@
 """Migration 0012 (loan_states rebuilt in yearly partitions) on a warehouse with data, and a
 ``kill -9`` of the migrate at every statement boundary of the rebuild; the same kills for 0016
-(borrower_accounts rebuilt with binary keys).
+(borrower_accounts rebuilt with binary keys) and 0018 (borrower_lookup rebuilt with its figures
+packed in one column).
 
 A real chDB warehouse is built as jdx built it before 0012 (migrations up to 0011): the golden
 population and a small simulated industry (two years, so several partitions) loaded through
@@ -278,32 +279,49 @@ def test_a_kill_around_the_rename_of_0011_no_longer_strands_the_warehouse(
         shutil.rmtree(path)
 
 
+REBUILDS = {
+    16: ("borrower_accounts", "0016_borrower_accounts_binary_key"),  # binary keys
+    18: ("borrower_lookup", "0018_borrower_lookup_packed"),  # the figures in one column
+}
+
+
 @pytest.fixture(scope="module")
-def base_0015(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse at 0015 with data (closed: its child has exited)."""
-    path = tmp_path_factory.mktemp("rebuild0016") / "wh0015"
-    child("build", str(path), str(TESTS), "15")
-    return path
+def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Warehouses with data at the version before each rebuild, built on first use (closed: the
+    child that built one has exited)."""
+
+    class Built(dict[int, Path]):
+        def __missing__(self, version: int) -> Path:
+            path = tmp_path_factory.mktemp(f"rebuild{version:04d}") / f"wh{version - 1:04d}"
+            child("build", str(path), str(TESTS), str(version - 1))
+            self[version] = path
+            return path
+
+    return Built()
 
 
-def test_a_kill_at_every_boundary_of_0016_then_a_rerun_ends_as_an_uninterrupted_run(
-    base_0015: Path, tmp_path: Path
+@pytest.mark.parametrize("version", sorted(REBUILDS))
+def test_a_kill_at_every_boundary_of_a_rebuild_then_a_rerun_ends_as_an_uninterrupted_run(
+    bases: dict[int, Path], tmp_path: Path, version: int
 ) -> None:
-    """0016 rewrites borrower_accounts with binary keys (copy, EXCHANGE, drop, view, merge):
-    killed before any of its calls, a re-run ends with the same rows in every table — the
-    rebuilt one as stored, so a copy repeated after a kill leaves no duplicate — as one run."""
+    """0016 rewrites borrower_accounts with binary keys, 0018 borrower_lookup with its figures
+    packed (copy, EXCHANGE, drop, views, merge): killed before any of its calls, a re-run ends
+    with the same rows in every table — the rebuilt one as stored, so a copy repeated after a
+    kill leaves no duplicate — as one run."""
+    table, name = REBUILDS[version]
+    base, v = bases[version], str(version)
     clean = tmp_path / "clean"
-    shutil.copytree(base_0015, clean, symlinks=True)
-    reference = child("migrate", str(clean), "0", "16", "16", "borrower_accounts")
-    assert reference["applied"] == ["0016_borrower_accounts_binary_key"]
-    assert reference["dump"]["rows"]["borrower_accounts"][0] > 300  # golden + simulated
+    shutil.copytree(base, clean, symlinks=True)
+    reference = child("migrate", str(clean), "0", v, v, table)
+    assert reference["applied"] == [name]
+    assert reference["dump"]["rows"][table][0] > 300  # golden + simulated
     log = reference["log"]
-    assert any(call.startswith("EXCHANGE TABLES borrower_accounts") for call in log), log
+    assert any(call.startswith(f"EXCHANGE TABLES {table}") for call in log), log
     for kill_at in range(1, reference["calls"] + 1):
         path = tmp_path / f"k{kill_at}"
-        shutil.copytree(base_0015, path, symlinks=True)
-        migrate_killed(path, kill_at, 16, upto=16, rebuilt="borrower_accounts")
-        result = child("migrate", str(path), "0", "16", "16", "borrower_accounts")
-        assert result["applied"] in (["0016_borrower_accounts_binary_key"], []), kill_at
+        shutil.copytree(base, path, symlinks=True)
+        migrate_killed(path, kill_at, version, upto=version, rebuilt=table)
+        result = child("migrate", str(path), "0", v, v, table)
+        assert result["applied"] in ([name], []), kill_at
         assert result["dump"] == reference["dump"], f"killed before call {kill_at}: {log}"
         shutil.rmtree(path)

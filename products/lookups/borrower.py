@@ -4,9 +4,10 @@ Invariants:
 
 * :func:`fetch` runs the named query ``lookup_borrower`` once (one round trip, one table: the
   borrower's rows of ``borrower_lookup`` — accounts, month-end states and inquiry counts,
-  migrations 0006 and 0007) and applies what ``FINAL`` would: per identity (an inquiry count's
-  too) the highest version, dropped when it is a delete. It keeps accounts' latest states, month-end states of the 24-month window,
-  and inquiries up to the end of the as-of day. Inquiries come as counts (:class:`Inquiry` with
+  migrations 0006 and 0007, their figures packed in one text field since 0018) and applies what
+  ``FINAL`` would: per identity (an inquiry count's too) the highest version, dropped when it is
+  a delete. It keeps accounts' latest states, month-end states of the 24-month window, and
+  inquiries up to the end of the as-of day. Inquiries come as counts (:class:`Inquiry` with
   ``count``): the counts of minutes the :class:`~products.inquiry_log.InquiryLog` has folded
   (before its ``watermark``) and batch jobs' counts from the warehouse, every later lookup from
   the log's memory — so a lookup counts in the next answer at once, and no inquiry is counted
@@ -139,7 +140,8 @@ def today_cst() -> dt.date:
 
 def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
     """``borrower_lookup`` rows by kind, each identity at its highest version, deleted identities
-    dropped (row layout: the ``rows`` tuples of ``lookup_borrower``)."""
+    dropped (row layout: the ``rows`` tuples of ``lookup_borrower``: kind, member_code,
+    account_id, month, version, is_deleted, payload)."""
     best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in rows:
         kind, member, account, month, version = row[:5]
@@ -161,16 +163,18 @@ def _counts(
 ) -> list[Inquiry]:
     """Kind C rows (inquiry counts, each at its latest version already) as inquiries: single
     lookups only from minutes before ``watermark``. A C row's ``account_id`` is the rest of the
-    count's identity, ``member_type|product|purpose|night|source|slot`` (slot in Unix seconds)."""
+    count's identity, ``member_type|product|purpose|night|source|slot`` (slot in Unix seconds),
+    its payload ``inquiries|first_at`` (Unix milliseconds)."""
     out = []
     for row in rows:
         day = row[3]
-        _mtype, _product, purpose, _night, source, slot = row[2].split("|", 5)
+        mtype, product, purpose, _night, source, slot = row[2].split("|", 5)
         folded = watermark is None or _slot(slot) < watermark
         if day > as_of or (source == "" and not folded):
             continue
-        first = row[20].replace(tzinfo=dt.UTC)
-        out.append(Inquiry(first, row[1], row[6], row[7], purpose, "", int(row[19])))
+        count, first_ms = row[6].split("|")
+        first = EPOCH + dt.timedelta(milliseconds=int(first_ms))
+        out.append(Inquiry(first, row[1], mtype, product, purpose, "", int(count)))
     return out
 
 
@@ -194,11 +198,11 @@ def retention_cutoff(today: dt.date, years: int = RETENTION_YEARS) -> dt.date:
 
 def _expired(months: list[tuple[Any, ...]], cutoff: dt.date) -> set[tuple[str, str, dt.date]]:
     """``(member, account, month)`` of the negative month rows whose state ended before
-    ``cutoff`` (``borrower_lookup`` kind M rows)."""
+    ``cutoff`` (``(member, account, month, dpd, status)`` of every kind M row kept)."""
     by_account: dict[tuple[str, str], list[tuple[dt.date, bool]]] = {}
-    for f in months:
-        negative = int(f[16]) > 0 or f[17] in NEGATIVE_STATUSES
-        by_account.setdefault((f[1], f[2]), []).append((f[3], negative))
+    for member, account, month, dpd, status in months:
+        negative = dpd > 0 or status in NEGATIVE_STATUSES
+        by_account.setdefault((member, account), []).append((month, negative))
     out = set()
     for (member, account), rows in by_account.items():
         rows.sort()
@@ -211,7 +215,27 @@ def _expired(months: list[tuple[Any, ...]], cutoff: dt.date) -> set[tuple[str, s
     return out
 
 
-NO_DATE = dt.date(1970, 1, 1)
+CENT = Decimal("0.01")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _amount(text: str) -> Decimal:
+    """A payload's amount (ClickHouse's decimal text, trailing zeros dropped) with two places, as
+    the typed column gave it."""
+    return Decimal(text).quantize(CENT)
+
+
+def _account(member: str, account: str, payload: str) -> Account:
+    """A kind A row: payload ``member_type|product|name_hash|opened_date|closed_date|
+    credit_amount|balance|overdue_amount|dpd|status|as_of_date`` (migration 0018)."""
+    mtype, product, name_hash, opened, closed, credit, balance, overdue, dpd, status, as_of = (
+        payload.split("|")
+    )
+    return Account(
+        member, mtype, account, name_hash, product, dt.date.fromisoformat(opened),
+        _amount(credit), _amount(balance), _amount(overdue), int(dpd), status,
+        dt.date.fromisoformat(closed) if closed else None, dt.date.fromisoformat(as_of),
+    )  # fmt: skip
 
 
 def fetch(
@@ -228,26 +252,24 @@ def fetch(
     watermark, recent = pending.overlay(borrower_key) if pending is not None else (None, [])
     (stored,) = wh.query("lookup_borrower", key=borrower_key)[0]
     rows = _latest(stored)
-    hidden = _expired(rows["M"], retention_cutoff(today or today_cst()))
-    accounts = []
-    for f in rows["A"]:
-        if f[9] <= as_of:
-            accounts.append(
-                Account(f[1], f[6], f[2], f[8], f[7], f[9], f[11], f[12], f[13], int(f[16]), f[17],
-                        None if f[10] == NO_DATE else f[10], f[18])
-            )  # fmt: skip
+    # kind M payload: balance|scheduled_amount|paid_amount|dpd|status (migration 0018)
+    stored_months = []
+    for f in rows["M"]:
+        balance, scheduled, paid, dpd, status = f[6].split("|")
+        stored_months.append((f[1], f[2], f[3], int(dpd), status, balance, scheduled, paid))
+    hidden = _expired([m[:5] for m in stored_months], retention_cutoff(today or today_cst()))
+    accounts = [a for a in (_account(f[1], f[2], f[6]) for f in rows["A"]) if a.opened <= as_of]
     accounts.sort(key=lambda a: (a.opened, a.member_code, a.account_id))
     known = {(a.member_code, a.account_id) for a in accounts}
     # an account deleted (D) or opened after the as-of day contributes no month either
-    month_rows = []
-    for f in rows["M"]:
-        month = f[3]
-        if (
-            (f[1], f[2]) in known
-            and months[0] <= month <= months[-1]
-            and ((f[1], f[2], month) not in hidden)
-        ):
-            month_rows.append(MonthRow(f[1], f[2], month, int(f[16]), f[17], f[12], f[14], f[15]))
+    month_rows = [
+        MonthRow(member, account, month, dpd, status, _amount(balance), _amount(scheduled),
+                 _amount(paid))
+        for member, account, month, dpd, status, balance, scheduled, paid in stored_months
+        if (member, account) in known
+        and months[0] <= month <= months[-1]
+        and (member, account, month) not in hidden
+    ]  # fmt: skip
     until = day_end_utc(as_of).replace(tzinfo=dt.UTC)
     if detail:
         inquiries = [
