@@ -13,7 +13,8 @@ alternating and checked to answer the same: what a job runs once the nightly com
 the inquiry summary (the summary up to the as-of day's midnight, ``inquiries`` after it;
 :mod:`products.inquiry_summary`, the build timed), and the same aggregates over a copy of the
 rows with binary keys (``FixedString(32)``). (Before 2026-12-05 the first form was a query of its
-own, ``inquiries`` only; docs/benchmarks.md has both.)
+own, ``inquiries`` only; docs/benchmarks.md has both.) The column ``uniqExact`` times the
+inquiries-alone form as it counted before 2026-12-05, four ``uniqExactIf`` sets per borrower.
 
     .venv/bin/python bench/batch_inquiries.py [--inquiries 1000000,5000000,10000000,20000000]
 """
@@ -78,6 +79,24 @@ FROM (  -- the hex key named borrower_key in this SELECT would shadow the column
     GROUP BY borrower_key
 )
 """
+#: the inquiries-alone aggregates as ``batch_inquiries`` counted them before 2026-12-05 (four
+#: ``uniqExactIf`` hash sets per borrower instead of one array): the form replaced, timed beside
+BEFORE_QUERY = """
+SELECT
+    borrower_key,
+    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d7:String}, 3, 'UTC')) AS inquiries_7d,
+    uniqExactIf(member_code, queried_at >= toDateTime64({d7:String}, 3, 'UTC'))
+        AS inquiry_institutions_7d,
+    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d30:String}, 3, 'UTC')) AS inquiries_1m,
+    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d90:String}, 3, 'UTC')) AS inquiries_3m,
+    uniqExact(inquiry_id) AS inquiries_12m
+FROM inquiries
+WHERE borrower_key IN (SELECT borrower_key FROM batch_keys WHERE job_id = {job:String})
+  AND queried_at >= toDateTime64({d365:String}, 3, 'UTC')
+  AND queried_at < toDateTime64({until:String}, 3, 'UTC')
+  AND product NOT IN ('SELF', 'DISPUTE')
+GROUP BY borrower_key
+"""
 KEYS = """
 INSERT INTO batch_keys
 SELECT 'bench', 'BENCH', toUInt32(number + 1),
@@ -117,6 +136,7 @@ def main() -> None:
             "bench_binary_table": BINARY_TABLE,
             "bench_binary_fill": BINARY_FILL,
             "bench_binary_query": BINARY_QUERY,
+            "bench_before_query": BEFORE_QUERY,
             "bench_summary_reset": "TRUNCATE TABLE inquiry_summary",
             "bench_summary_builds_reset": "TRUNCATE TABLE inquiry_summary_builds",
         },
@@ -150,7 +170,8 @@ def main() -> None:
             alone = {**summary, "through": starts["d365"]}  # no generation: inquiries alone
             forms = {"inquiries": ("batch_inquiries", alone),
                      "summary": ("batch_inquiries", summary),
-                     "binary": ("bench_binary_query", {})}  # fmt: skip
+                     "binary": ("bench_binary_query", {}),
+                     "before": ("bench_before_query", {})}  # fmt: skip
             times: dict[str, list[float]] = {form: [] for form in forms}
             answers = {}
             for _ in range(args.runs):  # the forms alternating
@@ -167,6 +188,7 @@ def main() -> None:
                 )
             rows.append((size, found.num_rows, statistics.median(times["inquiries"]),
                          times["inquiries"], statistics.median(times["binary"]),
+                         statistics.median(times["before"]),
                          statistics.median(times["summary"]), built))  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {load0:.1f} at the start, "
@@ -174,11 +196,13 @@ def main() -> None:
     print(f"data: {args.borrowers:,} borrowers; a batch job of {args.batch:,} of them, as of "
           f"{as_of}; inquiries of the year before, merged; median of {args.runs}")  # fmt: skip
     print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'inquiries alone':>16} "
-          f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'with summary':>13} "
+          f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'uniqExact':>10} "
+          f"{'with summary':>13} "
           f"{'summary rows':>13} {'its build':>10}")  # fmt: skip
-    for size, found, median, runs, binary, summed, built in rows:
+    for size, found, median, runs, binary, before, summed, built in rows:
         print(f"{size:>16,} {found:>20,} {1000 * median:>13.0f} ms {1e9 * median / size:>9.0f} ms "
               f"{', '.join(f'{1000 * t:.0f}' for t in runs):>20} {1000 * binary:>9.0f} ms "
+              f"{1000 * before:>7.0f} ms "
               f"{1000 * summed:>10.0f} ms {built.borrowers:>13,} {built.seconds:>8.1f} s")  # fmt: skip
 
 
