@@ -57,20 +57,27 @@ BINARY_FILL = """
 INSERT INTO inquiries_binary SELECT * REPLACE (unhex(borrower_key) AS borrower_key)
 FROM inquiries WHERE inquiry_id NOT IN (SELECT inquiry_id FROM inquiries_binary)
 """
-#: the inquiries-alone aggregates over inquiries_binary, the job's keys as bytes
-BINARY_QUERY = """
-SELECT lower(hex(key)) AS borrower_key, * EXCEPT key
-FROM (  -- the hex key named borrower_key in this SELECT would shadow the column in its WHERE;
-       -- the set's keys as FixedString(32): as String, a digest ending in a zero byte is not found
-    SELECT
-        borrower_key AS key,
+#: the inquiries-alone figures as ``batch_inquiries`` counted them before 2026-12-05: four
+#: ``uniqExactIf`` hash sets per borrower (now one array)
+UNIQ_EXACT = """
         uniqExactIf(inquiry_id, queried_at >= toDateTime64({d7:String}, 3, 'UTC')) AS inquiries_7d,
         uniqExactIf(member_code, queried_at >= toDateTime64({d7:String}, 3, 'UTC'))
             AS inquiry_institutions_7d,
         uniqExactIf(inquiry_id, queried_at >= toDateTime64({d30:String}, 3, 'UTC')) AS inquiries_1m,
         uniqExactIf(inquiry_id, queried_at >= toDateTime64({d90:String}, 3, 'UTC')) AS inquiries_3m,
         uniqExact(inquiry_id) AS inquiries_12m
-    FROM inquiries_binary
+"""
+#: those aggregates over inquiries_binary, the job's keys as bytes
+BINARY_QUERY = (
+    """
+SELECT lower(hex(key)) AS borrower_key, * EXCEPT key
+FROM (  -- the hex key named borrower_key in this SELECT would shadow the column in its WHERE;
+       -- the set's keys as FixedString(32): as String, a digest ending in a zero byte is not found
+    SELECT
+        borrower_key AS key,
+"""
+    + UNIQ_EXACT
+    + """    FROM inquiries_binary
     WHERE borrower_key IN (SELECT toFixedString(unhex(borrower_key), 32) FROM batch_keys
                            WHERE job_id = {job:String})
       AND queried_at >= toDateTime64({d365:String}, 3, 'UTC')
@@ -79,24 +86,22 @@ FROM (  -- the hex key named borrower_key in this SELECT would shadow the column
     GROUP BY borrower_key
 )
 """
-#: the inquiries-alone aggregates as ``batch_inquiries`` counted them before 2026-12-05 (four
-#: ``uniqExactIf`` hash sets per borrower instead of one array): the form replaced, timed beside
-BEFORE_QUERY = """
+)
+#: those aggregates over inquiries as ``batch_inquiries`` ran them: the form replaced, timed beside
+BEFORE_QUERY = (
+    """
 SELECT
     borrower_key,
-    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d7:String}, 3, 'UTC')) AS inquiries_7d,
-    uniqExactIf(member_code, queried_at >= toDateTime64({d7:String}, 3, 'UTC'))
-        AS inquiry_institutions_7d,
-    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d30:String}, 3, 'UTC')) AS inquiries_1m,
-    uniqExactIf(inquiry_id, queried_at >= toDateTime64({d90:String}, 3, 'UTC')) AS inquiries_3m,
-    uniqExact(inquiry_id) AS inquiries_12m
-FROM inquiries
+"""
+    + UNIQ_EXACT
+    + """FROM inquiries
 WHERE borrower_key IN (SELECT borrower_key FROM batch_keys WHERE job_id = {job:String})
   AND queried_at >= toDateTime64({d365:String}, 3, 'UTC')
   AND queried_at < toDateTime64({until:String}, 3, 'UTC')
   AND product NOT IN ('SELF', 'DISPUTE')
 GROUP BY borrower_key
 """
+)
 KEYS = """
 INSERT INTO batch_keys
 SELECT 'bench', 'BENCH', toUInt32(number + 1),
