@@ -31,11 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-#: ``n`` inquiries of the year before ``end`` at random borrowers among ``borrowers``
+#: ``n`` inquiries of the ``span`` milliseconds before ``end`` at random borrowers among ``borrowers``
 FILL = """
 INSERT INTO inquiries
 SELECT lower(hex(SHA256(toString(cityHash64(number, {seed:UInt64}) % {borrowers:UInt64})))),
-    toDateTime64({end:String}, 3, 'UTC') - toIntervalMillisecond(cityHash64(number, 1, {seed:UInt64}) % 31536000000),
+    toDateTime64({end:String}, 3, 'UTC') - toIntervalMillisecond(cityHash64(number, 1, {seed:UInt64}) % {span:UInt64}),
     generateUUIDv4(number), concat('M', toString(cityHash64(number, 2) % 40)), 'CONSUMER_FINANCE',
     'MULTI_LOAN', 'LOAN_APPROVAL', 'c', 'k', ''
 FROM numbers({n:UInt64})
@@ -117,6 +117,9 @@ def main() -> None:
                     help="sizes of the year of inquiries, comma-separated, growing")  # fmt: skip
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--days", type=int, default=365,
+                    help="the inquiries' times spread over this many days before the as-of day's "
+                         "end (2: what a job reads from inquiries after the nightly summary)")  # fmt: skip
     ap.add_argument("--as-of", default="2026-11-30",
                     help="the job's as-of day; a month's last (the default) is the summary's worst "
                          "case: the inquiries after it are read from that month's whole partition")  # fmt: skip
@@ -161,7 +164,7 @@ def main() -> None:
         have = 0
         for size in sizes:
             wh.execute("bench_fill", borrowers=args.borrowers, n=size - have, seed=size,
-                       end=f"{end:%Y-%m-%d %H:%M:%S}")  # fmt: skip
+                       span=args.days * 86_400_000, end=f"{end:%Y-%m-%d %H:%M:%S}")  # fmt: skip
             have = size
             wh.optimize("inquiries")
             wh.execute("bench_binary_fill")
@@ -199,7 +202,7 @@ def main() -> None:
           f"{platform.python_version()}, load average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(f"data: {args.borrowers:,} borrowers; a batch job of {args.batch:,} of them, as of "
-          f"{as_of}; inquiries of the year before, merged; median of {args.runs}")  # fmt: skip
+          f"{as_of}; inquiries of the {args.days} days before, merged; median of {args.runs}")  # fmt: skip
     print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'inquiries alone':>16} "
           f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'uniqExact':>10} "
           f"{'with summary':>13} "

@@ -1,7 +1,8 @@
 """Where a batch job's time goes, stage by stage (issue 16).
 
 Opens a warehouse built by ``bench/lookups.py --home DIR`` (it must not be open elsewhere: chDB
-allows one process per directory), starts ``ProductService`` on it as ``jdx serve`` does, and
+allows one process per directory; each job takes the next borrowers of the pool that bench made,
+``bench/homepool.py``), starts ``ProductService`` on it as ``jdx serve`` does, and
 submits ``--runs`` batch jobs of ``--batch`` borrowers through ``POST /v1/batch`` (httpx, the
 uvicorn server of the service), polling until each is done. Timers wrap the real code: the
 warehouse calls by named query or table (``query_arrow``, ``insert_arrow``, ``execute``,
@@ -43,6 +44,8 @@ def main() -> None:
     os.environ.update({"JDX_HOME": str(home), "JDX_API_PORT": "0", "JDX_API_RECIPROCITY": "false",
                        "JDX_API_RATE_PER_SECOND": "100000", "JDX_API_RATE_BURST": "100000",
                        "JDX_API_BATCH_MAX_BORROWERS": str(args.batch)})  # fmt: skip
+    from homepool import next_batch
+
     # bench/ holds scripts named like the packages (bench/ingest.py): import the packages
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if p not in ("", here)]
@@ -94,12 +97,12 @@ def main() -> None:
     service = ProductService(settings, warehouse=wh)
     service.start()
     time.sleep(args.wait)
-    rows = [{"id_type": t, "id_number": n, "consent_ref": "BENCH"}
-            for t, n in facts["people"][: args.batch]]  # fmt: skip
     headers = {"Authorization": f"Bearer {facts['token']}"}
     try:
         for run in range(args.runs):
             spent.clear()
+            at, people = next_batch(home, args.batch)  # borrowers no earlier job looked up
+            rows = [{"id_type": t, "id_number": n, "consent_ref": "BENCH"} for t, n in people]
             with httpx.Client(base_url=service.url, headers=headers, timeout=600) as client:
                 start = time.perf_counter()
                 answer = client.post("/v1/batch", json={"purpose": "LOAN_APPROVAL",
@@ -113,7 +116,7 @@ def main() -> None:
                     time.sleep(0.02)
                 finished = time.perf_counter()
             assert job["status"] == "done", job
-            print(f"job {run + 1}: {len(rows):,} borrowers, upload {submitted - start:.2f} s, run "
+            print(f"job {run + 1}: {len(rows):,} borrowers (from {at:,} in the pool), upload {submitted - start:.2f} s, run "
                   f"{finished - submitted:.2f} s: {len(rows) / (finished - start):,.0f} borrowers/s")  # fmt: skip
             for what, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
                 if sum(times) >= 0.005:

@@ -43,9 +43,9 @@ FROM (
       AND borrower_key GLOBAL IN (SELECT borrower_key FROM batch_keys WHERE job_id = {job:String})
     UNION ALL
     -- a borrower's inquiries as one array, each window's distinct ids counted from it: what
-    -- uniqExactIf(inquiry_id, …) counted, without four hash sets per borrower (a job whose
-    -- borrowers have ~27 inquiries each: 0.61 against 1.21 s; no gain on bench/batch_inquiries.py's
-    -- spread-out year, docs/benchmarks.md)
+    -- uniqExactIf(inquiry_id, …) counted, without four hash sets per borrower, whose cost grows
+    -- with the inquiries in every window: 0.59 against 0.87 s for a job whose borrowers have 27
+    -- inquiries each in the two days read here, 0.13 against 0.12 s at 1 each (docs/benchmarks.md)
     SELECT
         borrower_key,
         length(arrayDistinct(arrayFilter((i, q) -> q >= toDateTime64({d7:String}, 3, 'UTC'),
