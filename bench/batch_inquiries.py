@@ -15,6 +15,10 @@ the inquiry summary (the summary up to the as-of day's midnight, ``inquiries`` a
 rows with binary keys (``FixedString(32)``). (Before 2026-12-05 the first form was a query of its
 own, ``inquiries`` only; docs/benchmarks.md has both.) The column ``uniqExact`` times the
 inquiries-alone form as it counted before 2026-12-05, four ``uniqExactIf`` sets per borrower.
+``--days`` spreads the inquiries over fewer days before the as-of day's end. With a recent as-of
+day (``--as-of`` today) the days after the generation come from ``inquiries_recent`` (migration
+0019: the last 8 days by the real clock, by day), as the product reads them, and the same form is
+timed beside with them from ``inquiries``' month partition.
 
     .venv/bin/python bench/batch_inquiries.py [--inquiries 1000000,5000000,10000000,20000000]
 """
@@ -132,6 +136,7 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if p not in ("", here)]
     from exchange.domain import CST
     from products import inquiry_summary
+    from products.inquiry_log import inquiry_source
     from products.lookups.borrower import day_end_utc
     from warehouse import connect, migrate
 
@@ -176,8 +181,19 @@ def main() -> None:
             summary = {"through": built.text(), "as_of": as_of,
                        **{f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}}  # fmt: skip
             alone = {**summary, "through": starts["d365"]}  # no generation: inquiries alone
+            # the table the product reads the days after the generation from (inquiries_recent
+            # holds the last 8 days by the real clock: a past as-of day reads inquiries)
+            alone["source"] = inquiry_source(dt.datetime.fromisoformat(starts["d365"]))
+            summary["source"] = inquiry_source(
+                max(
+                    dt.datetime.fromisoformat(built.text()),
+                    dt.datetime.fromisoformat(starts["d365"]),
+                )
+            )
             forms = {"inquiries": ("batch_inquiries", alone),
                      "summary": ("batch_inquiries", summary),
+                     # the days after the generation from inquiries' month partition instead
+                     "month": ("batch_inquiries", {**summary, "source": "inquiries"}),
                      "binary": ("bench_binary_query", {}),
                      "before": ("bench_before_query", {})}  # fmt: skip
             times: dict[str, list[float]] = {form: [] for form in forms}
@@ -197,7 +213,8 @@ def main() -> None:
             rows.append((size, found.num_rows, statistics.median(times["inquiries"]),
                          times["inquiries"], statistics.median(times["binary"]),
                          statistics.median(times["before"]),
-                         statistics.median(times["summary"]), built))  # fmt: skip
+                         statistics.median(times["summary"]), built, summary["source"],
+                         statistics.median(times["month"])))  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
@@ -206,12 +223,13 @@ def main() -> None:
     print(f"{'inquiries kept':>16} {'job borrowers found':>20} {'inquiries alone':>16} "
           f"{'per 1M kept':>12} {'runs, ms':>20} {'binary keys':>12} {'uniqExact':>10} "
           f"{'with summary':>13} "
-          f"{'summary rows':>13} {'its build':>10}")  # fmt: skip
-    for size, found, median, runs, binary, before, summed, built in rows:
+          f"{'summary rows':>13} {'its build':>10}  the days after it from")  # fmt: skip
+    for size, found, median, runs, binary, before, summed, built, source, month in rows:
         print(f"{size:>16,} {found:>20,} {1000 * median:>13.0f} ms {1e9 * median / size:>9.0f} ms "
               f"{', '.join(f'{1000 * t:.0f}' for t in runs):>20} {1000 * binary:>9.0f} ms "
               f"{1000 * before:>7.0f} ms "
-              f"{1000 * summed:>10.0f} ms {built.borrowers:>13,} {built.seconds:>8.1f} s")  # fmt: skip
+              f"{1000 * summed:>10.0f} ms {built.borrowers:>13,} {built.seconds:>8.1f} s  {source}"
+              + (f" (inquiries' month: {1000 * month:.0f} ms)" if source != "inquiries" else ""))  # fmt: skip
 
 
 if __name__ == "__main__":

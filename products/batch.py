@@ -60,7 +60,7 @@ from products import inquiry_summary
 from products.auth import Caller
 from products.consents import ConsentCheck
 from products.errors import ApiError, Forbidden, InvalidField, NotFoundError, id_error
-from products.inquiry_log import InquiryLog, now_ms
+from products.inquiry_log import InquiryLog, inquiry_source, now_ms
 from products.lookups.borrower import day_end_utc
 from products.models import BATCH_FIELD_MAX
 from products.settings import ApiSettings
@@ -447,8 +447,10 @@ class BatchJobs:
             f"d{n}": _utc_text(day_end_utc(as_of - dt.timedelta(days=n))) for n in (7, 30, 90, 365)
         }
         days = {f"day{n}": as_of - dt.timedelta(days=n) for n in (7, 30, 90, 365)}
+        through = self._through(job, as_of, starts["d365"])
+        first = max(dt.datetime.fromisoformat(through), dt.datetime.fromisoformat(starts["d365"]))
         inquiries = self._wh.query_arrow(
-            "batch_inquiries", job=job.id, through=self._through(job, as_of, starts["d365"]),
+            "batch_inquiries", job=job.id, source=inquiry_source(first), through=through,
             as_of=as_of, until=until, **starts, **days,
         )  # fmt: skip
         if inquiries.num_rows == 0:

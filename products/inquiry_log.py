@@ -17,7 +17,8 @@ would slow every read. So:
    is the record (billing, self-reports, batch figures); lookups do not read it.
 3. Every ``inquiry_fold_seconds`` the writer *folds*: it picks ``to``, the start of the minute
    :data:`FOLD_LAG` ago, from then on stamps new rows no earlier than ``to``, flushes, and counts
-   every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` into
+   every single lookup of the whole minutes ``[watermark, to)`` from ``inquiries`` (its last
+   days' copy ``inquiries_recent``, :func:`inquiry_source`) into
    ``inquiry_counts`` (named statement ``inquiry_counts_fold``, one insert; its view copies the
    counts into ``borrower_lookup`` as a small part of their day's partition, migration 0014: the
    accounts' part is never rewritten for them). Only then, under the lock the readers take,
@@ -100,6 +101,10 @@ ARCHIVE_PARTITION = "19700101"
 #: in the queue, or run again after a restart) lands in the day's partition again, moved by the
 #: next fold; one written during a move is copied again from ``inquiry_counts``.
 MOVE_AFTER = dt.timedelta(hours=1)
+#: ``inquiries_recent`` (migration 0019) holds every inquiry of the last 8 days by the engine's
+#: clock, partitioned by day; a reader bounded below by a time at most this old reads it instead
+#: of ``inquiries``' month partitions (a day's margin for the engine's clock against this one's)
+RECENT_READ = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,17 @@ def now_ms() -> dt.datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def inquiry_source(start: dt.datetime) -> str:
+    """The table to read the inquiries from ``start`` (naive UTC) on: ``inquiries_recent`` when
+    it holds them all, else ``inquiries``. By the real clock, never a test's: the view that fills
+    the table and its TTL run on the engine's. Its rows from ``start`` on are complete because
+    its view kept every row no older than 8 days when written, and a row from ``start`` on was
+    no older than 7 then (it was written before now); its TTL drops only rows older than 8 days,
+    all before ``start``."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return "inquiries_recent" if start >= now - RECENT_READ else "inquiries"
 
 
 def _text(at: dt.datetime) -> str:
@@ -354,7 +370,8 @@ class InquiryLog:
                 self._floor = to
             self.flush()
             self._wh.execute(
-                "inquiry_counts_fold", start=_text(start), end=_text(to),
+                "inquiry_counts_fold", source=inquiry_source(start), start=_text(start),
+                end=_text(to),
                 version=int(now.replace(tzinfo=dt.UTC).timestamp() * 1000),
             )  # fmt: skip
             (self._dir / "folded").write_text(to.isoformat() + "\n", encoding="utf-8")
@@ -418,9 +435,12 @@ class InquiryLog:
     def _load_unfolded(self) -> None:
         """At start: the lookups logged after the watermark (by this process before a restart,
         replayed from its journal) into memory, since no fold has counted them yet."""
+        start = _text(self._watermark)
         rows = [
             InquiryRow(**dict(zip(COLUMNS, r, strict=True)))
-            for r in self._wh.query("inquiries_since", start=_text(self._watermark))
+            for r in self._wh.query(
+                "inquiries_since", source=inquiry_source(self._watermark), start=start
+            )
         ]
         with self._lock:
             held = {r.inquiry_id for rows_ in self._pending.values() for r in rows_}

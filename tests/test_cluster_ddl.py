@@ -46,7 +46,7 @@ EXTRA_QUERIES = {
 #: Tables read by borrower: sharded by borrower_key so a borrower lives on one shard.
 BORROWER_TABLES = {"loan_states", "accounts_current", "account_months", "inquiries", "lookup_rows",
                    "borrower_lookup", "inquiry_counts", "borrower_accounts",
-                   "inquiry_summary"}  # fmt: skip
+                   "inquiry_summary", "inquiries_recent"}  # fmt: skip
 
 #: Borrower tables keyed by the digest's bytes (0016): sharded by the hash of its hex form, so a
 #: borrower's rows land on the shard of its rows in the hex-keyed tables.
@@ -186,6 +186,7 @@ def test_views_read_and_write_local_tables(cluster_statements: list[str]) -> Non
             "borrower_accounts_local",
             "{database:Identifier}.accounts_current_local",
         ),
+        "inquiries_recent_mv": ("inquiries_recent_local", "{database:Identifier}.inquiries_local"),
     }
 
 
