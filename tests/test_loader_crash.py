@@ -273,8 +273,9 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
     # (rather than one uniform range) keeps kills in the writes whatever the ratio of validation
     # to writing on this machine. A replay can still be faster than the clean run's profile and
     # finish before its kill: that load (killed, replayed, finished) is checked like the last
-    # one, and the kills go on in a fresh copy of the directory, their CPU targets halved (a CI
-    # run once saw three replays in a row finish first) — at most twice.
+    # one, and the kills go on in a fresh copy of the directory, their CPU targets halved — at
+    # most four times (CI runs saw three replays in a row finish first, twice: the clean run's
+    # profile, taken once, can be slower than every replay).
     # Then the kills of STREAM_KILLS: each waits for this run's stream file to be written whole
     # (renamed into place), then kills that far into the insert. A replay's insert can take less
     # CPU than the clean run's and end before its kill: that kill lands in the load's tail (a
@@ -312,7 +313,7 @@ def test_kill_9_while_loading_then_finish_equals_a_clean_load(tmp_path: Path) ->
             time.sleep(0.005)
         if proc.poll() is not None:
             assert proc.returncode == 0, f"the loader failed after kills {seen}"
-            assert len(crashes) < 3, f"replays kept finishing before their kill; seen {seen}"
+            assert len(crashes) < 5, f"replays kept finishing before their kill; seen {seen}"
             crash = new_crash()
             early /= 2
             continue
