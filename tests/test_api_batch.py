@@ -112,6 +112,32 @@ def test_csv_batch_counts_as_inquiries_and_usage(api: Api) -> None:
     assert usage["MULTI_LOAN"] == usage_before.get("MULTI_LOAN", 0) + 1  # the lookup after
 
 
+def test_a_borrower_twice_in_a_job_gets_the_same_figures_twice(api: Api) -> None:
+    """Each line is answered on its own: the same borrower on two lines, each with the golden
+    account figures (not counted twice)."""
+    body = {
+        "purpose": "LOAN_APPROVAL",
+        "as_of": "2026-10-31",
+        "borrowers": rows_of(api, "A", "C", "A"),
+    }
+    with api.client(api.tokens["BANK01"]) as c:
+        job = wait_done(c, c.post("/v1/batch", json=body).json()["job"]["id"])
+        rows = pq.read_table(
+            io.BytesIO(c.get(f"/v1/batch/{job['id']}/result?format=parquet").content)
+        ).to_pylist()
+    first, _, again = rows
+    for a in (first, again):
+        assert (a["open_accounts"], a["open_institutions"], str(a["open_balance"])) == (
+            3,
+            3,
+            "16500.00",
+        )
+        assert (a["written_off"], a["settled"], a["opened_3m"]) == (1, 1, 1)
+    assert {k: v for k, v in first.items() if k != "line"} == {
+        k: v for k, v in again.items() if k != "line"
+    }
+
+
 def test_post_loan_batch_rows_are_refused_per_row(api: Api) -> None:
     body = {"purpose": "POST_LOAN", "borrowers": rows_of(api, "C", "B")}
     with api.client(api.tokens["BANK01"]) as c:
