@@ -93,7 +93,7 @@ del stream
 from homepool import next_batch
 facts["batch_at"], facts["batch_people"] = next_batch(home, batch)  # every job's, one after another
 if len(facts["batch_people"]) < batch:  # a population too small for a pool: the lookups' borrowers
-    facts["batch_at"], facts["batch_people"] = None, facts["people"][:batch]
+    facts["batch_at"], facts["batch_people"] = None, (facts["people"] * (batch // len(facts["people"]) + 1))[:batch]
 facts["accounts"] = wh.table_rows()["accounts_current"]
 facts["migrated"] = applied; facts["migrate_s"] = t_migrate
 facts["tables"] = {r["table"]: [r["rows"], r["active_parts"], r["bytes_on_disk"]]
