@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -128,3 +129,14 @@ def accepted(wh: Warehouse, member: str, days_ago: int = 3, status: str = "accep
          "file_date", "received_at", "status", "records", "accepted", "rejected", "warnings",
          "error_counts", "dq_score", "updated_at"],
     )  # fmt: skip
+
+
+def wait_done(c: httpx.Client, job_id: str) -> dict[str, Any]:
+    """Poll a batch job until it is done or failed (at most 60 s); return its state."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = c.get(f"/v1/batch/{job_id}").json()["job"]
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"batch job {job_id} did not finish")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from api_support import Api
+from api_support import Api, wait_done
 
 import products.batch as batch
 from exchange.domain import InstitutionType, Purpose
@@ -31,16 +31,6 @@ EXTRA_QUERIES = {
     "t_job_inquiries": "SELECT uniqExact(inquiry_id) AS ids, count() AS n FROM inquiries "
     "WHERE batch_id = {job:String}",
 }
-
-
-def wait_done(c: httpx.Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = c.get(f"/v1/batch/{job_id}").json()["job"]
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"batch job {job_id} did not finish")
 
 
 def rows_of(api: Api, *refs: str) -> list[dict[str, Any]]:

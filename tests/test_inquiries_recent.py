@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from api_support import Api
+from api_support import Api, wait_done
 
 from products import inquiry_summary
 from products.inquiry_log import InquiryRow, inquiry_source, rows_table
@@ -135,15 +134,9 @@ def test_a_job_after_last_nights_summary_counts_the_lookups_made_since(api: Api)
             {k: v for k, v in api.borrower("A").items() if k != "purpose"}]}  # fmt: skip
         r = c.post("/v1/batch", json=body)
         assert r.status_code == 202, r.text
-        job_id = r.json()["job"]["id"]
-        for _ in range(1200):
-            if (state := c.get(f"/v1/batch/{job_id}").json()["job"])["status"] in (
-                "done",
-                "failed",
-            ):
-                break
-            time.sleep(0.05)
+        state = wait_done(c, r.json()["job"]["id"])
         assert state["status"] == "done", state
+        job_id = state["id"]
         result = c.get(f"/v1/batch/{job_id}/result?format=parquet").content
         return pq.read_table(io.BytesIO(result)).to_pylist()[0]
 
