@@ -17,8 +17,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from api_support import Api
-from test_api_batch import rows_of, wait_done
+from api_support import Api, wait_done
+from test_api_batch import rows_of
 
 from products import inquiry_summary
 from products.inquiry_log import InquiryRow, rows_table
