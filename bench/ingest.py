@@ -59,7 +59,9 @@ from warehouse.settings import WarehouseSettings  # noqa: E402
 
 MEMBER = "BENCH"
 TIMES: dict[str, float] = defaultdict(float)
+BUSY: dict[str, float] = defaultdict(float)  # core-seconds the machine was busy, per stage
 PEAKS: dict[str, float] = defaultdict(float)
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _load_validate_bench() -> Any:
@@ -122,13 +124,24 @@ def control(name: str, data: Path, records: int, as_of: str) -> bytes:
     return json.dumps(doc).encode()
 
 
+def busy() -> float:
+    """Core-seconds every core of the machine has been busy since boot (/proc/stat: user, nice,
+    system, irq, softirq, steal): the validation child, the engine's threads and this process
+    alike. The bench runs alone, so a stage's share of it is the stage's."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
 def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), busy()
         try:
             return fn(*args, **kwargs)
         finally:
             TIMES[name] += time.perf_counter() - start
+            BUSY[name] += busy() - cpu
 
     return wrapper
 
@@ -202,20 +215,22 @@ def instrument() -> None:
     def insert_arrow(
         self: Warehouse, table: str, data: pa.Table, settings: Any = None, **kwargs: Any
     ) -> int:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), busy()
         try:
             return insert(self, table, data, settings, **kwargs)
         finally:
             if table == "loan_states":
                 TIMES["loan_states insert"] += time.perf_counter() - start
+                BUSY["loan_states insert"] += busy() - cpu
 
     def insert_arrow_stream(self: Warehouse, table: str, *args: Any, **kwargs: Any) -> int:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), busy()
         try:
             return insert_stream(self, table, *args, **kwargs)
         finally:
             if table == "loan_states":
                 TIMES["loan_states insert"] += time.perf_counter() - start
+                BUSY["loan_states insert"] += busy() - cpu
 
     Warehouse.insert_arrow = insert_arrow  # type: ignore[method-assign]
     Warehouse.insert_arrow_stream = insert_arrow_stream  # type: ignore[method-assign]
@@ -255,12 +270,14 @@ def one_run(
                 control(name, data, args.records, as_of)
             )
             TIMES.clear()
+            BUSY.clear()
             PEAKS.clear()
             before = _memory()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), busy()
             with PeakMemory() as peak:
                 [outcome] = loader.process_member(MEMBER)
             total = time.perf_counter() - start
+            BUSY["end to end"] = busy() - cpu
             assert outcome.accepted > 0.9 * args.records or args.faulty, outcome
             other = (
                 TIMES["warehouse load"] - TIMES["loan_states stream"] - TIMES["loan_states insert"]
@@ -268,6 +285,7 @@ def one_run(
             results.append(
                 {
                     **TIMES,
+                    **{f"busy {stage}": cpu for stage, cpu in BUSY.items()},
                     "other writes": other,
                     "end to end": total,
                     "rss before": before["VmRSS"] / 1024,
@@ -446,9 +464,10 @@ def main() -> None:
     )
     print()
     print(
-        f"| {'stage':37} | {'month':>5} | {'records':>9} | {'cores':>5} | {'s':>6} | {'records/s':>10} |"
+        f"| {'stage':37} | {'month':>5} | {'records':>9} | {'cores busy':>10} | {'s':>6} "
+        f"| {'records/s':>10} |"
     )
-    print(f"|{'-' * 39}|{'-' * 7}|{'-' * 11}|{'-' * 7}|{'-' * 8}|{'-' * 12}|")
+    print(f"|{'-' * 39}|{'-' * 7}|{'-' * 11}|{'-' * 12}|{'-' * 8}|{'-' * 12}|")
     stages = [
         "scan",
         "validate",
@@ -483,8 +502,11 @@ def main() -> None:
         for month, runs in enumerate(per_month, start=1):
             seconds = statistics.median(r.get(stage, 0.0) for r in runs)
             rate = f"{n / seconds:>10,.0f}" if seconds > 0 else f"{'-':>10}"
+            # cores busy: the machine's busy core-seconds over the stage's seconds, of its cores
+            cpu = statistics.median(r.get(f"busy {stage}", 0.0) for r in runs)
+            cores = f"{cpu / seconds:.2f} of {os.cpu_count()}" if cpu and seconds > 0 else "-"
             print(
-                f"| {labels[stage]:37} | {month:>5} | {n:>9,} | {os.cpu_count():>5} | "
+                f"| {labels[stage]:37} | {month:>5} | {n:>9,} | {cores:>10} | "
                 f"{seconds:>6.2f} | {rate} |"
             )
     print()
