@@ -26,7 +26,9 @@ costs (here and, on an embedded warehouse, chDB's) is bounded by the chunk, not 
 
 * A chunk holds *every* record of its accounts (the history rules compare records of one account
   within the file), so an account is never split; its records keep their order.
-* Each chunk's reference data is fetched, applied and dropped before the next chunk's is read.
+* The next chunk's reference data is read (on one reader thread, with its own engine client)
+  while this chunk's rules run on one core: at most two chunks' reference data are held at a
+  time, and each is dropped once applied.
 * The result is the same for any chunk size: a record's history issues depend only on its
   account's records and history, its M601 only on its own borrower key, and the issues of all
   chunks are put back into the file's order (:func:`ingest.issues.ordered`).
@@ -38,6 +40,7 @@ import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -136,30 +139,43 @@ def check_reference(
         return apply_reference(validation, history=history, other_members=others)
     masked = validation.masked_identity
     read = rows.select(list(ROW_COLUMNS))  # the chunks copy only what the rules read
-    found: list[pa.Table] = [validation.issue_table]
-    for records in chunks:
-        taken = pa.array(records)
-        part = read.take(taken).set_column(
+
+    def fetched(index: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+        """Chunk ``index``'s rows (numbered within it) and reference data. One reader thread:
+        the reads follow each other, so one load's scratch tables serve every chunk."""
+        records = chunks[index]
+        part = read.take(pa.array(records)).set_column(
             read.schema.get_field_index("row"),
             read.schema.field("row"),
             pa.array(np.arange(len(records), dtype=np.int64)),
         )
         history, others = fetch_reference(wh, member, part, before_seq, load_id)
-        checked = apply_reference(
-            dataclasses.replace(
-                validation,
-                rows=part,
-                issue_table=validation.issue_table.schema.empty_table(),
-                masked_identity=masked.take(taken) if masked.num_rows else masked,
-            ),
-            history=history,
-            other_members=others,
-        )
-        del part, history, others
-        issues = checked.issue_table
-        if issues.num_rows:
-            at = np.asarray(issues.column("row"), dtype=np.int64)
-            found.append(issues.set_column(0, issues.schema.field("row"), pa.array(records[at])))
+        return part, history, others
+
+    found: list[pa.Table] = [validation.issue_table]
+    with ThreadPoolExecutor(1, thread_name_prefix="jdx-reference") as reader:
+        ahead = reader.submit(fetched, 0)
+        for index, records in enumerate(chunks):
+            part, history, others = ahead.result()
+            if index + 1 < len(chunks):
+                ahead = reader.submit(fetched, index + 1)
+            checked = apply_reference(
+                dataclasses.replace(
+                    validation,
+                    rows=part,
+                    issue_table=validation.issue_table.schema.empty_table(),
+                    masked_identity=masked.take(pa.array(records)) if masked.num_rows else masked,
+                ),
+                history=history,
+                other_members=others,
+            )
+            del part, history, others
+            issues = checked.issue_table
+            if issues.num_rows:
+                at = np.asarray(issues.column("row"), dtype=np.int64)
+                found.append(
+                    issues.set_column(0, issues.schema.field("row"), pa.array(records[at]))
+                )
     if len(found) == 1:
         return validation
     issues = pa.concat_tables(t.select(INTERNAL_SCHEMA.names).cast(INTERNAL_SCHEMA) for t in found)
